@@ -1,0 +1,1 @@
+"""OfficeMap backend: settings, database, services, API and CLI."""

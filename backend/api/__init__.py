@@ -1,0 +1,1 @@
+"""HTTP layer: FastAPI app, dependencies, error table, routes. Calls services only."""

@@ -1,0 +1,55 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from backend.api import errors
+from backend.api.routes import health, inventory, pages
+from backend.db import session as db_session
+from backend.settings import database_settings, map_settings
+from map_ui import assets
+
+DESCRIPTION = """
+**OfficeMap 办公用房一张图** — the register of a province's Party and government office
+buildings, floors and rooms, with areas computed from geometry.
+
+- Geometries are GeoJSON in CGCS2000 lon/lat (EPSG:4490, RFC 7946 axis order).
+- Areas: planar in the survey's projected CRS (CGCS2000 3° Gauss–Krüger for lon/lat
+  input), stored with the method, reported to 0.01 m² rounded half-up; never Web Mercator.
+- Errors are JSON: `{"code", "message", "message_zh", "details"}`.
+- Lists are paginated with `limit`/`offset` and report `numberMatched`/`numberReturned`.
+"""
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    """Build the app; configures the database engine from ``database_url`` or settings."""
+    url = database_url or database_settings().url
+    if url:
+        db_session.configure(
+            url, pool_size=database_settings().pool_size, echo=database_settings().echo
+        )
+    app = FastAPI(
+        title="OfficeMap 办公用房一张图",
+        version="0.1.0",
+        description=DESCRIPTION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/docs",
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(inventory.router)
+    app.include_router(pages.router)
+    for name, folder in assets.vendor_dirs(map_settings().assets_dir).items():
+        app.mount(
+            f"{assets.VENDOR_PREFIX}/{name}", StaticFiles(directory=folder), name=f"vendor-{name}"
+        )
+    app.mount(assets.OWN_PREFIX, StaticFiles(directory=assets.OWN_DIR), name="officemap-static")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/map")
+
+    return app

@@ -1,0 +1,83 @@
+"""Dependencies: sessions, the caller's scope, and query parsing at the edge.
+
+Routes receive typed, checked values (``BBoxDep``, ``PageDep``) and never parse strings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Query
+from sqlalchemy.orm import Session
+
+from backend.db.session import new_session
+from backend.services.errors import InvalidInput
+from backend.services.inventory import BBox, Page
+from backend.services.scope import Scope
+
+MAX_LIMIT = 10_000
+
+
+def get_session() -> Iterator[Session]:
+    """One session per request, in one transaction committed at the end."""
+    with new_session() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_scope() -> Scope:
+    """The caller's scope. Replaced by the access-control layer once users exist."""
+    return Scope.everything()
+
+
+ScopeDep = Annotated[Scope, Depends(get_scope)]
+
+
+def parse_bbox(
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="minLon,minLat,maxLon,maxLat in CGCS2000 (EPSG:4490), lon/lat order",
+            examples=["120.0,30.1,120.3,30.4"],
+        ),
+    ] = None,
+) -> BBox | None:
+    if bbox is None:
+        return None
+    parts = bbox.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise InvalidInput(
+            "bbox must be four finite numbers minLon,minLat,maxLon,maxLat",
+            message_zh="bbox 须为四个数字：最小经度,最小纬度,最大经度,最大纬度",
+            details={"parameter": "bbox", "value": bbox[:200]},
+        )
+    minx, miny, maxx, maxy = values
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        hint = " (axes look swapped: lon first)" if -90 <= minx <= 90 and abs(miny) > 90 else ""
+        raise InvalidInput(
+            f"bbox out of range or min > max{hint}",
+            message_zh="bbox 超出经纬度范围或最小值大于最大值",
+            details={"parameter": "bbox", "value": bbox[:200]},
+        )
+    return BBox(minx, miny, maxx, maxy)
+
+
+BBoxDep = Annotated[BBox | None, Depends(parse_bbox)]
+
+
+def parse_page(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")] = 0,
+) -> Page:
+    return Page(limit=limit, offset=offset)
+
+
+PageDep = Annotated[Page, Depends(parse_page)]

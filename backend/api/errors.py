@@ -1,0 +1,79 @@
+"""One table from domain exceptions to HTTP status and a JSON body.
+
+Every error body is ``{"code": …, "message": …, "message_zh": …, "details": …}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from backend.services import errors as e
+
+STATUS: dict[type[e.DomainError], int] = {
+    e.NotFound: 404,
+    e.OutOfScope: 404,
+    e.Forbidden: 403,
+    e.Unauthenticated: 401,
+    e.InvalidInput: 422,
+    e.InvalidGeometry: 422,
+    e.StaleVersion: 412,
+    e.PreconditionRequired: 428,
+    e.Conflict: 409,
+    e.PayloadTooLarge: 413,
+    e.UnsupportedMediaType: 415,
+    e.RateLimited: 429,
+}
+
+
+def error_body(code: str, message: str, message_zh: str, details: Any = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "message_zh": message_zh, "details": details}
+
+
+def status_for(exc: e.DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+async def _domain(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, e.DomainError)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, e.Unauthenticated) else None
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.message_zh, exc.details),
+        status_code=status_for(exc),
+        headers=headers,
+    )
+
+
+async def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        {"location": list(err.get("loc", ())), "message": err.get("msg"), "type": err.get("type")}
+        for err in exc.errors()
+    ]
+    return JSONResponse(
+        error_body("invalid_parameter", "request parameters are invalid", "请求参数无效", details),
+        status_code=422,
+    )
+
+
+async def _http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: ("not_found", "资源不存在"), 405: ("method_not_allowed", "不支持的请求方法")}
+    code, zh = codes.get(exc.status_code, ("http_error", "请求失败"))
+    return JSONResponse(
+        error_body(code, str(exc.detail), zh), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+    app.add_exception_handler(e.DomainError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)

@@ -1,0 +1,220 @@
+"""Read API of the register: /api/v1/regions, agencies, buildings, floors, rooms."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+
+from backend.api.deps import BBoxDep, PageDep, ScopeDep, SessionDep
+from backend.db.models import AGENCY_LEVELS, BUILDING_STATUSES, REGION_LEVELS
+from backend.services import inventory
+
+router = APIRouter(prefix="/api/v1", tags=["inventory 台账"])
+
+GEOJSON = "application/geo+json"
+_FC: dict[int | str, dict[str, Any]] = {
+    200: {"content": {GEOJSON: {}}, "description": "GeoJSON FeatureCollection"}
+}
+_F: dict[int | str, dict[str, Any]] = {
+    200: {"content": {GEOJSON: {}}, "description": "GeoJSON Feature"},
+    404: {"description": "not found or outside the caller's scope"},
+}
+
+
+def geojson(body: str) -> Response:
+    return Response(content=body, media_type=GEOJSON)
+
+
+RegionLevel = Literal["province", "city", "county", "township"]
+AgencyLevel = Literal["central", "province", "city", "county", "township"]
+BuildingStatus = Literal["in_use", "partly_idle", "idle", "under_renovation", "disposed"]
+assert set(RegionLevel.__args__) == set(REGION_LEVELS)  # type: ignore[attr-defined]
+assert set(AgencyLevel.__args__) == set(AGENCY_LEVELS)  # type: ignore[attr-defined]
+assert set(BuildingStatus.__args__) == set(BUILDING_STATUSES)  # type: ignore[attr-defined]
+
+Adcode = Annotated[int, Path(ge=100000, le=999999, description="6-digit adcode 行政区划代码")]
+Id = Annotated[int, Path(ge=1, le=2**62)]
+RegionFilter = Annotated[
+    int | None, Query(ge=100000, le=999999, description="region adcode; includes its subtree")
+]
+
+
+@router.get("/regions", responses=_FC, response_class=Response, summary="Regions 行政区划")
+def list_regions(
+    session: SessionDep,
+    scope: ScopeDep,
+    page: PageDep,
+    bbox: BBoxDep,
+    level: RegionLevel | None = None,
+    parent: RegionFilter = None,
+    simplify: Annotated[
+        float, Query(ge=0, le=0.1, description="boundary simplification (degrees)")
+    ] = 0.001,
+) -> Response:
+    """Regions with boundaries (simplified by default), filtered by level, parent and bbox."""
+    return geojson(
+        inventory.list_regions(
+            session,
+            scope=scope,
+            level=level,
+            parent=parent,
+            bbox=bbox,
+            simplify=simplify or None,
+            page=page,
+        )
+    )
+
+
+@router.get("/regions/{adcode}", responses=_F, response_class=Response, summary="One region")
+def get_region(session: SessionDep, scope: ScopeDep, adcode: Adcode) -> Response:
+    """One region with its full boundary."""
+    return geojson(inventory.get_region(session, adcode, scope=scope))
+
+
+@router.get("/agencies", responses=_FC, response_class=Response, summary="Agencies 单位")
+def list_agencies(
+    session: SessionDep,
+    scope: ScopeDep,
+    page: PageDep,
+    region: RegionFilter = None,
+    level: AgencyLevel | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="name contains")] = None,
+) -> Response:
+    """Agencies (geometry: their region's seat) with staffing quota and headcount per rank."""
+    return geojson(
+        inventory.list_agencies(session, scope=scope, region=region, level=level, q=q, page=page)
+    )
+
+
+@router.get("/agencies/{agency_id}", responses=_F, response_class=Response, summary="One agency")
+def get_agency(session: SessionDep, scope: ScopeDep, agency_id: Id) -> Response:
+    return geojson(inventory.get_agency(session, agency_id, scope=scope))
+
+
+@router.get("/buildings", responses=_FC, response_class=Response, summary="Buildings 办公楼")
+def list_buildings(
+    session: SessionDep,
+    scope: ScopeDep,
+    page: PageDep,
+    bbox: BBoxDep,
+    region: RegionFilter = None,
+    agency: Annotated[int | None, Query(ge=1, description="managing agency id")] = None,
+    status: BuildingStatus | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="name contains")] = None,
+) -> Response:
+    """Buildings with footprint, ownership and title, and current floor totals."""
+    return geojson(
+        inventory.list_buildings(
+            session,
+            scope=scope,
+            bbox=bbox,
+            region=region,
+            agency=agency,
+            status=status,
+            q=q,
+            page=page,
+        )
+    )
+
+
+@router.get(
+    "/buildings/{building_id}", responses=_F, response_class=Response, summary="One building"
+)
+def get_building(session: SessionDep, scope: ScopeDep, building_id: Id) -> Response:
+    return geojson(inventory.get_building(session, building_id, scope=scope))
+
+
+@router.get(
+    "/buildings/{building_id}/floors",
+    responses=_FC,
+    response_class=Response,
+    summary="Floors of a building",
+)
+def list_building_floors(
+    session: SessionDep,
+    scope: ScopeDep,
+    page: PageDep,
+    building_id: Id,
+    history: Annotated[bool, Query(description="include superseded floor versions")] = False,
+) -> Response:
+    inventory.require_building(session, building_id, scope=scope)
+    return geojson(
+        inventory.list_floors(
+            session,
+            scope=scope,
+            building=building_id,
+            include_history=history,
+            page=page,
+        )
+    )
+
+
+@router.get("/floors", responses=_FC, response_class=Response, summary="Floors 楼层")
+def list_floors(
+    session: SessionDep,
+    scope: ScopeDep,
+    page: PageDep,
+    bbox: BBoxDep,
+    building: Annotated[int | None, Query(ge=1)] = None,
+    level: Annotated[int | None, Query(ge=-20, le=200)] = None,
+    history: Annotated[bool, Query(description="include superseded floor versions")] = False,
+) -> Response:
+    """Current floor versions (outline, building area under GB/T 50353, area method)."""
+    return geojson(
+        inventory.list_floors(
+            session,
+            scope=scope,
+            building=building,
+            bbox=bbox,
+            level=level,
+            include_history=history,
+            page=page,
+        )
+    )
+
+
+@router.get(
+    "/floors/{floor_id}", responses=_F, response_class=Response, summary="One floor version"
+)
+def get_floor(session: SessionDep, scope: ScopeDep, floor_id: Id) -> Response:
+    return geojson(inventory.get_floor(session, floor_id, scope=scope))
+
+
+@router.get("/rooms", responses=_FC, response_class=Response, summary="Rooms 房间")
+def list_rooms(
+    session: SessionDep,
+    scope: ScopeDep,
+    page: PageDep,
+    bbox: BBoxDep,
+    floor: Annotated[int | None, Query(ge=1, description="floor version id")] = None,
+    building: Annotated[int | None, Query(ge=1)] = None,
+    agency: Annotated[int | None, Query(ge=1, description="allocated agency id")] = None,
+    category: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            pattern=r"^[a-z_.]+$",
+            description="category (office) or code (office.staff_office)",
+        ),
+    ] = None,
+) -> Response:
+    """Rooms of current floors with usable area (0.01 m² half-up) and the area method."""
+    return geojson(
+        inventory.list_rooms(
+            session,
+            scope=scope,
+            bbox=bbox,
+            floor=floor,
+            building=building,
+            agency=agency,
+            category=category,
+            page=page,
+        )
+    )
+
+
+@router.get("/rooms/{room_id}", responses=_F, response_class=Response, summary="One room")
+def get_room(session: SessionDep, scope: ScopeDep, room_id: Id) -> Response:
+    return geojson(inventory.get_room(session, room_id, scope=scope))

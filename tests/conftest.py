@@ -1,0 +1,223 @@
+"""Shared fixtures: a throwaway real PostgreSQL + PostGIS, the demo register, app and browser.
+
+- One embedded cluster per test session (the project's own launcher, fsync off), or the
+  server named by ``OFFICEMAP_TEST_DATABASE_URL``.
+- The schema is migrated and a small demo province loaded once; each test runs in a
+  transaction rolled back afterwards (``db``), so tests may write freely.
+- Any skipped test fails the run: a database test that skips is a failure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session
+
+from backend.db.embedded import EmbeddedPostgres, free_port
+from backend.db.migrate import upgrade
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+DEMO_BUILDINGS = 40
+DEMO_AS_OF = dt.date(2026, 11, 26)
+
+
+class TestSettings(BaseSettings):
+    """Test run settings (env prefix OFFICEMAP_TEST_)."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_TEST_")
+
+    database_url: str | None = None
+    chromium: str = "/usr/bin/chromium"
+
+
+TEST_SETTINGS = TestSettings()
+
+
+# ----------------------------------------------------------------- skips fail
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped tests are failures in this project: {report.longrepr}"
+
+
+# ----------------------------------------------------------------- database
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[EmbeddedPostgres | None]:
+    if TEST_SETTINGS.database_url:
+        yield None
+        return
+    root = Path(tempfile.mkdtemp(prefix="officemap-test-pg-"))
+    pg = EmbeddedPostgres(root=root)
+    pg.start(fast=True)
+    try:
+        yield pg
+    finally:
+        pg.stop(mode="immediate")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_cluster: EmbeddedPostgres | None) -> str:
+    if pg_cluster is None:
+        assert TEST_SETTINGS.database_url
+        return TEST_SETTINGS.database_url
+    return pg_cluster.url()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    """The migrated test database with a small demo province committed."""
+    from backend.services.demo import load_demo, register_is_empty
+
+    eng = create_engine(database_url, pool_size=10, max_overflow=20)
+    upgrade(eng)
+    with eng.begin() as conn:
+        if register_is_empty(conn):
+            load_demo(conn, buildings=DEMO_BUILDINGS, seed=7, as_of=DEMO_AS_OF)
+    from backend.cli import AFTER_PREPARE, _load_extensions
+
+    _load_extensions()
+    for hook in AFTER_PREPARE:
+        hook(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session in a transaction rolled back after the test (commits become savepoints)."""
+    conn = engine.connect()
+    trans = conn.begin()
+    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        if trans.is_active:
+            trans.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def app(engine: Engine, db: Session, database_url: str) -> Any:
+    """The FastAPI app whose requests use the test's rolled-back session."""
+    from backend.api import deps
+    from backend.api.app import create_app
+
+    application = create_app(database_url)
+
+    def session_override() -> Iterator[Session]:
+        yield db
+        db.flush()
+
+    application.dependency_overrides[deps.get_session] = session_override
+    return application
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
+
+
+# ----------------------------------------------------------------- live server + browser
+@pytest.fixture(scope="session")
+def live_server(engine: Engine, database_url: str) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port (committed demo data)."""
+    import uvicorn
+
+    from backend.api.app import create_app
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(database_url), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=TEST_SETTINGS.chromium, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class PageProbe:
+    """A page plus what it requested and any script errors."""
+
+    def __init__(self, page: Any, origin: str) -> None:
+        self.page = page
+        self.origin = origin
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.failed: list[str] = []
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on(
+            "response",
+            lambda r: self.failed.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+        )
+
+    def external_requests(self) -> list[str]:
+        return [
+            u
+            for u in self.requests
+            if not (u.startswith(self.origin) or u.startswith("data:") or u.startswith("blob:"))
+        ]
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+
+@pytest.fixture
+def page(browser: Any, live_server: str) -> Iterator[PageProbe]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    probe = PageProbe(context.new_page(), live_server)
+    try:
+        yield probe
+    finally:
+        context.close()
