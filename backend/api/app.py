@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from backend.api import errors
-from backend.api.routes import health, inventory, pages
+from backend.api import errors, routes
 from backend.db import session as db_session
 from backend.settings import database_settings, map_settings
 from map_ui import assets
@@ -39,9 +41,11 @@ def create_app(database_url: str | None = None) -> FastAPI:
         docs_url="/docs",
     )
     errors.install(app)
-    app.include_router(health.router)
-    app.include_router(inventory.router)
-    app.include_router(pages.router)
+    # every module of backend.api.routes with a ``router`` is included, in name order
+    for mod in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"backend.api.routes.{mod.name}")
+        if hasattr(module, "router"):
+            app.include_router(module.router)
     for name, folder in assets.vendor_dirs(map_settings().assets_dir).items():
         app.mount(
             f"{assets.VENDOR_PREFIX}/{name}", StaticFiles(directory=folder), name=f"vendor-{name}"

@@ -6,13 +6,14 @@ Routes receive typed, checked values (``BBoxDep``, ``PageDep``) and never parse 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Query
 from sqlalchemy.orm import Session
 
 from backend.db.session import new_session
+from backend.services.access import SYSTEM, Principal
 from backend.services.errors import InvalidInput
 from backend.services.inventory import BBox, Page
 from backend.services.scope import Scope
@@ -29,12 +30,30 @@ def get_session() -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_scope() -> Scope:
-    """The caller's scope. Replaced by the access-control layer once users exist."""
-    return Scope.everything()
+def get_principal() -> Principal:
+    """The caller. Until authentication lands: the built-in system principal."""
+    return SYSTEM
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_scope(principal: PrincipalDep) -> Scope:
+    """The caller's scope, enforced by every service query."""
+    return principal.scope
 
 
 ScopeDep = Annotated[Scope, Depends(get_scope)]
+
+
+def require_roles(*roles: str) -> Callable[[Principal], Principal]:
+    """Dependency factory: the principal, if it holds one of ``roles`` (else 403)."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        principal.require(*roles)
+        return principal
+
+    return check
 
 
 def parse_bbox(

@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks against the anchors of shared docs/performance.md."""
