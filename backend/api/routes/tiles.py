@@ -1,0 +1,55 @@
+"""Vector tiles: ``/tiles/{layer}/{z}/{x}/{y}.pbf`` (Mapbox Vector Tile, one SQL per tile)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Path, Query
+from fastapi.responses import Response
+
+from backend.api.deps import ScopeDep, SessionDep
+from backend.services import tiles
+
+router = APIRouter(tags=["vector tiles 矢量瓦片"])
+
+MVT = "application/vnd.mapbox-vector-tile"
+Layer = Literal["buildings", "floors", "rooms", "compliance"]
+Group = Literal["over_standard", "idle", "not_recovered", "data_quality", "lease"]
+assert set(Layer.__args__) == set(tiles.LAYERS)  # type: ignore[attr-defined]
+
+
+@router.get(
+    "/tiles/{layer}/{z}/{x}/{y}.pbf",
+    response_class=Response,
+    responses={
+        200: {"content": {MVT: {}}, "description": "Mapbox vector tile (may be empty)"},
+        304: {"description": "unchanged since the ETag sent in If-None-Match"},
+    },
+    summary="Vector tile of a layer",
+)
+def get_tile(
+    session: SessionDep,
+    scope: ScopeDep,
+    layer: Layer,
+    z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+    floor: Annotated[int | None, Query(ge=1, description="rooms of this floor version")] = None,
+    building: Annotated[int | None, Query(ge=1)] = None,
+    level: Annotated[int | None, Query(ge=-20, le=200)] = None,
+    group: Annotated[Group | None, Query(description="compliance layer: finding group")] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Features of ``layer`` in tile z/x/y (EPSG:3857 grid), filtered by the caller's scope.
+
+    Layers: ``buildings`` (footprints, status), ``floors`` (current outlines), ``rooms``
+    (current rooms; ``vacant`` office rooms; ``finding``: an open compliance rule), and
+    ``compliance`` (open findings drawn on their room or building; ``group`` selects
+    over-standard / idle / not-recovered / data-quality). Cached; edits invalidate.
+    """
+    flt = tiles.TileFilter(floor=floor, building=building, level=level, group=group)
+    tile = tiles.get_tile(session, layer, z, x, y, scope=scope, flt=flt)
+    headers = {"ETag": tile.etag, "Cache-Control": "private, max-age=60, must-revalidate"}
+    if if_none_match is not None and tile.etag in {t.strip() for t in if_none_match.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(content=tile.data, media_type=MVT, headers=headers)

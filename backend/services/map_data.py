@@ -1,0 +1,543 @@
+"""Server-side aggregates for the maps: region totals, building clusters, vacancy bins,
+the leaders' panel and a floor's room table.
+
+Pages never receive the register wholesale: clusters and heat bins are computed in SQL
+per zoom (``ST_SnapToGrid`` on Web Mercator coordinates: binning for display only, never
+areas), totals per region in one statement. Vacancy comes from occupancies: an office
+room with no occupancy covering today is vacant; idle days count from the last move-out
+(or forever when nobody ever sat there). Every query filters by the caller's scope.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.types import Float
+
+from backend.db.models import SRID, Agency, Building, Floor, Occupancy, Region, Room
+from backend.services import tiles
+from backend.services.demo import office_allowances
+from backend.services.errors import NotFound
+from backend.services.findings import (
+    FINDINGS,
+    OPEN_STATUSES,
+    OVER_STANDARD_RULE,
+    findings_table,
+)
+from backend.services.inventory import BBox, building_scope_predicate, room_scope_predicate
+from backend.services.scope import Scope, adcode_range
+from backend.settings import DATA_DIR
+
+WORLD_M = 40_075_016.685578488  # Web Mercator world width
+CLUSTER_PX = 64
+HEAT_PX = 24
+CACHE_TTL_S = 120.0
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class MapFilter:
+    """Region subtree and agency level filters shared by the leaders' views."""
+
+    region: int | None = None
+    agency_level: str | None = None
+
+
+def cell_size_m(zoom: int, pixels: int) -> float:
+    """Web Mercator metres covered by ``pixels`` screen pixels at ``zoom`` (256-px tiles).
+
+    >>> round(cell_size_m(0, 256)), round(cell_size_m(10, 64), 1)
+    (40075017, 9783.9)
+    """
+    return WORLD_M / 256 / float(2**zoom) * pixels
+
+
+# ---------------------------------------------------------------- a small result cache
+_memo: dict[tuple[Any, ...], tuple[float, Any]] = {}
+_memo_lock = threading.Lock()
+
+
+def _cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """Aggregates are cached per rooms-layer generation (bumped by ``tiles.invalidate``)."""
+    full = (*key, tiles.generation("rooms"))
+    now = time.monotonic()
+    with _memo_lock:
+        hit = _memo.get(full)
+        if hit is not None and now - hit[0] < CACHE_TTL_S:
+            return hit[1]  # type: ignore[no-any-return]
+    value = compute()
+    with _memo_lock:
+        if len(_memo) > 256:
+            _memo.clear()
+        _memo[full] = (now, value)
+    return value
+
+
+def _scope_key(scope: Scope) -> str:
+    return "*" if scope.unrestricted else f"{sorted(scope.regions)}|{sorted(scope.agencies)}"
+
+
+# ---------------------------------------------------------------- shared pieces
+def occupied_now(room_id: Any) -> ColumnElement[bool]:
+    """A current occupancy covers today."""
+    return (
+        select(literal(1))
+        .where(
+            Occupancy.room_id == room_id,
+            Occupancy.start_date <= func.current_date(),
+            or_(Occupancy.end_date.is_(None), Occupancy.end_date > func.current_date()),
+        )
+        .exists()
+    )
+
+
+def _room_filters(scope: Scope, flt: MapFilter) -> list[ColumnElement[bool]]:
+    """Current rooms in scope, in the region subtree, of agencies of the level."""
+    parts = [Floor.valid_to.is_(None), room_scope_predicate(scope)]
+    if flt.region is not None:
+        lo, hi = adcode_range(flt.region)
+        parts.append(
+            Room.building_id.in_(select(Building.id).where(Building.region_adcode.between(lo, hi)))
+        )
+    if flt.agency_level:
+        parts.append(Room.agency_id.in_(select(Agency.id).where(Agency.level == flt.agency_level)))
+    return parts
+
+
+def _vacant_office() -> ColumnElement[bool]:
+    return and_(Room.category == "office", ~occupied_now(Room.id))
+
+
+def _area(col: Any) -> ColumnElement[float]:
+    return func.coalesce(func.sum(cast(col, Float)), 0.0)
+
+
+# ---------------------------------------------------------------- region totals
+def region_stats(session: Session, *, scope: Scope, level: str) -> list[dict[str, Any]]:
+    """Per city or county: buildings, usable / office / vacant office area, vacancy rate,
+    over-standard area. Buildings count where they stand (their county by location)."""
+    return _cached(
+        ("region_stats", level, _scope_key(scope)),
+        lambda: _region_stats(session, scope=scope, level=level),
+    )
+
+
+def _region_stats(session: Session, *, scope: Scope, level: str) -> list[dict[str, Any]]:
+    county = (
+        select(Region.adcode, Region.parent_adcode)
+        .where(
+            Region.level == "county",
+            func.ST_Intersects(Region.boundary, func.ST_PointOnSurface(Building.footprint)),
+        )
+        .limit(1)
+        .lateral("county")
+    )
+    per_building = (
+        select(
+            Building.id.label("building_id"),
+            (county.c.adcode if level == "county" else county.c.parent_adcode).label("adcode"),
+        )
+        .select_from(Building)
+        .join(county, true())
+        .where(building_scope_predicate(scope))
+        .subquery("pb")
+    )
+    rooms = (
+        select(
+            Room.building_id,
+            _area(Room.usable_area_m2).label("usable"),
+            _area(case((Room.category == "office", Room.usable_area_m2))).label("office"),
+            _area(case((_vacant_office(), Room.usable_area_m2))).label("vacant"),
+        )
+        .join(Floor, Floor.id == Room.floor_id)
+        .where(*_room_filters(scope, MapFilter()))
+        .group_by(Room.building_id)
+        .subquery("rm")
+    )
+    cols: list[Any] = [
+        per_building.c.adcode,
+        func.count().label("buildings"),
+        func.coalesce(func.sum(rooms.c.usable), 0.0).label("usable"),
+        func.coalesce(func.sum(rooms.c.office), 0.0).label("office"),
+        func.coalesce(func.sum(rooms.c.vacant), 0.0).label("vacant"),
+    ]
+    stmt = (
+        select(*cols)
+        .select_from(per_building)
+        .outerjoin(rooms, rooms.c.building_id == per_building.c.building_id)
+    )
+    if findings_table(session):
+        over = (
+            select(FINDINGS.c.building_id, _area(FINDINGS.c.excess_m2).label("excess"))
+            .where(FINDINGS.c.rule_code == OVER_STANDARD_RULE, FINDINGS.c.status.in_(OPEN_STATUSES))
+            .group_by(FINDINGS.c.building_id)
+            .subquery("over")
+        )
+        stmt = stmt.add_columns(
+            func.coalesce(func.sum(over.c.excess), 0.0).label("over")
+        ).outerjoin(over, over.c.building_id == per_building.c.building_id)
+    else:
+        stmt = stmt.add_columns(literal(None).label("over"))
+    stmt = stmt.group_by(per_building.c.adcode).order_by(per_building.c.adcode)
+    names: dict[int, str] = {
+        int(a): str(n)
+        for a, n in session.execute(select(Region.adcode, Region.name).where(Region.level == level))
+    }
+    out = []
+    for r in session.execute(stmt).mappings():
+        if r["adcode"] is None:
+            continue
+        office = float(r["office"])
+        out.append(
+            {
+                "adcode": int(r["adcode"]),
+                "name": names.get(int(r["adcode"])),
+                "buildings": int(r["buildings"]),
+                "usable_area_m2": round(float(r["usable"]), 2),
+                "office_area_m2": round(office, 2),
+                "vacant_office_area_m2": round(float(r["vacant"]), 2),
+                "vacancy_rate": round(float(r["vacant"]) / office, 4) if office else None,
+                "over_standard_m2": None if r["over"] is None else round(float(r["over"]), 2),
+            }
+        )
+    return out
+
+
+# ---------------------------------------------------------------- building clusters
+def building_clusters(
+    session: Session, *, scope: Scope, zoom: int, bbox: BBox | None
+) -> list[list[Any]]:
+    """``[lon, lat, count, id, status, name]`` per screen cell; id/status/name for singles."""
+    cell = cell_size_m(zoom, CLUSTER_PX)
+    point = func.ST_Transform(func.ST_PointOnSurface(Building.footprint), 3857)
+    pts = select(
+        Building.id,
+        Building.status,
+        Building.name,
+        point.label("p"),
+        func.ST_SnapToGrid(point, cell).label("cell"),
+    ).where(building_scope_predicate(scope))
+    if bbox is not None:
+        pts = pts.where(Building.footprint.op("&&")(bbox.envelope()))
+    p = pts.subquery("p")
+    centre = func.ST_Transform(func.ST_Centroid(func.ST_Collect(p.c.p)), SRID)
+    stmt = select(
+        func.ST_X(centre),
+        func.ST_Y(centre),
+        func.count(),
+        func.min(p.c.id),
+        func.min(p.c.status),
+        func.min(p.c.name),
+    ).group_by(p.c.cell)
+    out: list[list[Any]] = []
+    for lon, lat, n, bid, status, name in session.execute(stmt).tuples():
+        single = n == 1
+        out.append(
+            [
+                round(lon, 6),
+                round(lat, 6),
+                n,
+                bid if single else None,
+                status if single else None,
+                name if single else None,
+            ]
+        )
+    return out
+
+
+# ---------------------------------------------------------------- vacancy heat bins
+def _idle_days() -> ColumnElement[Any]:
+    last_out = (
+        select(func.max(Occupancy.end_date))
+        .where(Occupancy.room_id == Room.id)
+        .correlate(Room)
+        .scalar_subquery()
+    )
+    return func.coalesce(func.current_date() - last_out, 100_000)
+
+
+def vacancy_bins(
+    session: Session,
+    *,
+    scope: Scope,
+    zoom: int,
+    bbox: BBox | None,
+    flt: MapFilter,
+    min_idle_days: int = 0,
+) -> list[list[float]]:
+    """``[lat, lon, idle_m2, rooms]`` per grid cell: vacant office rooms weighted by area."""
+    cell = cell_size_m(zoom, HEAT_PX)
+    point = func.ST_Transform(func.ST_Centroid(Room.geom), 3857)
+    rooms = (
+        select(
+            func.ST_SnapToGrid(point, cell).label("cell"),
+            cast(Room.usable_area_m2, Float).label("area"),
+        )
+        .join(Floor, Floor.id == Room.floor_id)
+        .where(*_room_filters(scope, flt), _vacant_office())
+    )
+    if min_idle_days > 0:
+        rooms = rooms.where(_idle_days() >= min_idle_days)
+    if bbox is not None:
+        rooms = rooms.where(Room.geom.op("&&")(bbox.envelope()))
+    r = rooms.subquery("r")
+    centre = func.ST_Transform(r.c.cell, SRID)
+    stmt = select(func.ST_Y(centre), func.ST_X(centre), func.sum(r.c.area), func.count()).group_by(
+        r.c.cell
+    )
+    return [
+        [round(lat, 6), round(lon, 6), round(area, 2), n]
+        for lat, lon, area, n in session.execute(stmt).tuples()
+    ]
+
+
+# ---------------------------------------------------------------- leaders' panel
+def summary(session: Session, *, scope: Scope, flt: MapFilter) -> dict[str, Any]:
+    """Total usable and office area, vacancy, over-standard area and open findings."""
+    return _cached(
+        ("summary", flt, _scope_key(scope)), lambda: _summary(session, scope=scope, flt=flt)
+    )
+
+
+def _summary(session: Session, *, scope: Scope, flt: MapFilter) -> dict[str, Any]:
+    r = (
+        session.execute(
+            select(
+                func.count(func.distinct(Room.building_id)).label("buildings"),
+                func.count().label("rooms"),
+                _area(Room.usable_area_m2).label("usable"),
+                _area(case((Room.category == "office", Room.usable_area_m2))).label("office"),
+                _area(case((_vacant_office(), Room.usable_area_m2))).label("vacant"),
+                func.count(case((_vacant_office(), 1))).label("vacant_rooms"),
+            )
+            .join(Floor, Floor.id == Room.floor_id)
+            .where(*_room_filters(scope, flt))
+        )
+        .mappings()
+        .one()
+    )
+    office = float(r["office"])
+    out: dict[str, Any] = {
+        "buildings": int(r["buildings"]),
+        "rooms": int(r["rooms"]),
+        "usable_area_m2": round(float(r["usable"]), 2),
+        "office_area_m2": round(office, 2),
+        "vacant_office_area_m2": round(float(r["vacant"]), 2),
+        "vacant_rooms": int(r["vacant_rooms"]),
+        "vacancy_rate": round(float(r["vacant"]) / office, 4) if office else None,
+        "over_standard_m2": None,
+        "open_findings": None,
+        "findings_available": False,
+    }
+    if findings_table(session):
+        f = FINDINGS
+        where: list[ColumnElement[bool]] = [
+            f.c.status.in_(OPEN_STATUSES),
+            or_(
+                f.c.building_id.in_(select(Building.id).where(building_scope_predicate(scope))),
+                scope.predicate(f.c.region_adcode, f.c.agency_id),
+            ),
+        ]
+        if flt.region is not None:
+            where.append(f.c.region_adcode.between(*adcode_range(flt.region)))
+        if flt.agency_level:
+            where.append(
+                f.c.agency_id.in_(select(Agency.id).where(Agency.level == flt.agency_level))
+            )
+        row = session.execute(
+            select(
+                func.count(),
+                _area(case((f.c.rule_code == OVER_STANDARD_RULE, f.c.excess_m2))),
+            ).where(*where)
+        ).one()
+        out.update(
+            open_findings=int(row[0]),
+            over_standard_m2=round(float(row[1]), 2),
+            findings_available=True,
+        )
+    return out
+
+
+# ---------------------------------------------------------------- a floor's rooms
+@lru_cache
+def rank_names() -> dict[tuple[str, str], tuple[str, str]]:
+    """(agency level, rank code) → (Chinese name, English name)."""
+    out: dict[tuple[str, str], tuple[str, str]] = {}
+    with open(DATA_DIR / "standards" / "ranks.csv", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            out[(row["agency_level"], row["rank_code"])] = (row["name_zh"], row["name_en"])
+    return out
+
+
+@lru_cache
+def category_names() -> dict[str, tuple[str, str]]:
+    """Space category or subcategory code → (Chinese name, English name)."""
+    out: dict[str, tuple[str, str]] = {}
+    with open(DATA_DIR / "space_category_groups.csv", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            out[row["category"]] = (row["name_zh"], row["name_en"])
+    with open(DATA_DIR / "space_categories.csv", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            out[row["code"]] = (row["name_zh"], row["name_en"])
+    return out
+
+
+def floor_rooms(session: Session, floor_id: int, *, scope: Scope) -> dict[str, Any]:
+    """Rooms of one floor version with current occupants, their ranks and allowances,
+    vacancy and open findings, plus totals (the building page's table and popups)."""
+    floor = session.execute(
+        select(Floor.id, Floor.building_id, Floor.level, Floor.name).where(
+            Floor.id == floor_id,
+            Floor.building_id.in_(select(Building.id).where(building_scope_predicate(scope))),
+        )
+    ).first()
+    if floor is None:
+        raise NotFound(f"floor {floor_id} not found", message_zh=f"楼层 {floor_id} 不存在")
+    centre = func.ST_PointOnSurface(Room.geom)
+    rooms = session.execute(
+        select(
+            Room.id,
+            Room.number,
+            Room.category,
+            Room.subcategory,
+            Room.usable_area_m2,
+            Room.agency_id,
+            Agency.name.label("agency"),
+            func.ST_X(centre).label("lon"),
+            func.ST_Y(centre).label("lat"),
+        )
+        .outerjoin(Agency, Agency.id == Room.agency_id)
+        .where(Room.floor_id == floor_id, room_scope_predicate(scope))
+        .order_by(Room.number, Room.id)
+    ).mappings()
+    table: dict[int, dict[str, Any]] = {}
+    for r in rooms:
+        sub = category_names().get(r["subcategory"] or "", ("", ""))
+        table[int(r["id"])] = {
+            "id": int(r["id"]),
+            "number": r["number"],
+            "category": r["category"],
+            "subcategory": r["subcategory"],
+            "category_zh": sub[0] or category_names().get(r["category"] or "", ("", ""))[0],
+            "category_en": sub[1] or category_names().get(r["category"] or "", ("", ""))[1],
+            "usable_area_m2": float(r["usable_area_m2"]),
+            "agency_id": r["agency_id"],
+            "agency": r["agency"],
+            "lon": round(float(r["lon"]), 7),
+            "lat": round(float(r["lat"]), 7),
+            "occupants": [],
+            "allowance_m2": None,
+            "vacant": r["category"] == "office",
+            "findings": [],
+        }
+    if table:
+        _add_occupants(session, table)
+        if findings_table(session):
+            rows = session.execute(
+                select(FINDINGS.c.room_id, FINDINGS.c.rule_code, FINDINGS.c.excess_m2)
+                .where(
+                    FINDINGS.c.room_id.in_(list(table)),
+                    FINDINGS.c.status.in_(OPEN_STATUSES),
+                )
+                .order_by(FINDINGS.c.id)
+            ).tuples()
+            for room_id, rule, excess in rows:
+                table[int(room_id)]["findings"].append(
+                    {"rule_code": rule, "excess_m2": None if excess is None else float(excess)}
+                )
+    values = list(table.values())
+    office = sum(v["usable_area_m2"] for v in values if v["category"] == "office")
+    vacant = sum(v["usable_area_m2"] for v in values if v["vacant"])
+    return {
+        "floor": {
+            "id": floor.id,
+            "building_id": floor.building_id,
+            "level": floor.level,
+            "name": floor.name,
+        },
+        "rooms": values,
+        "totals": {
+            "rooms": len(values),
+            "usable_area_m2": round(sum(v["usable_area_m2"] for v in values), 2),
+            "office_area_m2": round(office, 2),
+            "vacant_office_area_m2": round(vacant, 2),
+            "occupants": sum(len(v["occupants"]) for v in values),
+            "allowance_m2": round(sum(v["allowance_m2"] or 0 for v in values), 2),
+            "findings": sum(len(v["findings"]) for v in values),
+        },
+    }
+
+
+def _add_occupants(session: Session, table: dict[int, dict[str, Any]]) -> None:
+    allowances = office_allowances()
+    names = rank_names()
+    today = dt.date.today()
+    rows = session.execute(
+        select(
+            Occupancy.room_id,
+            Occupancy.person_name,
+            Occupancy.post_title,
+            Occupancy.rank_code,
+            Occupancy.is_concurrent_post,
+            Occupancy.left_post_on,
+            Agency.level,
+        )
+        .join(Agency, Agency.id == Occupancy.agency_id)
+        .where(
+            Occupancy.room_id.in_(list(table)),
+            Occupancy.start_date <= today,
+            or_(Occupancy.end_date.is_(None), Occupancy.end_date > today),
+        )
+        .order_by(Occupancy.room_id, Occupancy.id)
+    ).tuples()
+    for room_id, person, post, rank, concurrent, left_on, level in rows:
+        room = table[int(room_id)]
+        allowance = allowances.get((level, rank))
+        zh, en = names.get((level, rank), (rank, rank))
+        room["occupants"].append(
+            {
+                "name": person,
+                "post": post,
+                "rank_code": rank,
+                "rank_zh": zh,
+                "rank_en": en,
+                "allowance_m2": allowance,
+                "concurrent_post": bool(concurrent),
+                "left_post_on": left_on.isoformat() if left_on else None,
+            }
+        )
+        room["vacant"] = False
+        if room["category"] == "office":
+            # the office standard: usable area per person, summed over the room's occupants
+            room["allowance_m2"] = round((room["allowance_m2"] or 0) + (allowance or 0), 2)
+
+
+__all__ = [
+    "MapFilter",
+    "building_clusters",
+    "cell_size_m",
+    "floor_rooms",
+    "region_stats",
+    "summary",
+    "vacancy_bins",
+]

@@ -1,0 +1,313 @@
+"""Mapbox vector tiles from PostGIS: one ``ST_AsMVT`` statement per tile, with a cache.
+
+The tile envelope (``ST_TileEnvelope``, EPSG:3857) is transformed to the tables' SRID
+(4490) so the GiST index on the geometry serves the ``&&`` filter; only the selected
+features are transformed to 3857 for ``ST_AsMVTGeom``. Web Mercator is used for drawing
+only, never for areas. Every tile is filtered by the caller's scope in the same SQL.
+
+Cache: an in-process LRU keyed by layer, tile, filters, scope and the layer's generation.
+Writers call :func:`invalidate` after a change (a plan upload, an occupancy change, a
+compliance run); the generation moves on and old entries are never served again. Entries
+also expire after ``TTL_S`` so that other worker processes pick up edits within that time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.types import Float
+
+from backend.db.models import SRID, Building, Floor, Occupancy, Room
+from backend.services.errors import InvalidInput
+from backend.services.findings import FINDINGS, OPEN_STATUSES, RULE_GROUPS, findings_table
+from backend.services.inventory import building_scope_predicate, room_scope_predicate
+from backend.services.scope import Scope
+
+EXTENT = 4096
+BUFFER = 64
+MAX_ZOOM = 24
+LAYERS = ("buildings", "floors", "rooms", "compliance")
+TTL_S = 300.0
+CACHE_ENTRIES = 4096
+
+
+@dataclass(frozen=True)
+class TileFilter:
+    """Optional filters a tile request may carry (part of the cache key)."""
+
+    floor: int | None = None
+    building: int | None = None
+    level: int | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class Tile:
+    """An encoded tile and its entity tag."""
+
+    data: bytes
+    etag: str
+
+
+# ---------------------------------------------------------------- generations + cache
+_lock = threading.Lock()
+_generation: dict[str, int] = dict.fromkeys(LAYERS, 0)
+_cache: OrderedDict[tuple[Any, ...], tuple[float, Tile]] = OrderedDict()
+_stats = {"hits": 0, "misses": 0}
+
+
+def invalidate(layers: Iterable[str] = LAYERS) -> None:
+    """Call after any write that changes what tiles show (e.g. a floor-plan upload)."""
+    with _lock:
+        for layer in layers:
+            _generation[layer] = _generation.get(layer, 0) + 1
+
+
+def generation(layer: str) -> int:
+    return _generation.get(layer, 0)
+
+
+def cache_stats() -> dict[str, int]:
+    return {**_stats, "entries": len(_cache)}
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def _scope_key(scope: Scope) -> str:
+    if scope.unrestricted:
+        return "*"
+    return f"r{sorted(scope.regions)}a{sorted(scope.agencies)}"
+
+
+# ---------------------------------------------------------------- SQL
+def _occupied_now(room_id: Any) -> ColumnElement[bool]:
+    """A current occupancy exists for the room (today within start/end)."""
+    return exists().where(
+        Occupancy.room_id == room_id,
+        Occupancy.start_date <= func.current_date(),
+        or_(Occupancy.end_date.is_(None), Occupancy.end_date > func.current_date()),
+    )
+
+
+def _mvt(rows: Select[Any], layer: str) -> Select[Any]:
+    t = rows.subquery("t")
+    inner = select(t).where(t.c.geom.is_not(None)).subquery("mvt")
+    return select(
+        func.coalesce(func.ST_AsMVT(literal_column("mvt"), layer, EXTENT, "geom", "id"), b"")
+    ).select_from(inner)
+
+
+def tile_statement(
+    layer: str, z: int, x: int, y: int, *, scope: Scope, flt: TileFilter, with_findings: bool
+) -> Select[Any]:
+    """The one statement that builds tile ``z/x/y`` of ``layer``."""
+    env3857 = func.ST_TileEnvelope(z, x, y)
+    env = func.ST_Transform(env3857, SRID)
+
+    def geom(col: Any) -> Any:
+        return func.ST_AsMVTGeom(func.ST_Transform(col, 3857), env3857, EXTENT, BUFFER, True)
+
+    if layer == "buildings":
+        rows = select(
+            Building.id,
+            Building.name,
+            Building.status,
+            Building.region_adcode,
+            Building.agency_id,
+            cast(Building.footprint_area_m2, Float).label("footprint_area_m2"),
+            geom(Building.footprint).label("geom"),
+        ).where(Building.footprint.op("&&")(env), building_scope_predicate(scope))
+        if flt.building is not None:
+            rows = rows.where(Building.id == flt.building)
+        return _mvt(rows, layer)
+    if layer == "floors":
+        rows = select(
+            Floor.id,
+            Floor.building_id,
+            Floor.level,
+            Floor.name,
+            cast(Floor.building_area_m2, Float).label("building_area_m2"),
+            geom(Floor.outline).label("geom"),
+        ).where(Floor.outline.op("&&")(env), Floor.valid_to.is_(None))
+        if not scope.unrestricted:
+            visible = select(Building.id).where(building_scope_predicate(scope))
+            rows = rows.where(Floor.building_id.in_(visible))
+        if flt.building is not None:
+            rows = rows.where(Floor.building_id == flt.building)
+        if flt.level is not None:
+            rows = rows.where(Floor.level == flt.level)
+        return _mvt(rows, layer)
+    if layer == "rooms":
+        cols: list[Any] = [
+            Room.id,
+            Room.number,
+            Room.category,
+            Room.subcategory,
+            cast(Room.usable_area_m2, Float).label("usable_area_m2"),
+            Room.floor_id,
+            Room.building_id,
+            Room.agency_id,
+            Floor.level,
+            case(
+                (and_(Room.category == "office", ~_occupied_now(Room.id)), True), else_=False
+            ).label("vacant"),
+        ]
+        if with_findings:
+            first_rule = (
+                select(FINDINGS.c.rule_code)
+                .where(FINDINGS.c.room_id == Room.id, FINDINGS.c.status.in_(OPEN_STATUSES))
+                .order_by(FINDINGS.c.excess_m2.desc().nulls_last(), FINDINGS.c.id)
+                .limit(1)
+                .scalar_subquery()
+            )
+            cols.append(first_rule.label("finding"))
+        rows = (
+            select(*cols, geom(Room.geom).label("geom"))
+            .join(Floor, Floor.id == Room.floor_id)
+            .where(Room.geom.op("&&")(env), room_scope_predicate(scope))
+        )
+        if flt.floor is not None:
+            rows = rows.where(Room.floor_id == flt.floor)
+        else:
+            rows = rows.where(Floor.valid_to.is_(None))
+        if flt.building is not None:
+            rows = rows.where(Room.building_id == flt.building)
+        if flt.level is not None:
+            rows = rows.where(Floor.level == flt.level)
+        return _mvt(rows, layer)
+    if layer == "compliance":
+        return _compliance(geom, env, scope, flt)
+    raise InvalidInput(
+        f"unknown tile layer {layer!r}; one of {', '.join(LAYERS)}",
+        message_zh="未知的图层",
+        details={"layer": layer},
+    )
+
+
+def _compliance(geom: Any, env: Any, scope: Scope, flt: TileFilter) -> Select[Any]:
+    """Open findings drawn on their room (or their building when not about one room)."""
+    f = FINDINGS
+    shape = func.coalesce(Room.geom, Building.footprint)
+    rows = (
+        select(
+            f.c.id,
+            f.c.rule_code,
+            f.c.object_type,
+            f.c.building_id,
+            f.c.room_id,
+            cast(f.c.excess_m2, Float).label("excess_m2"),
+            cast(f.c.excess_pct, Float).label("excess_pct"),
+            f.c.status,
+            geom(shape).label("geom"),
+        )
+        .select_from(f)
+        .join(Building, Building.id == f.c.building_id)
+        .outerjoin(Room, Room.id == f.c.room_id)
+        .where(
+            f.c.status.in_(OPEN_STATUSES),
+            or_(Room.geom.op("&&")(env), and_(Room.id.is_(None), Building.footprint.op("&&")(env))),
+            building_scope_predicate(scope),
+        )
+    )
+    if flt.group:
+        rows = rows.where(_group_predicate(flt.group))
+    if flt.building is not None:
+        rows = rows.where(f.c.building_id == flt.building)
+    if flt.floor is not None:
+        rows = rows.where(f.c.floor_id == flt.floor)
+    return _mvt(rows, "compliance")
+
+
+def _group_predicate(group: str) -> ColumnElement[bool]:
+    codes = RULE_GROUPS[group]
+    return or_(
+        *(
+            FINDINGS.c.rule_code.startswith(c) if c.endswith(".") else FINDINGS.c.rule_code == c
+            for c in codes
+        )
+    )
+
+
+# ---------------------------------------------------------------- the entry point
+def check_tile(layer: str, z: int, x: int, y: int, flt: TileFilter) -> None:
+    """Raise InvalidInput for an unknown layer, group or a tile outside the grid."""
+    if layer not in LAYERS:
+        raise InvalidInput(
+            f"unknown tile layer {layer!r}; one of {', '.join(LAYERS)}",
+            message_zh="未知的图层",
+            details={"layer": layer},
+        )
+    if not (0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
+        raise InvalidInput(
+            f"tile {z}/{x}/{y} is outside the tile grid",
+            message_zh="瓦片坐标超出范围",
+            details={"z": z, "x": x, "y": y},
+        )
+    if flt.group is not None and flt.group not in RULE_GROUPS:
+        raise InvalidInput(
+            f"unknown finding group {flt.group!r}; one of {', '.join(RULE_GROUPS)}",
+            message_zh="未知的问题类别",
+            details={"group": flt.group},
+        )
+
+
+def get_tile(
+    session: Session,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    *,
+    scope: Scope,
+    flt: TileFilter = TileFilter(),
+    use_cache: bool = True,
+) -> Tile:
+    """Tile ``z/x/y`` of ``layer`` for ``scope``, from the cache or one SQL statement."""
+    check_tile(layer, z, x, y, flt)
+    key = (layer, z, x, y, flt, _scope_key(scope), generation(layer))
+    now = time.monotonic()
+    if use_cache:
+        with _lock:
+            hit = _cache.get(key)
+            if hit is not None and now - hit[0] < TTL_S:
+                _cache.move_to_end(key)
+                _stats["hits"] += 1
+                return hit[1]
+    _stats["misses"] += 1
+    if layer == "compliance" and not findings_table(session):
+        data = b""
+    else:
+        with_findings = layer == "rooms" and findings_table(session)
+        stmt = tile_statement(layer, z, x, y, scope=scope, flt=flt, with_findings=with_findings)
+        data = bytes(session.execute(stmt).scalar_one())
+    tag = hashlib.blake2b(data, digest_size=12).hexdigest()
+    tile = Tile(data=data, etag=f'"{tag}"')
+    if use_cache:
+        with _lock:
+            _cache[key] = (now, tile)
+            _cache.move_to_end(key)
+            while len(_cache) > CACHE_ENTRIES:
+                _cache.popitem(last=False)
+    return tile
