@@ -96,3 +96,25 @@ def demo_settings() -> DemoSettings:
 
 
 DATA_DIR = PROJECT_ROOT / "data"
+
+
+class AuthSettings(BaseSettings):
+    """Authentication: JWT signing, session cookie, login rate limit."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_AUTH_")
+
+    secret: str | None = Field(
+        default=None,
+        description="HS256 signing key; unset: generated once and kept in the state dir.",
+    )
+    issuer: str = "officemap"
+    audience: str = "officemap-api"
+    token_minutes: int = 480
+    cookie_name: str = "officemap_session"
+    login_attempts: int = Field(default=10, description="failed logins allowed per window")
+    login_window_seconds: int = 300
+
+
+@lru_cache
+def auth_settings() -> AuthSettings:
+    return AuthSettings()

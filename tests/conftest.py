@@ -128,12 +128,64 @@ def app(engine: Engine, db: Session, database_url: str) -> Any:
     return application
 
 
+def bearer(username: str) -> dict[str, str]:
+    """Authorization header of a valid token for ``username``."""
+    from backend.services.auth import issue_token
+
+    return {"Authorization": f"Bearer {issue_token(username)}"}
+
+
 @pytest.fixture
-def client(app: Any) -> Iterator[Any]:
+def anon_client(app: Any) -> Iterator[Any]:
+    """A client that has not signed in."""
     from fastapi.testclient import TestClient
 
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[Any]:
+    """A client signed in as the demo ``admin`` (bearer token)."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, headers=bearer("admin")) as c:
+        yield c
+
+
+@pytest.fixture
+def client_as(app: Any, db: Session) -> Iterator[Any]:
+    """Factory: ``client_as("planner", regions=[330100], agencies=[7])`` → a signed-in client.
+
+    The user is created in the test's rolled-back transaction.
+    """
+    from fastapi.testclient import TestClient
+
+    from backend.db.access import User
+
+    clients: list[Any] = []
+
+    def make(role: str, *, regions: Any = (), agencies: Any = ()) -> Any:
+        username = f"test-{role}-{len(clients)}"
+        db.add(
+            User(
+                username=username,
+                password_hash="!",
+                roles=[role],
+                regions=sorted(regions),
+                agencies=sorted(agencies),
+                active=True,
+            )
+        )
+        db.flush()
+        c = TestClient(app, headers=bearer(username))
+        c.__enter__()
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        c.__exit__(None, None, None)
 
 
 # ----------------------------------------------------------------- live server + browser
@@ -215,7 +267,21 @@ class PageProbe:
 
 @pytest.fixture
 def page(browser: Any, live_server: str) -> Iterator[PageProbe]:
+    from backend.services.auth import cookie_name, issue_token
+
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    # signed in as the demo admin, with the session cookie the login form sets
+    context.add_cookies(
+        [
+            {
+                "name": cookie_name(),
+                "value": issue_token("admin"),
+                "url": live_server,
+                "httpOnly": True,
+                "sameSite": "Strict",
+            }
+        ]
+    )
     probe = PageProbe(context.new_page(), live_server)
     try:
         yield probe

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from backend.api import errors, routes
+from backend.api import authn, errors, routes
 from backend.db import session as db_session
 from backend.settings import database_settings, map_settings
 from map_ui import assets
@@ -41,6 +41,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         docs_url="/docs",
     )
     errors.install(app)
+    authn.install(app)
     # every module of backend.api.routes with a ``router`` is included, in name order
     for mod in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"backend.api.routes.{mod.name}")

@@ -9,11 +9,13 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
+from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from backend.db.session import new_session
-from backend.services.access import SYSTEM, Principal
+from backend.services import auth, users
+from backend.services.access import Principal
 from backend.services.errors import InvalidInput
 from backend.services.inventory import BBox, Page
 from backend.services.scope import Scope
@@ -30,9 +32,23 @@ def get_session() -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_principal() -> Principal:
-    """The caller. Until authentication lands: the built-in system principal."""
-    return SYSTEM
+bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_principal(
+    request: Request, session: SessionDep, token: Annotated[str | None, Depends(bearer)]
+) -> Principal:
+    """The signed-in caller (bearer token or session cookie); 401 when anonymous.
+
+    Roles and scope are read from the users table on every request, and the scope is
+    written into the transaction's settings for the row-level security policies.
+    """
+    token = token or request.cookies.get(auth.cookie_name())
+    if not token:
+        raise auth.not_signed_in()
+    principal = users.load_principal(session, auth.token_subject(token))
+    users.apply_database_scope(session, principal.scope)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

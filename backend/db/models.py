@@ -209,6 +209,9 @@ class Room(Base):
     area_method: Mapped[str] = mapped_column(Text)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     attributes: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    version: Mapped[int] = mapped_column(
+        Integer, default=1, server_default="1", comment="added by 0004_access"
+    )
 
 
 class Occupancy(Base):

@@ -1,0 +1,136 @@
+"""Sign-in: OAuth2 password flow for API clients, a login form and session cookie for pages."""
+
+from __future__ import annotations
+
+import html
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.security import OAuth2PasswordRequestForm
+
+from backend.api.deps import PrincipalDep, SessionDep
+from backend.services import auth, users
+from backend.services.errors import RateLimited, Unauthenticated
+from backend.settings import auth_settings
+
+router = APIRouter(tags=["auth 登录"])
+
+LangQuery = Literal["zh", "en"]
+TEXT = {
+    "zh": {
+        "title": "登录 · 办公用房一张图",
+        "heading": "办公用房一张图",
+        "username": "用户名",
+        "password": "密码",
+        "submit": "登录",
+    },
+    "en": {
+        "title": "Sign in · OfficeMap",
+        "heading": "OfficeMap",
+        "username": "Username",
+        "password": "Password",
+        "submit": "Sign in",
+    },
+}
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/api/v1/auth/token", summary="OAuth2 password flow: a bearer token")
+def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, request: Request
+) -> dict[str, Any]:
+    """Exchange username and password for a signed JWT (Bearer)."""
+    principal = users.authenticate(session, form.username, form.password, client=_client(request))
+    return {
+        "access_token": auth.issue_token(principal.username),
+        "token_type": "bearer",
+        "expires_in": auth_settings().token_minutes * 60,
+    }
+
+
+@router.get("/api/v1/auth/me", summary="The signed-in user: roles and scope")
+def me(principal: PrincipalDep) -> dict[str, Any]:
+    scope = principal.scope
+    return {
+        "username": principal.username,
+        "roles": sorted(principal.roles),
+        "scope": {
+            "unrestricted": scope.unrestricted,
+            "regions": sorted(scope.regions),
+            "agencies": sorted(scope.agencies),
+        },
+    }
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths are followed after login (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/map"
+    return target
+
+
+def login_page(lang: LangQuery, next_url: str, error: str | None = None) -> str:
+    t = TEXT[lang]
+    error_html = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
+    return f"""<!doctype html>
+<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{t["title"]}</title>
+<link rel="stylesheet" href="/static/officemap/login.css">
+<link rel="icon" href="/static/officemap/favicon.svg" type="image/svg+xml">
+</head><body>
+<main class="login">
+<h1>{t["heading"]}</h1>
+{error_html}
+<form method="post" action="/login?lang={lang}">
+<input type="hidden" name="next" value="{html.escape(next_url)}">
+<label>{t["username"]}<input name="username" autocomplete="username" required maxlength="80"></label>
+<label>{t["password"]}<input name="password" type="password" autocomplete="current-password" required maxlength="200"></label>
+<button type="submit">{t["submit"]}</button>
+</form>
+</main></body></html>"""
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+def login_form(next: str | None = None, lang: LangQuery = "zh") -> HTMLResponse:
+    return HTMLResponse(login_page(lang, _safe_next(next)), headers={"Cache-Control": "no-store"})
+
+
+@router.post("/login", include_in_schema=False, response_model=None)
+def login_submit(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=80)],
+    password: Annotated[str, Form(max_length=200)],
+    next: Annotated[str | None, Form(max_length=2000)] = None,
+    lang: LangQuery = "zh",
+) -> HTMLResponse | RedirectResponse:
+    """Check the form; on success set the HttpOnly, SameSite=Strict session cookie."""
+    try:
+        principal = users.authenticate(session, username, password, client=_client(request))
+    except (Unauthenticated, RateLimited) as exc:
+        message = exc.message_zh if lang == "zh" else exc.message
+        status = 429 if isinstance(exc, RateLimited) else 401
+        return HTMLResponse(login_page(lang, _safe_next(next), message), status_code=status)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        auth.cookie_name(),
+        auth.issue_token(principal.username),
+        max_age=auth_settings().token_minutes * 60,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+@router.api_route("/logout", methods=["GET", "POST"], include_in_schema=False)
+def logout() -> RedirectResponse:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(auth.cookie_name(), path="/")
+    return response

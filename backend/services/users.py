@@ -1,0 +1,266 @@
+"""Users: create, grant and revoke roles and scope, sign in, and the demo accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from backend.db.access import User
+from backend.db.models import Agency, Region, Room
+from backend.services import audit, auth
+from backend.services.access import ROLES, Principal
+from backend.services.errors import Conflict, InvalidInput, NotFound
+from backend.services.scope import Scope, adcode_range
+
+DEMO_USERNAMES = {
+    "admin": "admin",
+    "planner": "planner",
+    "leader": "leader",
+    "surveyor": "surveyor",
+    "agency_officer": "officer",
+    "inspector": "inspector",
+}
+
+
+def _check_roles(roles: Iterable[str]) -> list[str]:
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise InvalidInput(
+            f"unknown roles: {', '.join(unknown)} (known: {', '.join(ROLES)})",
+            message_zh="未知角色",
+            details={"roles": unknown},
+        )
+    return sorted(set(roles))
+
+
+def _check_scope(session: Session, regions: Iterable[int], agencies: Iterable[int]) -> None:
+    regions, agencies = set(regions), set(agencies)
+    known_regions = set(session.scalars(select(Region.adcode).where(Region.adcode.in_(regions))))
+    known_agencies = set(session.scalars(select(Agency.id).where(Agency.id.in_(agencies))))
+    if regions - known_regions or agencies - known_agencies:
+        raise InvalidInput(
+            "unknown regions or agencies in scope",
+            message_zh="权限范围中含未知行政区划或单位",
+            details={
+                "regions": sorted(regions - known_regions),
+                "agencies": sorted(agencies - known_agencies),
+            },
+        )
+
+
+def _image(user: User) -> dict[str, object]:
+    return {
+        "username": user.username,
+        "roles": sorted(user.roles),
+        "regions": sorted(user.regions),
+        "agencies": sorted(user.agencies),
+        "active": user.active,
+    }
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    if user is None:
+        raise NotFound(f"user {username} not found", message_zh=f"用户 {username} 不存在")
+    return user
+
+
+def create_user(
+    session: Session,
+    *,
+    actor: str,
+    username: str,
+    password: str,
+    roles: Iterable[str] = (),
+    regions: Iterable[int] = (),
+    agencies: Iterable[int] = (),
+) -> User:
+    """A new active user (Argon2id password hash), audited."""
+    if len(password) < 8:
+        raise InvalidInput("password must have at least 8 characters", message_zh="密码至少 8 位")
+    if session.scalars(select(User.id).where(User.username == username)).first() is not None:
+        raise Conflict(f"user {username} exists", message_zh=f"用户 {username} 已存在")
+    _check_scope(session, regions, agencies)
+    user = User(
+        username=username,
+        password_hash=auth.hash_password(password),
+        roles=_check_roles(roles),
+        regions=sorted(set(regions)),
+        agencies=sorted(set(agencies)),
+        active=True,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="user.create",
+        object_type="user",
+        object_id=username,
+        after=_image(user),
+    )
+    return user
+
+
+def grant(
+    session: Session,
+    *,
+    actor: str,
+    username: str,
+    roles: Iterable[str] = (),
+    regions: Iterable[int] = (),
+    agencies: Iterable[int] = (),
+) -> User:
+    """Add roles and scope to a user."""
+    user = get_user(session, username)
+    before = _image(user)
+    _check_scope(session, regions, agencies)
+    user.roles = _check_roles([*user.roles, *roles])
+    user.regions = sorted({*user.regions, *regions})
+    user.agencies = sorted({*user.agencies, *agencies})
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="user.grant",
+        object_type="user",
+        object_id=username,
+        before=before,
+        after=_image(user),
+    )
+    return user
+
+
+def revoke(
+    session: Session,
+    *,
+    actor: str,
+    username: str,
+    roles: Iterable[str] = (),
+    regions: Iterable[int] = (),
+    agencies: Iterable[int] = (),
+    deactivate: bool = False,
+) -> User:
+    """Remove roles and scope from a user (or deactivate the account)."""
+    user = get_user(session, username)
+    before = _image(user)
+    user.roles = sorted(set(user.roles) - set(roles))
+    user.regions = sorted(set(user.regions) - set(regions))
+    user.agencies = sorted(set(user.agencies) - set(agencies))
+    if deactivate:
+        user.active = False
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="user.revoke",
+        object_type="user",
+        object_id=username,
+        before=before,
+        after=_image(user),
+    )
+    return user
+
+
+def principal_of(user: User) -> Principal:
+    """The principal a user acts as: admins unrestricted, others within their scope."""
+    roles = frozenset(user.roles)
+    if "admin" in roles:
+        scope = Scope.everything()
+    else:
+        scope = Scope(regions=frozenset(user.regions), agencies=frozenset(user.agencies))
+    return Principal(username=user.username, roles=roles, scope=scope)
+
+
+def load_principal(session: Session, username: str) -> Principal:
+    """The active user's principal; Unauthenticated when the account is gone or inactive."""
+    user = session.scalars(
+        select(User).where(User.username == username, User.active.is_(True))
+    ).one_or_none()
+    if user is None:
+        raise auth.bad_credentials()
+    return principal_of(user)
+
+
+def authenticate(session: Session, username: str, password: str, *, client: str) -> Principal:
+    """Check credentials (rate-limited); the same error for unknown user and wrong password."""
+    keys = (f"user:{username}", f"client:{client}")
+    auth.LIMITER.check(*keys)
+    user = session.scalars(
+        select(User).where(User.username == username, User.active.is_(True))
+    ).one_or_none()
+    if not auth.verify_password(user.password_hash if user else None, password) or user is None:
+        auth.LIMITER.failed(*keys)
+        raise auth.bad_credentials()
+    auth.LIMITER.reset(f"user:{username}")
+    return principal_of(user)
+
+
+def apply_database_scope(session: Session, scope: Scope) -> None:
+    """Write the scope into transaction-local settings read by the row-level security policies."""
+    regions = ",".join(f"[{lo},{hi}]" for lo, hi in sorted(adcode_range(a) for a in scope.regions))
+    session.execute(
+        text(
+            "SELECT set_config('officemap.unrestricted', :u, true),"
+            " set_config('officemap.regions', :r, true),"
+            " set_config('officemap.agencies', :a, true)"
+        ),
+        {
+            "u": "on" if scope.unrestricted else "",
+            "r": "{" + regions + "}",
+            "a": "{" + ",".join(str(a) for a in sorted(scope.agencies)) + "}",
+        },
+    )
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    password: str
+    role: str
+    scope: str
+
+
+def ensure_demo_users(session: Session) -> list[DemoAccount]:
+    """One user per role (password ``demo-<username>``); the officer sees one agency."""
+    province = session.scalars(
+        select(Region.adcode).where(Region.level == "province").order_by(Region.adcode).limit(1)
+    ).first()
+    # the officer's agency: the one with the most rooms (ties: lowest id)
+    agency_id = session.scalars(
+        select(Room.agency_id)
+        .where(Room.agency_id.is_not(None))
+        .group_by(Room.agency_id)
+        .order_by(func.count().desc(), Room.agency_id)
+        .limit(1)
+    ).first()
+    agency = session.get(Agency, agency_id) if agency_id is not None else None
+    accounts: list[DemoAccount] = []
+    for role, username in DEMO_USERNAMES.items():
+        regions: list[int] = []
+        agencies: list[int] = []
+        if role == "agency_officer" and agency is not None:
+            agencies = [agency.id]
+            scope = f"agency {agency.id} {agency.name}"
+        elif role == "admin":
+            scope = "everything"
+        else:
+            regions = [province] if province is not None else []
+            scope = f"region {province}"
+        password = f"demo-{username}"
+        exists = session.scalars(select(User.id).where(User.username == username)).first()
+        if exists is None:
+            create_user(
+                session,
+                actor="demo",
+                username=username,
+                password=password,
+                roles=[role],
+                regions=regions,
+                agencies=agencies,
+            )
+        accounts.append(DemoAccount(username, password, role, scope))
+    return accounts
