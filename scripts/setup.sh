@@ -48,6 +48,14 @@ if [[ $want_test -eq 1 ]]; then
 fi
 
 # Python environment with the project (editable) and its dev tools.
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "setup: installing Python 3"
+    apt_install python3 python3-venv python3-dev
+fi
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    echo "setup: installing python3-venv"
+    apt_install python3-venv
+fi
 if [[ ! -x .venv/bin/python ]]; then
     echo "setup: creating .venv"
     python3 -m venv .venv
