@@ -128,3 +128,20 @@ def write_section(section: Section) -> None:
     kept.append(section.markdown())
     ordered = [kept[0]] + sorted(kept[1:], key=lambda s: int(s[4:].split(" ")[0].lstrip("B") or 0))
     RESULTS.write_text("\n".join(ordered))
+
+
+def bench_token(url: str | None = None, username: str = "admin") -> str:
+    """A bearer token for a demo account in the benchmark database (created if missing).
+
+    ``url`` (the server under test) is informational: the token is signed with the same
+    secret (OFFICEMAP_AUTH_SECRET or the state dir's) that a server started here reads.
+    """
+    from sqlalchemy.orm import Session
+
+    from backend.services import auth, users
+
+    engine = create_engine(benchmark_cluster().url())
+    with Session(engine) as session, session.begin():
+        users.ensure_demo_users(session)
+    engine.dispose()
+    return auth.issue_token(username)
