@@ -91,23 +91,108 @@ def holdings_map(
     basemap: Basemap,
     lang: Lang = "zh",
     province_adcode: int | None = None,
+    tiles_base: str = "/tiles",
 ) -> folium.Map:
-    """/map — the province: region boundaries, buildings clustered, footprints when zoomed in."""
+    """/map — the province: regions with a choropleth switch, buildings clustered on the
+    server at low zoom and as vector-tile footprints when zoomed in, compliance layers."""
     title = t("title.holdings", lang)
     m = offline_map(center=center, zoom=8, basemap=basemap, lang=lang, title=title)
-    m.default_js += assets.MARKERCLUSTER_JS
-    m.default_css += assets.MARKERCLUSTER_CSS
+    m.default_js += assets.VECTORGRID_JS
     _boot(
         m,
         "holdings",
+        {
+            "api": api_base,
+            "tiles": tiles_base,
+            "lang": lang,
+            "texts": texts(lang),
+            "province": province_adcode,
+            "basemap": bool(basemap.url),
+            "buildingPage": "/map/buildings/",
+            "vacancyPage": "/map/vacancy",
+            "footprintZoom": 15,
+            "complianceZoom": 12,
+            "complianceGroups": ["over_standard", "idle", "not_recovered", "data_quality"],
+        },
+    )
+    return m
+
+
+@dataclass(frozen=True)
+class FloorRef:
+    """A floor as the building page lists it."""
+
+    id: int
+    level: int
+    name: str | None
+
+
+def building_map(
+    *,
+    api_base: str,
+    building_id: int,
+    building_name: str,
+    bounds: tuple[float, float, float, float],
+    floors: list[FloorRef],
+    floor_id: int | None,
+    basemap: Basemap,
+    lang: Lang = "zh",
+    tiles_base: str = "/tiles",
+) -> folium.Map:
+    """/map/buildings/{id} — floor selector, rooms as vector tiles coloured by category,
+    compliance or vacancy, room popups and the floor's room table."""
+    title = f"{building_name} · {t('title.building', lang)}"
+    minx, miny, maxx, maxy = bounds
+    m = offline_map(
+        center=((minx + maxx) / 2, (miny + maxy) / 2),
+        zoom=18,
+        basemap=basemap,
+        lang=lang,
+        title=title,
+    )
+    m.default_js += assets.VECTORGRID_JS
+    _boot(
+        m,
+        "building",
+        {
+            "api": api_base,
+            "tiles": tiles_base,
+            "lang": lang,
+            "texts": texts(lang),
+            "basemap": bool(basemap.url),
+            "building": {"id": building_id, "name": building_name, "bounds": list(bounds)},
+            "floors": [{"id": f.id, "level": f.level, "name": f.name} for f in floors],
+            "floor": floor_id,
+            "holdingsPage": "/map",
+        },
+    )
+    return m
+
+
+def vacancy_map(
+    *,
+    api_base: str,
+    center: tuple[float, float],
+    basemap: Basemap,
+    lang: Lang = "zh",
+    province_adcode: int | None = None,
+) -> folium.Map:
+    """/map/vacancy — idle-area heatmap binned on the server per zoom, region and agency
+    level filters, and the leaders' panel."""
+    title = t("title.vacancy", lang)
+    m = offline_map(center=center, zoom=8, basemap=basemap, lang=lang, title=title)
+    m.default_js += assets.HEAT_JS
+    _boot(
+        m,
+        "vacancy",
         {
             "api": api_base,
             "lang": lang,
             "texts": texts(lang),
             "province": province_adcode,
             "basemap": bool(basemap.url),
-            "buildingPage": "/map/buildings/",
-            "footprintZoom": 15,
+            "holdingsPage": "/map",
+            "idleDays": 180,
         },
     )
     return m

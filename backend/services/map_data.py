@@ -533,7 +533,9 @@ def _add_occupants(session: Session, table: dict[int, dict[str, Any]]) -> None:
 
 
 __all__ = [
+    "BuildingOutline",
     "MapFilter",
+    "building_outline",
     "building_clusters",
     "cell_size_m",
     "floor_rooms",
@@ -541,3 +543,43 @@ __all__ = [
     "summary",
     "vacancy_bins",
 ]
+
+
+# ---------------------------------------------------------------- the building page
+@dataclass(frozen=True)
+class BuildingOutline:
+    """What the building page needs: name, lon/lat bounds and current floors."""
+
+    id: int
+    name: str
+    bounds: tuple[float, float, float, float]
+    floors: list[tuple[int, int, str | None]]  # (floor id, level, name), by level
+
+
+def building_outline(session: Session, building_id: int, *, scope: Scope) -> BuildingOutline:
+    """The building (NotFound outside the caller's scope) and its current floors."""
+    row = session.execute(
+        select(
+            Building.id,
+            Building.name,
+            func.ST_XMin(Building.footprint),
+            func.ST_YMin(Building.footprint),
+            func.ST_XMax(Building.footprint),
+            func.ST_YMax(Building.footprint),
+        ).where(Building.id == building_id, building_scope_predicate(scope))
+    ).first()
+    if row is None:
+        raise NotFound(
+            f"building {building_id} not found", message_zh=f"办公楼 {building_id} 不存在"
+        )
+    floors = session.execute(
+        select(Floor.id, Floor.level, Floor.name)
+        .where(Floor.building_id == building_id, Floor.valid_to.is_(None))
+        .order_by(Floor.level)
+    ).tuples()
+    return BuildingOutline(
+        id=int(row[0]),
+        name=str(row[1]),
+        bounds=(float(row[2]), float(row[3]), float(row[4]), float(row[5])),
+        floors=[(int(f), int(lv), n) for f, lv, n in floors],
+    )

@@ -1,23 +1,31 @@
-"""Map pages (HTML) served by the app; their data comes from the API."""
+"""Map pages (HTML) served by the app; their data comes from the API and vector tiles."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
 from backend.api.deps import ScopeDep, SessionDep
 from backend.api.routes.inventory import RegionFilter
 from backend.db.models import Region
-from backend.services import inventory
+from backend.services import inventory, map_data
 from backend.settings import map_settings
-from map_ui.pages import Basemap, holdings_map, render
+from map_ui.pages import (
+    Basemap,
+    FloorRef,
+    building_map,
+    holdings_map,
+    render,
+    vacancy_map,
+)
 
 router = APIRouter(tags=["map pages 地图"])
 
 LangQuery = Annotated[Literal["zh", "en"], Query(description="page language (zh-CN default)")]
+PROVINCE_SEAT = (120.15, 30.28)
 
 
 def _basemap() -> Basemap:
@@ -25,22 +33,64 @@ def _basemap() -> Basemap:
     return Basemap(url=s.basemap_url, attribution=s.basemap_attribution)
 
 
-@router.get("/map", response_class=HTMLResponse, summary="Province holdings map 办公用房一张图")
-def holdings_page(session: SessionDep, lang: LangQuery = "zh") -> HTMLResponse:
-    """The province: region boundaries, buildings clustered, footprints when zoomed in."""
+def _province(session: SessionDep) -> tuple[int | None, tuple[float, float]]:
     row = session.execute(
         select(Region.adcode, func.ST_X(Region.seat), func.ST_Y(Region.seat))
         .where(Region.level == "province")
         .order_by(Region.adcode)
         .limit(1)
     ).first()
-    center = (float(row[1]), float(row[2])) if row else (120.15, 30.28)
+    if row is None:
+        return None, PROVINCE_SEAT
+    return int(row[0]), (float(row[1]), float(row[2]))
+
+
+@router.get("/map", response_class=HTMLResponse, summary="Province holdings map 办公用房一张图")
+def holdings_page(session: SessionDep, lang: LangQuery = "zh") -> HTMLResponse:
+    """The province: regions and choropleths, buildings clustered, footprints when zoomed in."""
+    adcode, center = _province(session)
     m = holdings_map(
+        api_base="/api/v1", center=center, basemap=_basemap(), lang=lang, province_adcode=adcode
+    )
+    return HTMLResponse(render(m))
+
+
+@router.get(
+    "/map/buildings/{building_id}",
+    response_class=HTMLResponse,
+    summary="Floor plans of a building 楼层平面",
+)
+def building_page(
+    session: SessionDep,
+    scope: ScopeDep,
+    building_id: Annotated[int, Path(ge=1, le=2**31)],
+    floor: Annotated[int | None, Query(ge=1, description="floor id to open")] = None,
+    lang: LangQuery = "zh",
+) -> HTMLResponse:
+    """Floor selector, rooms coloured by category / compliance / vacancy, room table."""
+    b = map_data.building_outline(session, building_id, scope=scope)
+    floors = [FloorRef(id=f, level=lv, name=n) for f, lv, n in b.floors]
+    ids = {f.id for f in floors}
+    first = next((f.id for f in floors if f.level >= 1), floors[0].id if floors else None)
+    m = building_map(
         api_base="/api/v1",
-        center=center,
+        building_id=b.id,
+        building_name=b.name,
+        bounds=b.bounds,
+        floors=floors,
+        floor_id=floor if floor in ids else first,
         basemap=_basemap(),
         lang=lang,
-        province_adcode=int(row[0]) if row else None,
+    )
+    return HTMLResponse(render(m))
+
+
+@router.get("/map/vacancy", response_class=HTMLResponse, summary="Vacancy heatmap 闲置热力图")
+def vacancy_page(session: SessionDep, lang: LangQuery = "zh") -> HTMLResponse:
+    """Idle-area heatmap with region / agency-level filters and the leaders' panel."""
+    adcode, center = _province(session)
+    m = vacancy_map(
+        api_base="/api/v1", center=center, basemap=_basemap(), lang=lang, province_adcode=adcode
     )
     return HTMLResponse(render(m))
 
@@ -49,7 +99,7 @@ def holdings_page(session: SessionDep, lang: LangQuery = "zh") -> HTMLResponse:
     "/api/v1/map/building-points",
     response_class=Response,
     tags=["map data"],
-    summary="Building markers for clustering",
+    summary="Building markers (all at once; the pages use building-clusters)",
 )
 def building_points(session: SessionDep, scope: ScopeDep, region: RegionFilter = None) -> Response:
     """``{"points": [[id, lon, lat, status, name], …]}``: one compact row per building."""
