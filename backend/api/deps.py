@@ -5,18 +5,19 @@ Routes receive typed, checked values (``BBoxDep``, ``PageDep``) and never parse 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from backend.db.session import new_session
 from backend.services import auth, users
 from backend.services.access import Principal
-from backend.services.errors import InvalidInput
+from backend.services.errors import InvalidInput, PreconditionRequired, StaleVersion
 from backend.services.inventory import BBox, Page
 from backend.services.scope import Scope
 
@@ -116,3 +117,45 @@ def parse_page(
 
 
 PageDep = Annotated[Page, Depends(parse_page)]
+
+
+def parse_if_match(
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description='the ETag read with the object, e.g. "3" (required on updates)',
+        ),
+    ] = None,
+) -> int:
+    """The version an update is based on: 428 without If-Match, 412 when unreadable."""
+    if if_match is None:
+        raise PreconditionRequired(
+            "If-Match is required: send the ETag of the object you read",
+            details={"header": "If-Match"},
+        )
+    value = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise StaleVersion(
+            "If-Match does not name a version of this object", details={"if_match": if_match[:80]}
+        )
+    return int(value)
+
+
+IfMatchDep = Annotated[int, Depends(parse_if_match)]
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def parse_as_of(
+    as_of: Annotated[
+        dt.date | None,
+        Query(description="the state at the end of this day (YYYY-MM-DD, China Standard Time)"),
+    ] = None,
+) -> dt.date | None:
+    return as_of
+
+
+AsOfDep = Annotated[dt.date | None, Depends(parse_as_of)]

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import ColumnElement, Select, String, and_, cast, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from backend.db.models import AuditEvent
+from backend.services.scope import Scope
 
 AUDIT_LOCK_KEY = 0x0FF1CE
 
@@ -72,3 +74,103 @@ def record(
     session.add(ev)
     session.flush()
     return ev
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Outcome of re-computing the chain: the ids of events that do not check out."""
+
+    checked: int
+    broken: list[tuple[int, str]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.broken
+
+
+def _body(ev: AuditEvent) -> dict[str, Any]:
+    return {
+        "occurred_at": ev.occurred_at.astimezone(dt.UTC).isoformat(),
+        "actor": ev.actor,
+        "action": ev.action,
+        "object_type": ev.object_type,
+        "object_id": ev.object_id,
+        "before": ev.before,
+        "after": ev.after,
+    }
+
+
+def verify(session: Session, *, batch: int = 5000) -> Verification:
+    """Recompute every hash and link; report edited, inserted or removed events by id."""
+    broken: list[tuple[int, str]] = []
+    prev: str | None = None
+    checked = 0
+    stmt = select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=batch)
+    for ev in session.scalars(stmt):
+        checked += 1
+        if ev.prev_hash != prev:
+            broken.append((ev.id, "link to the previous event broken (event removed or reordered)"))
+        if ev.hash != event_hash(ev.prev_hash, _body(ev)):
+            broken.append((ev.id, "content does not match its hash (event edited)"))
+        prev = ev.hash
+    return Verification(checked=checked, broken=broken)
+
+
+def visible_events(scope: Scope) -> ColumnElement[bool]:
+    """Events about objects within ``scope`` (unrestricted: every event)."""
+    if scope.unrestricted:
+        return true()
+    from backend.db.models import Agency, Building, Floor, Occupancy, Room
+    from backend.services.inventory import (
+        agency_scope_predicate,
+        building_scope_predicate,
+        room_scope_predicate,
+    )
+
+    buildings = select(Building.id).where(building_scope_predicate(scope))
+
+    def ids(stmt: Select[Any]) -> Select[Any]:
+        return select(cast(stmt.subquery().c[0], String))
+
+    kinds = {
+        "building": ids(buildings),
+        "floor": ids(select(Floor.id).where(Floor.building_id.in_(buildings))),
+        "room": ids(select(Room.id).where(room_scope_predicate(scope))),
+        "agency": ids(select(Agency.id).where(agency_scope_predicate(scope))),
+        "occupancy": ids(
+            select(Occupancy.id).where(
+                or_(
+                    scope.agency_predicate(Occupancy.agency_id),
+                    Occupancy.room_id.in_(select(Room.id).where(room_scope_predicate(scope))),
+                )
+            )
+        ),
+    }
+    return or_(
+        *(
+            and_(AuditEvent.object_type == kind, AuditEvent.object_id.in_(stmt))
+            for kind, stmt in kinds.items()
+        )
+    )
+
+
+def list_events(
+    session: Session,
+    *,
+    scope: Scope,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Audit events within scope, newest first."""
+    stmt = select(AuditEvent).where(visible_events(scope))
+    if object_type:
+        stmt = stmt.where(AuditEvent.object_type == object_type)
+    if object_id:
+        stmt = stmt.where(AuditEvent.object_id == object_id)
+    if actor:
+        stmt = stmt.where(AuditEvent.actor == actor)
+    rows = session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit).offset(offset))
+    return [{"id": ev.id, **_body(ev), "prev_hash": ev.prev_hash, "hash": ev.hash} for ev in rows]

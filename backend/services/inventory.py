@@ -427,6 +427,7 @@ def _room_feature() -> ColumnElement[Any]:
             "floor_id": Room.floor_id,
             "building_id": Room.building_id,
             "level": Floor.level,
+            "version": Room.version,
         },
     )
 

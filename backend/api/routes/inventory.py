@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from backend.api.deps import BBoxDep, PageDep, ScopeDep, SessionDep
+from backend.api.deps import AsOfDep, BBoxDep, PageDep, ScopeDep, SessionDep, etag
 from backend.db.models import AGENCY_LEVELS, BUILDING_STATUSES, REGION_LEVELS
-from backend.services import inventory
+from backend.services import history, inventory
+from backend.services import history as history_service
 
 router = APIRouter(prefix="/api/v1", tags=["inventory 台账"])
 
@@ -25,6 +27,13 @@ _F: dict[int | str, dict[str, Any]] = {
 
 def geojson(body: str) -> Response:
     return Response(content=body, media_type=GEOJSON)
+
+
+def versioned(body: str) -> Response:
+    """One feature with its ``ETag`` (the object's version, for If-Match on updates)."""
+    version = json.loads(body)["properties"].get("version")
+    headers = {"ETag": etag(int(version))} if version is not None else None
+    return Response(content=body, media_type=GEOJSON, headers=headers)
 
 
 RegionLevel = Literal["province", "city", "county", "township"]
@@ -90,7 +99,7 @@ def list_agencies(
 
 @router.get("/agencies/{agency_id}", responses=_F, response_class=Response, summary="One agency")
 def get_agency(session: SessionDep, scope: ScopeDep, agency_id: Id) -> Response:
-    return geojson(inventory.get_agency(session, agency_id, scope=scope))
+    return versioned(inventory.get_agency(session, agency_id, scope=scope))
 
 
 @router.get("/buildings", responses=_FC, response_class=Response, summary="Buildings 办公楼")
@@ -103,8 +112,15 @@ def list_buildings(
     agency: Annotated[int | None, Query(ge=1, description="managing agency id")] = None,
     status: BuildingStatus | None = None,
     q: Annotated[str | None, Query(max_length=100, description="name contains")] = None,
+    as_of: AsOfDep = None,
 ) -> Response:
     """Buildings with footprint, ownership and title, and current floor totals."""
+    if as_of is not None:
+        return geojson(
+            history.list_buildings(
+                session, scope=scope, day=as_of, bbox=bbox, region=region, agency=agency, page=page
+            )
+        )
     return geojson(
         inventory.list_buildings(
             session,
@@ -122,8 +138,12 @@ def list_buildings(
 @router.get(
     "/buildings/{building_id}", responses=_F, response_class=Response, summary="One building"
 )
-def get_building(session: SessionDep, scope: ScopeDep, building_id: Id) -> Response:
-    return geojson(inventory.get_building(session, building_id, scope=scope))
+def get_building(
+    session: SessionDep, scope: ScopeDep, building_id: Id, as_of: AsOfDep = None
+) -> Response:
+    if as_of is not None:
+        return geojson(history.get_building(session, building_id, scope=scope, day=as_of))
+    return versioned(inventory.get_building(session, building_id, scope=scope))
 
 
 @router.get(
@@ -160,8 +180,15 @@ def list_floors(
     building: Annotated[int | None, Query(ge=1)] = None,
     level: Annotated[int | None, Query(ge=-20, le=200)] = None,
     history: Annotated[bool, Query(description="include superseded floor versions")] = False,
+    as_of: AsOfDep = None,
 ) -> Response:
     """Current floor versions (outline, building area under GB/T 50353, area method)."""
+    if as_of is not None:
+        return geojson(
+            history_service.list_floors(
+                session, scope=scope, day=as_of, building=building, bbox=bbox, page=page
+            )
+        )
     return geojson(
         inventory.list_floors(
             session,
@@ -178,8 +205,10 @@ def list_floors(
 @router.get(
     "/floors/{floor_id}", responses=_F, response_class=Response, summary="One floor version"
 )
-def get_floor(session: SessionDep, scope: ScopeDep, floor_id: Id) -> Response:
-    return geojson(inventory.get_floor(session, floor_id, scope=scope))
+def get_floor(session: SessionDep, scope: ScopeDep, floor_id: Id, as_of: AsOfDep = None) -> Response:
+    if as_of is not None:
+        return geojson(history.get_floor(session, floor_id, scope=scope, day=as_of))
+    return versioned(inventory.get_floor(session, floor_id, scope=scope))
 
 
 @router.get("/rooms", responses=_FC, response_class=Response, summary="Rooms 房间")
@@ -199,8 +228,22 @@ def list_rooms(
             description="category (office) or code (office.staff_office)",
         ),
     ] = None,
+    as_of: AsOfDep = None,
 ) -> Response:
     """Rooms of current floors with usable area (0.01 m² half-up) and the area method."""
+    if as_of is not None:
+        return geojson(
+            history.list_rooms(
+                session,
+                scope=scope,
+                day=as_of,
+                bbox=bbox,
+                floor=floor,
+                building=building,
+                agency=agency,
+                page=page,
+            )
+        )
     return geojson(
         inventory.list_rooms(
             session,
@@ -216,5 +259,7 @@ def list_rooms(
 
 
 @router.get("/rooms/{room_id}", responses=_F, response_class=Response, summary="One room")
-def get_room(session: SessionDep, scope: ScopeDep, room_id: Id) -> Response:
-    return geojson(inventory.get_room(session, room_id, scope=scope))
+def get_room(session: SessionDep, scope: ScopeDep, room_id: Id, as_of: AsOfDep = None) -> Response:
+    if as_of is not None:
+        return geojson(history.get_room(session, room_id, scope=scope, day=as_of))
+    return versioned(inventory.get_room(session, room_id, scope=scope))

@@ -1,0 +1,463 @@
+"""Writes to the register with optimistic locking: buildings, floors, rooms, occupancy, staffing.
+
+Every update names the version it was based on (``If-Match``); the UPDATE applies only
+``WHERE version = expected`` and bumps it, so of two concurrent edits exactly one wins and
+the other gets StaleVersion (412). Targets and new references must lie in the caller's
+scope (else NotFound, as for reads). Every write appends an audit event with before and
+after images; earlier row images are also kept by the ``row_history`` trigger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Literal
+
+import numpy as np
+import shapely
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from backend.db.models import Agency, AgencyStaffing, Building, Floor, Occupancy, Region, Room
+from backend.services import audit
+from backend.services.access import Principal
+from backend.services.errors import InvalidGeometry, InvalidInput, NotFound, StaleVersion
+from backend.services.inventory import (
+    agency_scope_predicate,
+    building_scope_predicate,
+    room_scope_predicate,
+)
+from gis.area import lonlat_planar_areas, round_area, storey_building_area
+
+Ownership = Literal["owned", "leased", "borrowed"]
+BuildingStatus = Literal["in_use", "partly_idle", "idle", "under_renovation", "disposed"]
+Category = Literal["office", "service", "equipment", "ancillary", "technical", "circulation"]
+LeaveReason = Literal["transfer", "retirement", "left_concurrent_post", "other"]
+
+FORBID = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# ---------------------------------------------------------------- schemas
+class BuildingBase(BaseModel):
+    model_config = FORBID
+    name: str = Field(min_length=1, max_length=200)
+    address: str | None = Field(default=None, max_length=300)
+    agency_id: int | None = Field(default=None, ge=1)
+    ownership: Ownership = "owned"
+    registered_owner: str | None = Field(default=None, max_length=200)
+    land_certificate_no: str | None = Field(default=None, max_length=64)
+    building_certificate_no: str | None = Field(default=None, max_length=64)
+    year_built: int | None = Field(default=None, ge=1800, le=2100)
+    storeys_above: int | None = Field(default=None, ge=0, le=200)
+    storeys_below: int | None = Field(default=None, ge=0, le=20)
+    status: BuildingStatus = "in_use"
+
+
+class BuildingCreate(BuildingBase):
+    region_adcode: int = Field(ge=100000, le=999999)
+    footprint: dict[str, Any] = Field(description="GeoJSON Polygon/MultiPolygon, lon/lat")
+
+
+class BuildingUpdate(BaseModel):
+    """Attributes only; the footprint comes with surveyed plans."""
+
+    model_config = FORBID
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    address: str | None = Field(default=None, max_length=300)
+    agency_id: int | None = Field(default=None, ge=1)
+    ownership: Ownership | None = None
+    registered_owner: str | None = Field(default=None, max_length=200)
+    land_certificate_no: str | None = Field(default=None, max_length=64)
+    building_certificate_no: str | None = Field(default=None, max_length=64)
+    year_built: int | None = Field(default=None, ge=1800, le=2100)
+    storeys_above: int | None = Field(default=None, ge=0, le=200)
+    storeys_below: int | None = Field(default=None, ge=0, le=20)
+    status: BuildingStatus | None = None
+
+
+class FloorUpdate(BaseModel):
+    model_config = FORBID
+    name: str | None = Field(default=None, max_length=40)
+    storey_height_m: Decimal | None = Field(default=None, gt=0, le=100, decimal_places=2)
+
+
+class RoomUpdate(BaseModel):
+    model_config = FORBID
+    number: str | None = Field(default=None, max_length=40)
+    category: Category | None = None
+    subcategory: str | None = Field(default=None, max_length=40, pattern=r"^[a-z_.]+$")
+    agency_id: int | None = Field(default=None, ge=1)
+
+
+class OccupancyBase(BaseModel):
+    model_config = FORBID
+    person_name: str | None = Field(default=None, max_length=80)
+    person_id: str | None = Field(default=None, max_length=64)
+    post_title: str | None = Field(default=None, max_length=120)
+    is_concurrent_post: bool = False
+    concurrent_approved: bool = False
+    end_date: dt.date | None = None
+    left_post_on: dt.date | None = None
+    left_post_reason: LeaveReason | None = None
+
+
+class OccupancyCreate(OccupancyBase):
+    room_id: int = Field(ge=1)
+    agency_id: int = Field(ge=1)
+    rank_code: str = Field(min_length=1, max_length=40)
+    start_date: dt.date
+
+    @model_validator(mode="after")
+    def _dates(self) -> OccupancyCreate:
+        if self.end_date is not None and self.end_date < self.start_date:
+            raise ValueError("end_date is before start_date")
+        return self
+
+
+class OccupancyUpdate(BaseModel):
+    model_config = FORBID
+    person_name: str | None = Field(default=None, max_length=80)
+    post_title: str | None = Field(default=None, max_length=120)
+    rank_code: str | None = Field(default=None, min_length=1, max_length=40)
+    is_concurrent_post: bool | None = None
+    concurrent_approved: bool | None = None
+    end_date: dt.date | None = None
+    left_post_on: dt.date | None = None
+    left_post_reason: LeaveReason | None = None
+
+
+class StaffingRow(BaseModel):
+    model_config = FORBID
+    rank_code: str = Field(min_length=1, max_length=40)
+    quota: int = Field(ge=0, le=100_000)
+    headcount: int = Field(ge=0, le=100_000)
+
+
+class StaffingUpdate(BaseModel):
+    """The agency's whole staffing table (编制 and headcount per rank), replacing the old."""
+
+    model_config = FORBID
+    staffing: list[StaffingRow] = Field(max_length=100)
+
+
+# ---------------------------------------------------------------- helpers
+def _not_found(what: str, key: int) -> NotFound:
+    return NotFound(f"{what} {key} not found", message_zh=f"{what} {key} 不存在")
+
+
+def _columns(model: Any, names: list[str]) -> list[Any]:
+    return [getattr(model, n) for n in names]
+
+
+def _read(
+    session: Session, model: Any, key: int, visible: ColumnElement[bool], names: list[str]
+) -> dict[str, Any]:
+    row = (
+        session.execute(
+            select(*_columns(model, ["id", "version", *names])).where(model.id == key, visible)
+        )
+        .mappings()
+        .one_or_none()
+    )
+    if row is None:
+        raise _not_found(model.__tablename__.rstrip("s"), key)
+    return dict(row)
+
+
+def _stale(what: str, key: int, current: int, expected: int) -> StaleVersion:
+    return StaleVersion(
+        f"{what} {key} is at version {current}, not {expected}: reload and retry",
+        details={"current_version": current, "if_match": expected},
+    )
+
+
+def _apply(
+    session: Session,
+    *,
+    principal: Principal,
+    model: Any,
+    what: str,
+    key: int,
+    expected: int,
+    changes: dict[str, Any],
+    visible: ColumnElement[bool],
+) -> int:
+    """The optimistic update: compare-and-set on ``version``; returns the new version."""
+    names = sorted(changes)
+    before = _read(session, model, key, visible, names)
+    if before["version"] != expected:
+        raise _stale(what, key, before["version"], expected)
+    values = {**changes, "version": model.version + 1}
+    if hasattr(model, "updated_at"):
+        values["updated_at"] = func.now()
+    new_version = session.execute(
+        update(model)
+        .where(model.id == key, model.version == expected)
+        .values(**values)
+        .returning(model.version)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if new_version is None:  # a concurrent edit committed first
+        current = session.execute(select(model.version).where(model.id == key)).scalar_one()
+        raise _stale(what, key, current, expected)
+    if not changes:  # a guarded write of dependent rows (staffing) audits itself
+        return int(new_version)
+    audit.record(
+        session,
+        actor=principal.username,
+        action=f"{what}.update",
+        object_type=what,
+        object_id=key,
+        before={n: before[n] for n in names} | {"version": expected},
+        after=changes | {"version": new_version},
+    )
+    return int(new_version)
+
+
+def _require_agency(session: Session, agency_id: int | None, principal: Principal) -> None:
+    if agency_id is None:
+        return
+    found = session.execute(
+        select(Agency.id).where(Agency.id == agency_id, agency_scope_predicate(principal.scope))
+    ).first()
+    if found is None:
+        raise _not_found("agency", agency_id)
+
+
+def _footprint(geojson: dict[str, Any]) -> tuple[shapely.MultiPolygon, Decimal, str]:
+    try:
+        geom = shapely.geometry.shape(geojson)
+    except Exception as exc:  # noqa: BLE001 - any malformed GeoJSON is the caller's input
+        raise InvalidGeometry(
+            f"footprint is not GeoJSON: {exc}", details={"field": "footprint"}
+        ) from None
+    if isinstance(geom, shapely.Polygon):
+        geom = shapely.MultiPolygon([geom])
+    if not isinstance(geom, shapely.MultiPolygon) or geom.is_empty:
+        raise InvalidGeometry(
+            "footprint must be a Polygon or MultiPolygon", details={"field": "footprint"}
+        )
+    minx, miny, maxx, maxy = geom.bounds
+    if not (
+        np.isfinite([minx, miny, maxx, maxy]).all()
+        and -180 <= minx <= maxx <= 180
+        and -90 <= miny <= maxy <= 90
+    ):
+        raise InvalidGeometry(
+            "footprint coordinates out of lon/lat range", details={"field": "footprint"}
+        )
+    if not geom.is_valid:
+        raise InvalidGeometry(
+            f"footprint is invalid: {shapely.is_valid_reason(geom)}", details={"field": "footprint"}
+        )
+    areas, crs = lonlat_planar_areas(np.array([geom]))
+    return geom, round_area(float(areas[0])), f"planar:{crs}"
+
+
+# ---------------------------------------------------------------- buildings
+def create_building(session: Session, data: BuildingCreate, *, principal: Principal) -> int:
+    """A new building in the caller's scope (region, or managed by a scoped agency)."""
+    scope = principal.scope
+    if session.get(Region, data.region_adcode) is None:
+        raise InvalidInput(
+            f"unknown region {data.region_adcode}", details={"field": "region_adcode"}
+        )
+    _require_agency(session, data.agency_id, principal)
+    if not (scope.allows_region(data.region_adcode) or (data.agency_id in scope.agencies)):
+        raise _not_found("region", data.region_adcode)
+    geom, area, method = _footprint(data.footprint)
+    values = data.model_dump(exclude={"footprint"}) | {
+        "footprint": func.ST_GeomFromWKB(shapely.to_wkb(geom), 4490),
+        "footprint_area_m2": area,
+        "area_method": method,
+        "source": f"api:{principal.username}",
+    }
+    building_id = int(
+        session.execute(insert(Building).values(**values).returning(Building.id)).scalar_one()
+    )
+    audit.record(
+        session,
+        actor=principal.username,
+        action="building.create",
+        object_type="building",
+        object_id=building_id,
+        after=data.model_dump(exclude={"footprint"}) | {"footprint_area_m2": area, "version": 1},
+    )
+    return building_id
+
+
+def update_building(
+    session: Session, building_id: int, data: BuildingUpdate, *, expected: int, principal: Principal
+) -> int:
+    changes = data.model_dump(exclude_unset=True)
+    if "agency_id" in changes:
+        _require_agency(session, changes["agency_id"], principal)
+    return _apply(
+        session,
+        principal=principal,
+        model=Building,
+        what="building",
+        key=building_id,
+        expected=expected,
+        changes=changes,
+        visible=building_scope_predicate(principal.scope),
+    )
+
+
+# ---------------------------------------------------------------- floors
+def _floor_visible(principal: Principal) -> ColumnElement[bool]:
+    return Floor.building_id.in_(
+        select(Building.id).where(building_scope_predicate(principal.scope))
+    )
+
+
+def update_floor(
+    session: Session, floor_id: int, data: FloorUpdate, *, expected: int, principal: Principal
+) -> int:
+    """Floor attributes; a new storey height re-counts the building area (GB/T 50353)."""
+    changes = data.model_dump(exclude_unset=True)
+    if "storey_height_m" in changes:
+        raw = session.execute(
+            select(Floor.outline_area_raw).where(Floor.id == floor_id, _floor_visible(principal))
+        ).scalar_one_or_none()
+        if raw is not None:
+            changes["building_area_m2"], changes["area_rule"] = storey_building_area(
+                raw, changes["storey_height_m"]
+            )
+    return _apply(
+        session,
+        principal=principal,
+        model=Floor,
+        what="floor",
+        key=floor_id,
+        expected=expected,
+        changes=changes,
+        visible=_floor_visible(principal),
+    )
+
+
+# ---------------------------------------------------------------- rooms
+def update_room(
+    session: Session, room_id: int, data: RoomUpdate, *, expected: int, principal: Principal
+) -> int:
+    changes = data.model_dump(exclude_unset=True)
+    if "agency_id" in changes:
+        _require_agency(session, changes["agency_id"], principal)
+    return _apply(
+        session,
+        principal=principal,
+        model=Room,
+        what="room",
+        key=room_id,
+        expected=expected,
+        changes=changes,
+        visible=room_scope_predicate(principal.scope),
+    )
+
+
+# ---------------------------------------------------------------- occupancy
+def occupancy_scope_predicate(principal: Principal) -> ColumnElement[bool]:
+    """Occupancies of a scoped agency, or in a room within scope."""
+    scope = principal.scope
+    if scope.unrestricted:
+        return Occupancy.id.is_not(None)
+    rooms = select(Room.id).where(room_scope_predicate(scope))
+    return scope.agency_predicate(Occupancy.agency_id) | Occupancy.room_id.in_(rooms)
+
+
+def create_occupancy(session: Session, data: OccupancyCreate, *, principal: Principal) -> int:
+    room = session.execute(
+        select(Room.id).where(Room.id == data.room_id, room_scope_predicate(principal.scope))
+    ).first()
+    if room is None:
+        raise _not_found("room", data.room_id)
+    _require_agency(session, data.agency_id, principal)
+    values = data.model_dump()
+    occupancy_id = int(
+        session.execute(insert(Occupancy).values(**values).returning(Occupancy.id)).scalar_one()
+    )
+    audit.record(
+        session,
+        actor=principal.username,
+        action="occupancy.create",
+        object_type="occupancy",
+        object_id=occupancy_id,
+        after=values | {"version": 1},
+    )
+    return occupancy_id
+
+
+def update_occupancy(
+    session: Session,
+    occupancy_id: int,
+    data: OccupancyUpdate,
+    *,
+    expected: int,
+    principal: Principal,
+) -> int:
+    changes = data.model_dump(exclude_unset=True)
+    if "end_date" in changes and changes["end_date"] is not None:
+        start = session.execute(
+            select(Occupancy.start_date).where(Occupancy.id == occupancy_id)
+        ).scalar_one_or_none()
+        if start is not None and changes["end_date"] < start:
+            raise InvalidInput("end_date is before start_date", details={"field": "end_date"})
+    return _apply(
+        session,
+        principal=principal,
+        model=Occupancy,
+        what="occupancy",
+        key=occupancy_id,
+        expected=expected,
+        changes=changes,
+        visible=occupancy_scope_predicate(principal),
+    )
+
+
+# ---------------------------------------------------------------- agency staffing
+def replace_staffing(
+    session: Session, agency_id: int, data: StaffingUpdate, *, expected: int, principal: Principal
+) -> int:
+    """Replace the staffing table; the agency's version guards it."""
+    ranks = [r.rank_code for r in data.staffing]
+    if len(set(ranks)) != len(ranks):
+        raise InvalidInput("rank_code repeated", details={"field": "staffing"})
+    before = [
+        dict(r)
+        for r in session.execute(
+            select(AgencyStaffing.rank_code, AgencyStaffing.quota, AgencyStaffing.headcount)
+            .where(AgencyStaffing.agency_id == agency_id)
+            .order_by(AgencyStaffing.rank_code)
+        ).mappings()
+    ]
+    version = _apply(
+        session,
+        principal=principal,
+        model=Agency,
+        what="agency",
+        key=agency_id,
+        expected=expected,
+        changes={},
+        visible=agency_scope_predicate(principal.scope),
+    )
+    session.execute(delete(AgencyStaffing).where(AgencyStaffing.agency_id == agency_id))
+    if data.staffing:
+        session.execute(
+            insert(AgencyStaffing),
+            [r.model_dump() | {"agency_id": agency_id} for r in data.staffing],
+        )
+    audit.record(
+        session,
+        actor=principal.username,
+        action="agency.staffing",
+        object_type="agency",
+        object_id=agency_id,
+        before={"staffing": before, "version": expected},
+        after={"staffing": [r.model_dump() for r in data.staffing], "version": version},
+    )
+    return version
+
+
+def current_version(session: Session, model: Any, key: int) -> int | None:
+    return session.execute(select(model.version).where(model.id == key)).scalar_one_or_none()
