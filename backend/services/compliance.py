@@ -166,6 +166,7 @@ def evaluate(
 ) -> EvaluationResult:
     """Run every configured rule over ``target`` and merge the findings (caller's transaction)."""
     t0 = time.perf_counter()
+    session.flush()  # the rules read the caller's pending changes
     as_of = as_of or _today()
     version = standards.resolve_version(session, as_of, version)
     threshold = standards.setting(session, version, standards.IDLE_THRESHOLD)
@@ -225,6 +226,9 @@ def evaluate(
     refreshed = session.execute(text(sql["merge_update"]), params).rowcount  # type: ignore[attr-defined]
     opened = session.execute(text(sql["merge_insert"]), params).rowcount  # type: ignore[attr-defined]
     closed = session.execute(text(sql["merge_close"]), {**params, "rules": judged}).rowcount  # type: ignore[attr-defined]
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, ComplianceFinding):
+            session.expire(obj)  # the merge changed them behind the ORM's back
     evaluation.finished_at = dt.datetime.now(dt.UTC)
     evaluation.counts = counts
     evaluation.not_configured = not_configured

@@ -1,0 +1,153 @@
+"""Compliance API: findings, roll-up summary, re-evaluation, standards versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.api.deps import PageDep, ScopeDep, SessionDep, require_roles
+from backend.db.compliance import FINDING_STATUSES, RULE_CODES
+from backend.services import compliance, standards
+from backend.services.access import Principal
+
+router = APIRouter(prefix="/api/v1/compliance", tags=["compliance 合规"])
+
+RuleCode = Literal[
+    "office_over_standard",
+    "agency_over_approved",
+    "multiple_offices",
+    "office_not_recovered",
+    "idle_room",
+    "idle_floor",
+    "unapproved_lease",
+    "data_quality",
+    "data_quality.overlap",
+    "data_quality.outside_floor",
+    "data_quality.usable_coefficient",
+    "data_quality.uncategorised",
+]
+Status = Literal["open", "rectifying", "closed"]
+Level = Literal["province", "city", "county", "agency", "building"]
+assert set(RuleCode.__args__) == set(RULE_CODES) | {"data_quality"}  # type: ignore[attr-defined]
+assert set(Status.__args__) == set(FINDING_STATUSES)  # type: ignore[attr-defined]
+
+RegionFilter = Annotated[
+    int | None, Query(ge=100000, le=999999, description="region adcode; includes its subtree")
+]
+IdFilter = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
+
+
+@router.get("/findings", summary="Findings 合规问题")
+def list_findings(
+    session: SessionDep,
+    scope: ScopeDep,
+    page: PageDep,
+    rule: Annotated[RuleCode | None, Query(description="rule code; 'data_quality' = all 7")] = None,
+    region: RegionFilter = None,
+    agency: IdFilter = None,
+    building: IdFilter = None,
+    status: Status | None = None,
+) -> dict[str, Any]:
+    """Findings the caller may see, largest excess first, with measured/allowed/excess."""
+    return compliance.list_findings(
+        session,
+        scope=scope,
+        page=page,
+        rule=rule,
+        region=region,
+        agency=agency,
+        building=building,
+        status=status,
+    )
+
+
+@router.get("/findings/{finding_id}", summary="One finding")
+def get_finding(
+    session: SessionDep, scope: ScopeDep, finding_id: Annotated[int, Path(ge=1, le=2**62)]
+) -> dict[str, Any]:
+    return compliance.finding_dict(compliance.get_finding(session, finding_id, scope=scope))
+
+
+class StatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status
+    note: str | None = Field(default=None, max_length=500)
+
+
+@router.patch("/findings/{finding_id}", summary="Set a finding's status (inspector)")
+def set_status(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require_roles("admin", "inspector"))],
+    finding_id: Annotated[int, Path(ge=1, le=2**62)],
+    change: StatusChange,
+) -> dict[str, Any]:
+    f = compliance.set_status(
+        session,
+        finding_id,
+        change.status,
+        scope=principal.scope,
+        actor=principal.username,
+        note=change.note,
+    )
+    return compliance.finding_dict(f)
+
+
+@router.get("/summary", summary="Totals per rule and level 汇总")
+def summary(
+    session: SessionDep,
+    scope: ScopeDep,
+    region: RegionFilter = None,
+    level: Annotated[
+        Level | None, Query(description="group by this level (default: the next one down)")
+    ] = None,
+) -> dict[str, Any]:
+    """Per-rule totals in a region subtree, and per-rule counts for each group of one level."""
+    return compliance.summary(session, scope=scope, region=region, level=level)
+
+
+class EvaluationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: dt.date | None = None
+    version: str | None = Field(default=None, max_length=60)
+    floor: int | None = Field(default=None, ge=1)
+
+
+@router.post("/evaluations", summary="Re-evaluate (full province or one floor)")
+def evaluate(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require_roles("admin"))],
+    request: EvaluationRequest,
+) -> dict[str, Any]:
+    if request.floor is not None:
+        result = compliance.evaluate_floor(
+            session,
+            request.floor,
+            as_of=request.as_of,
+            version=request.version,
+            actor=principal.username,
+        )
+    else:
+        result = compliance.run_full(
+            session, as_of=request.as_of, version=request.version, actor=principal.username
+        )
+    return {
+        "evaluation_id": result.evaluation_id,
+        "kind": result.kind,
+        "as_of": result.as_of.isoformat(),
+        "standard_version": result.standard_version,
+        "counts": result.counts,
+        "not_configured": result.not_configured,
+        "opened": result.opened,
+        "refreshed": result.refreshed,
+        "closed": result.closed,
+    }
+
+
+@router.get("/standards", summary="Loaded standards versions")
+def list_standards(session: SessionDep, scope: ScopeDep) -> list[dict[str, Any]]:
+    return standards.list_versions(session)

@@ -1,0 +1,299 @@
+"""Excel exports with Chinese headers: the register 登记造册 and the findings list.
+
+Written with openpyxl in write-only mode (rows streamed, constant memory per row). Both
+are filtered by the caller's scope and capped at ``MAX_ROWS``: larger exports must be
+narrowed by region, agency or building.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from sqlalchemy import String, and_, cast, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import Session
+
+from backend.db.compliance import ComplianceFinding, StandardOfficeAllowance
+from backend.db.models import Agency, Building, Floor, Occupancy, Region, Room
+from backend.services import compliance, standards
+from backend.services.errors import InvalidInput
+from backend.services.scope import Scope, adcode_range
+
+MAX_ROWS = 200_000
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+REGISTER_HEADERS = [
+    "单位",
+    "单位级别",
+    "行政区划代码",
+    "办公楼",
+    "楼层",
+    "房间号",
+    "用房类别",
+    "用房子类",
+    "使用面积(m²)",
+    "使用人",
+    "职级",
+    "核定标准(m²)",
+    "合规状态",
+]
+FINDING_HEADERS = [
+    "编号",
+    "规则",
+    "规则代码",
+    "对象类型",
+    "对象",
+    "单位",
+    "办公楼",
+    "楼层",
+    "房间",
+    "行政区划代码",
+    "实测值",
+    "标准值",
+    "单位(计量)",
+    "超出面积(m²)",
+    "超出比例(%)",
+    "标准版本",
+    "评估时间",
+    "状态",
+]
+AGENCY_LEVEL_ZH = {
+    "central": "中央",
+    "province": "省级",
+    "city": "市级",
+    "county": "县级",
+    "township": "乡级",
+}
+CATEGORY_ZH = {
+    "office": "办公室用房",
+    "service": "服务用房",
+    "equipment": "设备用房",
+    "ancillary": "附属用房",
+    "technical": "业务技术用房",
+    "circulation": "交通用房",
+}
+UNIT_ZH = {"m2": "m²", "days": "天", "offices": "处", "ratio": "比值"}
+
+
+def _header(ws: WriteOnlyWorksheet, names: list[str]) -> None:
+    bold = Font(bold=True)
+    cells = []
+    for name in names:
+        c = WriteOnlyCell(ws, value=name)
+        c.font = bold
+        cells.append(c)
+    ws.append(cells)
+
+
+def _save(wb: Workbook) -> bytes:
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+def register_xlsx(
+    session: Session,
+    *,
+    scope: Scope,
+    region: int | None = None,
+    agency: int | None = None,
+    building: int | None = None,
+) -> bytes:
+    """登记造册: agency → building → floor → room, with occupants, allowance and status."""
+    version = standards.resolve_version(session, _as_of())
+    where = [
+        scope.predicate(Building.region_adcode, Room.agency_id),
+        Floor.valid_to.is_(None),
+    ]
+    if region is not None:
+        where.append(Building.region_adcode.between(*adcode_range(region)))
+    if agency is not None:
+        where.append(Room.agency_id == agency)
+    if building is not None:
+        where.append(Room.building_id == building)
+    today = _as_of()
+    active = and_(
+        Occupancy.start_date <= today,
+        (Occupancy.end_date.is_(None)) | (Occupancy.end_date > today),
+    )
+    occupants = (
+        select(
+            Occupancy.room_id,
+            func.string_agg(
+                aggregate_order_by(func.coalesce(Occupancy.person_name, "—"), Occupancy.id), "、"
+            ).label("names"),
+            func.string_agg(aggregate_order_by(Occupancy.rank_code, Occupancy.id), "、").label(
+                "ranks"
+            ),
+            func.sum(StandardOfficeAllowance.max_usable_m2).label("allowance"),
+            func.count(StandardOfficeAllowance.max_usable_m2).label("configured"),
+            func.count().label("n"),
+        )
+        .join(Agency, Agency.id == Occupancy.agency_id)
+        .outerjoin(
+            StandardOfficeAllowance,
+            and_(
+                StandardOfficeAllowance.version == version,
+                StandardOfficeAllowance.agency_level == Agency.level,
+                StandardOfficeAllowance.rank_code == Occupancy.rank_code,
+            ),
+        )
+        .where(active)
+        .group_by(Occupancy.room_id)
+        .subquery()
+    )
+    status = (
+        select(
+            ComplianceFinding.room_id,
+            func.string_agg(
+                aggregate_order_by(cast(ComplianceFinding.rule_code, String), ComplianceFinding.id),
+                ",",
+            ).label("rules"),
+        )
+        .where(ComplianceFinding.status != "closed", ComplianceFinding.room_id.is_not(None))
+        .group_by(ComplianceFinding.room_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            func.coalesce(Agency.name, "（未分配）"),
+            Agency.level,
+            Building.region_adcode,
+            Building.name,
+            Floor.name,
+            Room.number,
+            Room.category,
+            Room.subcategory,
+            Room.usable_area_m2,
+            occupants.c.names,
+            occupants.c.ranks,
+            occupants.c.allowance,
+            occupants.c.configured,
+            occupants.c.n,
+            status.c.rules,
+        )
+        .join(Floor, Floor.id == Room.floor_id)
+        .join(Building, Building.id == Room.building_id)
+        .outerjoin(Agency, Agency.id == Room.agency_id)
+        .outerjoin(occupants, occupants.c.room_id == Room.id)
+        .outerjoin(status, status.c.room_id == Room.id)
+        .where(*where)
+        .order_by(Agency.name, Building.name, Floor.level, Room.number, Room.id)
+    )
+    count = session.execute(
+        select(func.count())
+        .select_from(Room)
+        .join(Floor, Floor.id == Room.floor_id)
+        .join(Building, Building.id == Room.building_id)
+        .where(*where)
+    ).scalar_one()
+    _check_size(count)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("登记造册")
+    _header(ws, REGISTER_HEADERS)
+    for row in session.execute(stmt.execution_options(yield_per=5000)):
+        (ag, level, adcode, bname, fname, number, cat, sub, area) = row[:9]
+        names, ranks, allowance, configured, n, rules = row[9:]
+        state = (
+            "；".join(compliance.RULE_NAMES.get(r, (r, r))[0] for r in rules.split(","))
+            if rules
+            else "合规"
+        )
+        ws.append(
+            [
+                ag,
+                AGENCY_LEVEL_ZH.get(level or "", level),
+                adcode,
+                bname,
+                fname,
+                number,
+                CATEGORY_ZH.get(cat or "", cat or "未分类"),
+                sub,
+                _num(area),
+                names,
+                ranks,
+                _num(allowance) if n and configured == n else None,
+                state,
+            ]
+        )
+    return _save(wb)
+
+
+def findings_xlsx(
+    session: Session,
+    *,
+    scope: Scope,
+    rule: str | None = None,
+    region: int | None = None,
+    agency: int | None = None,
+    building: int | None = None,
+    status: str | None = None,
+) -> bytes:
+    """The findings list (整改清单) with Chinese headers."""
+    where = compliance._filters(
+        scope, rule=rule, region=region, agency=agency, building=building, status=status
+    )
+    count = session.execute(
+        select(func.count()).select_from(ComplianceFinding).where(*where)
+    ).scalar_one()
+    _check_size(count)
+    stmt = (
+        select(ComplianceFinding, Agency.name, Building.name, Floor.name, Room.number, Region.name)
+        .outerjoin(Agency, Agency.id == ComplianceFinding.agency_id)
+        .outerjoin(Building, Building.id == ComplianceFinding.building_id)
+        .outerjoin(Floor, Floor.id == ComplianceFinding.floor_id)
+        .outerjoin(Room, Room.id == ComplianceFinding.room_id)
+        .outerjoin(Region, Region.adcode == ComplianceFinding.region_adcode)
+        .where(*where)
+        .order_by(ComplianceFinding.rule_code, ComplianceFinding.excess_m2.desc().nulls_last())
+    )
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("问题清单")
+    _header(ws, FINDING_HEADERS)
+    for f, ag, bname, fname, number, _rname in session.execute(stmt):
+        unit = (f.details or {}).get("unit")
+        ws.append(
+            [
+                f.id,
+                compliance.RULE_NAMES.get(f.rule_code, (f.rule_code, ""))[0],
+                f.rule_code,
+                f.object_type,
+                f.object_id,
+                ag,
+                bname,
+                fname,
+                number,
+                f.region_adcode,
+                _num(f.measured),
+                _num(f.allowed),
+                UNIT_ZH.get(unit or "", unit),
+                _num(f.excess_m2),
+                _num(f.excess_pct),
+                f.standard_version,
+                f.evaluated_at.astimezone().replace(tzinfo=None),
+                compliance.STATUS_NAMES.get(f.status, f.status),
+            ]
+        )
+    return _save(wb)
+
+
+def _check_size(count: int) -> None:
+    if count > MAX_ROWS:
+        raise InvalidInput(
+            f"{count} rows exceed the export limit of {MAX_ROWS}; filter by region, agency or building",
+            message_zh=f"导出行数 {count} 超过上限 {MAX_ROWS}，请按区划、单位或办公楼筛选",
+            details={"rows": count, "limit": MAX_ROWS},
+        )
+
+
+def _as_of() -> Any:
+    return compliance._today()
