@@ -1,0 +1,166 @@
+"""Plan uploads: POST a surveyor's file for one floor; read a floor version's rooms."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import UploadFile
+
+from backend.api.deps import PageDep, PrincipalDep, ScopeDep, SessionDep, require_roles
+from backend.services import plans
+from backend.services.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+
+router = APIRouter(prefix="/api/v1", tags=["plans 平面图"])
+
+BuildingId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Level = Annotated[int, Path(ge=-20, le=200, description="level number; negative below ground")]
+FORM_OVERHEAD = 64 * 1024
+
+_UPLOAD_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "crs"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": ".geojson/.json, .zip (Shapefile or IMDF), .gpkg, .dxf",
+                        },
+                        "crs": {
+                            "type": "string",
+                            "description": "EPSG:4490, EPSG:4326 or a CGCS2000 GK zone EPSG:4491–4554",
+                        },
+                        "mapping": {"type": "string", "description": "JSON: fields/layers"},
+                        "georef": {
+                            "type": "string",
+                            "description": 'JSON: {"origin":[X,Y],"rotation_deg":r,"scale":s} '
+                            'or {"control_points":[{"local":[x,y],"target":[X,Y]}, …]}',
+                        },
+                        "dry_run": {"type": "boolean", "default": False},
+                        "repair": {"type": "boolean", "default": False},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _flag(value: Any, name: str) -> bool:
+    text = str(value or "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    raise InvalidInput(f"{name} must be true or false", message_zh=f"{name} 须为 true 或 false")
+
+
+def _text_field(form: Any, name: str) -> str | None:
+    value = form.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidInput(
+        f"{name} must be a form field, not a file", message_zh=f"{name} 须为文本字段"
+    )
+
+
+@router.post(
+    "/buildings/{building_id}/floors/{level}/plan",
+    summary="Upload a floor plan (dry run or commit a new floor version)",
+    openapi_extra=_UPLOAD_DOC,
+    responses={
+        200: {"description": "dry run or replayed import: the validation report"},
+        201: {"description": "imported: a new floor version"},
+        413: {"description": "file too large (refused before parsing)"},
+        415: {"description": "extension not allowed or content of another format"},
+        422: {"description": "rejected: the report with errors (same shape)"},
+    },
+)
+async def upload_plan(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    scope: ScopeDep,
+    building_id: BuildingId,
+    level: Level,
+    idempotency_key: Annotated[
+        str | None, Header(max_length=200, description="retries with the same key: one import")
+    ] = None,
+) -> Response:
+    """Validate the plan; unless ``dry_run`` (or rejected), commit it as a new floor version."""
+    settings = plans.upload_settings()
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_bytes + FORM_OVERHEAD:
+        raise PayloadTooLarge(
+            f"the request has {declared} bytes (limit {settings.max_bytes})",
+            details={"bytes": int(declared), "limit": settings.max_bytes},
+        )
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise UnsupportedMediaType(
+            "send the plan as multipart/form-data (file + crs …)",
+            message_zh="请以 multipart/form-data 上传（file、crs 等字段）",
+        )
+    async with request.form(max_files=1, max_fields=10, max_part_size=256 * 1024) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput("the form needs a file field", message_zh="缺少 file 文件字段")
+        data = await upload.read(settings.max_bytes + 1)
+        if len(data) > settings.max_bytes:
+            raise PayloadTooLarge(
+                f"the file exceeds {settings.max_bytes} bytes",
+                details={"limit": settings.max_bytes},
+            )
+        dry_run = _flag(form.get("dry_run"), "dry_run")
+        if not dry_run:
+            require_roles("surveyor", "admin")(principal)
+        req = plans.PlanRequest(
+            building_id=building_id,
+            level=level,
+            filename=upload.filename or "",
+            data=data,
+            crs=_text_field(form, "crs") or "",
+            mapping=plans.parse_json_field("mapping", _text_field(form, "mapping")),
+            georef=plans.parse_json_field("georef", _text_field(form, "georef")),
+            dry_run=dry_run,
+            repair=_flag(form.get("repair"), "repair"),
+            idempotency_key=idempotency_key,
+        )
+    outcome = plans.import_plan(session, req, principal=principal, scope=scope)
+    if not outcome.accepted:
+        body = {
+            "code": "plan_rejected",
+            "message": f"the plan has {len(outcome.report['errors'])} errors; nothing was stored",
+            "message_zh": "平面图校验未通过，未保存任何内容",
+            "details": None,
+            **outcome.report,
+        }
+        return JSONResponse(body, status_code=422)
+    status = 201 if outcome.status == "imported" else 200
+    return JSONResponse(outcome.report, status_code=status)
+
+
+@router.get(
+    "/buildings/{building_id}/floors/{level}/rooms",
+    response_class=Response,
+    responses={200: {"content": {"application/geo+json": {}}}},
+    summary="Rooms of one floor version (current by default)",
+)
+def floor_rooms(
+    session: SessionDep,
+    scope: ScopeDep,
+    page: PageDep,
+    building_id: BuildingId,
+    level: Level,
+    version: Annotated[
+        int | None, Query(ge=1, description="floor version; default current")
+    ] = None,
+) -> Response:
+    """GeoJSON of the rooms of a floor version; earlier versions stay queryable."""
+    body = plans.floor_rooms(session, building_id, level, version, scope=scope, page=page)
+    return Response(content=body, media_type="application/geo+json")

@@ -1,0 +1,167 @@
+"""POST /api/v1/buildings/{id}/floors/{level}/plan end to end: dry run, commit, versions, retries."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import Geod
+from sqlalchemy.orm import Session
+
+from gis.area import round_area
+from tests.backend.test_plans_support import (
+    Site,
+    counts,
+    demo_site,
+    feature_collection,
+    rooms_in,
+    to_lonlat,
+)
+
+
+def url(site: Site, level: int | None = None) -> str:
+    return (
+        f"/api/v1/buildings/{site.building_id}/floors/{site.level if level is None else level}/plan"
+    )
+
+
+def post(
+    client: Any,
+    site: Site,
+    data: bytes,
+    name: str = "plan.geojson",
+    level: int | None = None,
+    headers: dict[str, str] | None = None,
+    **form: str,
+) -> Any:
+    return client.post(
+        url(site, level),
+        files={"file": (name, data, "application/octet-stream")},
+        data=form,
+        headers=headers or {},
+    )
+
+
+def plan(site: Site, n: int = 6) -> tuple[list[Any], bytes]:
+    rooms = rooms_in(site, n)
+    props = [{"number": f"1{k:02d}", "category": "office.staff_office"} for k in range(n)]
+    return rooms, feature_collection(rooms, props)
+
+
+def test_dry_run_reports_rooms_with_areas_and_stores_nothing(client: Any, db: Session) -> None:
+    site = demo_site(db)
+    rooms, data = plan(site)
+    before = counts(db, site.building_id, site.level)
+    r = post(client, site, data, crs=site.crs, dry_run="true")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "dry_run" and body["errors"] == []
+    assert [x["number"] for x in body["rooms"]] == [f"1{k:02d}" for k in range(6)]
+    assert {x["category"] for x in body["rooms"]} == {"office"}
+    # drawn in GK metres: the planar area is exactly what was drawn
+    assert [x["usable_area_m2"] for x in body["rooms"]] == [18.0] * 6
+    assert body["floor"]["area_method"] == f"planar:{site.crs}"
+    assert body["floor"]["usable_coefficient_rule"] == "not configured"
+    assert counts(db, site.building_id, site.level) == before
+
+
+def test_commit_makes_a_new_version_keeps_the_old_one_and_audits(client: Any, db: Session) -> None:
+    site = demo_site(db)
+    rooms, data = plan(site)
+    before = counts(db, site.building_id, site.level)
+    old = client.get(f"/api/v1/buildings/{site.building_id}/floors/{site.level}/rooms").json()
+    r = post(client, site, data, crs=site.crs)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["status"] == "imported"
+    after = counts(db, site.building_id, site.level)
+    assert after["versions"] == before["versions"] + 1
+    assert after["rooms"] == 6
+    assert after["files"] == before["files"] + 1
+    assert after["imports"] == before["imports"] + 1
+    assert after["audits"] == before["audits"] + 1
+    version = body["floor"]["version"]
+    current = client.get(f"/api/v1/buildings/{site.building_id}/floors/{site.level}/rooms").json()
+    assert sorted(f["properties"]["number"] for f in current["features"]) == [
+        f"1{k:02d}" for k in range(6)
+    ]
+    assert all(
+        Decimal(str(f["properties"]["usable_area_m2"])) == Decimal("18.00")
+        for f in current["features"]
+    )
+    earlier = client.get(
+        f"/api/v1/buildings/{site.building_id}/floors/{site.level}/rooms?version={version - 1}"
+    ).json()
+    assert earlier["numberMatched"] == old["numberMatched"] > 0
+    # geometry stored in lon/lat: re-projecting it gives the drawn rooms back
+    stored = shapely.from_geojson(__import__("json").dumps(current["features"][0]["geometry"]))
+    assert stored.bounds[0] > 70  # longitude first
+
+
+def test_retry_is_idempotent_by_content_and_by_key(client: Any, db: Session) -> None:
+    site = demo_site(db)
+    _, data = plan(site)
+    first = post(client, site, data, crs=site.crs, headers={"Idempotency-Key": "k-1"})
+    assert first.status_code == 201, first.text
+    mid = counts(db, site.building_id, site.level)
+    again = post(client, site, data, crs=site.crs)
+    assert again.status_code == 200 and again.json()["status"] == "replayed"
+    assert again.json()["floor"]["id"] == first.json()["floor"]["id"]
+    assert again.json()["rooms"] == first.json()["rooms"]
+    by_key = post(client, site, data, crs=site.crs, headers={"Idempotency-Key": "k-1"})
+    assert by_key.json()["status"] == "replayed"
+    assert counts(db, site.building_id, site.level) == mid
+    # the same key with another file is a conflict, not a second import
+    _, other = plan(site, n=4)
+    clash = post(client, site, other, crs=site.crs, headers={"Idempotency-Key": "k-1"})
+    assert clash.status_code == 409
+    assert counts(db, site.building_id, site.level) == mid
+
+
+def test_lonlat_upload_areas_match_an_independent_gk_computation(client: Any, db: Session) -> None:
+    site = demo_site(db)
+    # irregular rooms (not rectangles) drawn in GK, sent as lon/lat
+    rooms = rooms_in(site, 4)
+    rooms = [
+        shapely.Polygon(
+            [
+                (r.bounds[0], r.bounds[1]),
+                (r.bounds[2], r.bounds[1] + 0.37),
+                (r.bounds[2] - 0.21, r.bounds[3]),
+                (r.bounds[0], r.bounds[3]),
+            ]
+        )
+        for r in rooms
+    ]
+    ll = [to_lonlat(r, site.crs) for r in rooms]
+    data = feature_collection(ll, [{"number": str(k)} for k in range(4)])
+    r = post(client, site, data, crs="EPSG:4490", dry_run="true")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    # independent: pyproj straight to the zone, shoelace formula
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs("EPSG:4490", site.crs, always_xy=True)
+    geod = Geod(ellps="GRS80")
+    for room, g in zip(body["rooms"], ll, strict=True):
+        x, y = tr.transform(*np.asarray(g.exterior.coords).T)
+        shoelace = 0.5 * abs(np.dot(x[:-1], y[1:]) - np.dot(x[1:], y[:-1]))
+        assert Decimal(str(room["usable_area_m2"])) == round_area(shoelace)
+        geodesic = abs(geod.geometry_area_perimeter(g)[0])
+        assert abs(room["usable_area_raw"] / geodesic - 1) < 1e-3
+        assert abs(room["geodesic_area_m2"] - geodesic) < 1e-3  # PostGIS agrees with pyproj
+
+
+def test_commit_needs_surveyor_or_admin_but_dry_run_does_not(client_as: Any, db: Session) -> None:
+    site = demo_site(db)
+    _, data = plan(site)
+    planner = client_as("planner", regions=[site.region_adcode])
+    denied = post(planner, site, data, crs=site.crs)
+    assert denied.status_code == 403
+    assert post(planner, site, data, crs=site.crs, dry_run="true").status_code == 200
+    surveyor = client_as("surveyor", regions=[site.region_adcode])
+    assert post(surveyor, site, data, crs=site.crs).status_code == 201
+    outsider = client_as("surveyor", regions=[330000 + 9900])
+    assert post(outsider, site, data, crs=site.crs, dry_run="true").status_code == 404
