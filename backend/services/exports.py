@@ -7,14 +7,16 @@ narrowed by region, agency or building.
 
 from __future__ import annotations
 
+import csv
 import io
+from functools import lru_cache
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from sqlalchemy import String, and_, cast, func, select
+from sqlalchemy import String, and_, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -80,6 +82,20 @@ CATEGORY_ZH = {
 UNIT_ZH = {"m2": "m²", "days": "天", "offices": "处", "ratio": "比值"}
 
 
+@lru_cache
+def rank_names_zh() -> dict[str, str]:
+    """Rank code → Chinese name (ranks.csv)."""
+    with open(standards.STANDARDS_DIR / "ranks.csv", encoding="utf-8") as f:
+        return {row["rank_code"]: row["name_zh"] for row in csv.DictReader(f)}
+
+
+def _ranks_zh(codes: str | None) -> str | None:
+    if not codes:
+        return None
+    names = rank_names_zh()
+    return "、".join(names.get(c, c) for c in codes.split("、"))
+
+
 def _header(ws: WriteOnlyWorksheet, names: list[str]) -> None:
     bold = Font(bold=True)
     cells = []
@@ -129,11 +145,12 @@ def register_xlsx(
         select(
             Occupancy.room_id,
             func.string_agg(
-                aggregate_order_by(func.coalesce(Occupancy.person_name, "—"), Occupancy.id), "、"
+                func.coalesce(Occupancy.person_name, "—"),
+                aggregate_order_by(literal("、"), Occupancy.id),
             ).label("names"),
-            func.string_agg(aggregate_order_by(Occupancy.rank_code, Occupancy.id), "、").label(
-                "ranks"
-            ),
+            func.string_agg(
+                Occupancy.rank_code, aggregate_order_by(literal("、"), Occupancy.id)
+            ).label("ranks"),
             func.sum(StandardOfficeAllowance.max_usable_m2).label("allowance"),
             func.count(StandardOfficeAllowance.max_usable_m2).label("configured"),
             func.count().label("n"),
@@ -155,8 +172,8 @@ def register_xlsx(
         select(
             ComplianceFinding.room_id,
             func.string_agg(
-                aggregate_order_by(cast(ComplianceFinding.rule_code, String), ComplianceFinding.id),
-                ",",
+                cast(ComplianceFinding.rule_code, String),
+                aggregate_order_by(literal(","), ComplianceFinding.id),
             ).label("rules"),
         )
         .where(ComplianceFinding.status != "closed", ComplianceFinding.room_id.is_not(None))
@@ -220,7 +237,7 @@ def register_xlsx(
                 sub,
                 _num(area),
                 names,
-                ranks,
+                _ranks_zh(ranks),
                 _num(allowance) if n and configured == n else None,
                 state,
             ]

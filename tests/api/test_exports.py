@@ -1,0 +1,76 @@
+"""Excel exports open and read back with openpyxl: Chinese headers, the rows of the register."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from openpyxl import load_workbook
+from sqlalchemy.orm import Session
+
+from backend.services import compliance
+from backend.services.exports import FINDING_HEADERS, REGISTER_HEADERS
+from tests.backend.test_compliance import AS_OF, add_room, make_site, occupy
+
+
+def _sheet(body: bytes) -> list[tuple[Any, ...]]:
+    wb = load_workbook(io.BytesIO(body), read_only=True)
+    ws = wb.worksheets[0]
+    return [tuple(r) for r in ws.iter_rows(values_only=True)]
+
+
+def test_register_xlsx(client: Any, db: Session) -> None:
+    site = make_site(db)
+    over = add_room(db, site, 20.0)
+    occupy(db, over, site.agency, "section_head")
+    shared = add_room(db, site, 18.0)
+    occupy(db, shared, site.agency, "below_section")
+    occupy(db, shared, site.agency, "below_section")
+    add_room(db, site, 30.0, category="service", subcategory="service.meeting")
+    compliance.evaluate_floor(db, site.floor.id, as_of=AS_OF)
+    r = client.get("/api/v1/exports/register.xlsx", params={"building": site.building.id})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert "filename*=UTF-8''" in r.headers["content-disposition"]
+    rows = _sheet(r.content)
+    assert list(rows[0]) == REGISTER_HEADERS
+    assert rows[0][0] == "单位" and rows[0][8] == "使用面积(m²)"
+    body = {row[5]: row for row in rows[1:]}
+    assert set(body) == {over.number, shared.number, "102"}
+    a = body[over.number]
+    assert (a[0], a[1], a[3], a[4], a[6], a[8]) == (
+        site.agency.name,
+        "县级",
+        "测试楼",
+        "1F",
+        "办公室用房",
+        20.0,
+    )
+    assert (a[10], a[11]) == ("正科级", 18.0)
+    assert "办公室面积超标" in a[12]
+    s = body[shared.number]
+    assert (s[8], s[10], s[11]) == (18.0, "科级以下、科级以下", 18.0)
+    assert "办公室面积超标" not in s[12]
+    meeting = body["102"]
+    assert (meeting[6], meeting[9], meeting[11]) == ("服务用房", None, None)
+
+
+def test_findings_xlsx(client: Any, db: Session) -> None:
+    site = make_site(db)
+    room = add_room(db, site, 19.5)
+    occupy(db, room, site.agency, "section_head")
+    compliance.evaluate_floor(db, site.floor.id, as_of=AS_OF)
+    r = client.get(
+        "/api/v1/exports/findings.xlsx",
+        params={"building": site.building.id, "rule": "office_over_standard"},
+    )
+    assert r.status_code == 200, r.text
+    rows = _sheet(r.content)
+    assert list(rows[0]) == FINDING_HEADERS
+    (row,) = rows[1:]
+    assert row[1] == "办公室面积超标" and row[2] == "office_over_standard"
+    assert (row[5], row[6], row[8]) == (site.agency.name, "测试楼", room.number)
+    assert (row[10], row[11], row[12], row[13], row[14]) == (19.5, 18.0, "m²", 1.5, 8.33)
+    assert row[15] == "cn-2014+demo-illustration" and row[17] == "待整改"
+    everything = _sheet(client.get("/api/v1/exports/findings.xlsx").content)
+    assert len(everything) > 100  # the demo province's findings
