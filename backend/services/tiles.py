@@ -2,7 +2,9 @@
 
 The tile envelope (``ST_TileEnvelope``, EPSG:3857) is transformed to the tables' SRID
 (4490) so the GiST index on the geometry serves the ``&&`` filter; only the selected
-features are transformed to 3857 for ``ST_AsMVTGeom``. Web Mercator is used for drawing
+features are transformed to 3857 for ``ST_AsMVTGeom``. Features carry their id twice: as
+the MVT feature id and as a property (``building_id``, ``floor_id``, ``room_id``,
+``finding_id``), because Leaflet.VectorGrid hands click handlers only the properties. Web Mercator is used for drawing
 only, never for areas. Every tile is filtered by the caller's scope in the same SQL.
 
 Cache: an in-process LRU keyed by layer, tile, filters, scope and the layer's generation.
@@ -47,6 +49,7 @@ BUFFER = 64
 MAX_ZOOM = 24
 LAYERS = ("buildings", "floors", "rooms", "compliance")
 TTL_S = 300.0
+POINT_BELOW_ZOOM = 16
 CACHE_ENTRIES = 4096
 
 
@@ -132,6 +135,7 @@ def tile_statement(
     if layer == "buildings":
         rows = select(
             Building.id,
+            Building.id.label("building_id"),
             Building.name,
             Building.status,
             Building.region_adcode,
@@ -145,6 +149,7 @@ def tile_statement(
     if layer == "floors":
         rows = select(
             Floor.id,
+            Floor.id.label("floor_id"),
             Floor.building_id,
             Floor.level,
             Floor.name,
@@ -162,6 +167,7 @@ def tile_statement(
     if layer == "rooms":
         cols: list[Any] = [
             Room.id,
+            Room.id.label("room_id"),
             Room.number,
             Room.category,
             Room.subcategory,
@@ -198,7 +204,7 @@ def tile_statement(
             rows = rows.where(Floor.level == flt.level)
         return _mvt(rows, layer)
     if layer == "compliance":
-        return _compliance(geom, env, scope, flt)
+        return _compliance(geom, env, scope, flt, points=z < POINT_BELOW_ZOOM)
     raise InvalidInput(
         f"unknown tile layer {layer!r}; one of {', '.join(LAYERS)}",
         message_zh="未知的图层",
@@ -206,13 +212,17 @@ def tile_statement(
     )
 
 
-def _compliance(geom: Any, env: Any, scope: Scope, flt: TileFilter) -> Select[Any]:
-    """Open findings drawn on their room (or their building when not about one room)."""
+def _compliance(geom: Any, env: Any, scope: Scope, flt: TileFilter, *, points: bool) -> Select[Any]:
+    """Open findings drawn on their room (or their building when not about one room);
+    below ``POINT_BELOW_ZOOM`` as a point, since rooms would be smaller than a pixel."""
     f = FINDINGS
     shape = func.coalesce(Room.geom, Building.footprint)
+    if points:
+        shape = func.ST_PointOnSurface(shape)
     rows = (
         select(
             f.c.id,
+            f.c.id.label("finding_id"),
             f.c.rule_code,
             f.c.object_type,
             f.c.building_id,

@@ -119,16 +119,23 @@
     return cfg.tiles + "/" + layer + "/{z}/{x}/{y}.pbf" + (query ? "?" + query : "");
   }
 
-  function vectorLayer(cfg, layer, query, style, options) {
+  function tilePane(map) {
+    // vector tiles draw above the region polygons (overlayPane, 400) so their clicks win
+    if (!map.getPane("omTiles")) { map.createPane("omTiles").style.zIndex = 450; }
+    return "omTiles";
+  }
+
+  function vectorLayer(map, cfg, layer, query, style, options) {
     var styles = {};
     styles[layer] = style;
     return L.vectorGrid.protobuf(tileUrl(cfg, layer, query), L.extend({
+      pane: tilePane(map),
       rendererFactory: L.canvas.tile,
       vectorTileLayerStyles: styles,
       interactive: true,
       maxNativeZoom: 22,
       maxZoom: 22,
-      getFeatureId: function (f) { return f.properties.id; }
+      getFeatureId: function (f) { return f.id; }
     }, options || {}));
   }
 
@@ -303,21 +310,21 @@
         }).catch(function (err) { console.error(err); });
     }
 
-    var footprints = vectorLayer(cfg, "buildings", "", function (p) {
+    var footprints = vectorLayer(map, cfg, "buildings", "", function (p) {
       state.footprints++;
       return {weight: 1, color: "#333", fill: true, fillOpacity: 0.6,
               fillColor: STATUS_COLOURS[p.status] || "#2b8cbe"};
     }, {minZoom: cfg.footprintZoom});
-    footprints.on("click", function (e) { openBuilding(e.layer.properties.id, e.latlng); });
+    footprints.on("click", function (e) { openBuilding(e.layer.properties.building_id, e.latlng); });
     footprints.addTo(map);
     control.addOverlay(footprints, T["layer.footprints"]);
 
     // compliance layers: open findings by group, as vector tiles
     cfg.complianceGroups.forEach(function (g) {
       state.compliance[g] = 0;
-      var layer = vectorLayer(cfg, "compliance", "group=" + g, function () {
+      var layer = vectorLayer(map, cfg, "compliance", "group=" + g, function () {
         state.compliance[g]++;
-        return {weight: 2, color: GROUP_COLOURS[g], fill: true, fillOpacity: 0.5,
+        return {weight: 1.5, color: "#fff", fill: true, fillOpacity: 0.85, radius: 5,
                 fillColor: GROUP_COLOURS[g]};
       }, {minZoom: cfg.complianceZoom});
       layer.on("click", function (e) {
@@ -426,7 +433,7 @@
     panel(map, "topright", '<div id="om-room-table" class="om-room-table">' + esc(T.loading) + "</div>");
 
     function colourOf(p) {
-      var r = rooms[p.id] || {};
+      var r = rooms[p.room_id] || {};
       if (state.mode === "vacancy") {
         if (p.category !== "office") { return "#eeeeee"; }
         return p.vacant ? "#d7191c" : "#1a9641";
@@ -527,8 +534,8 @@
         d.rooms.forEach(function (r) { rooms[r.id] = r; });
         state.rooms = d.rooms.length;
         renderTable(d);
-        roomLayer = vectorLayer(cfg, "rooms", "floor=" + id, style);
-        roomLayer.on("click", function (e) { openRoom(e.layer.properties.id, e.latlng); });
+        roomLayer = vectorLayer(map, cfg, "rooms", "floor=" + id, style);
+        roomLayer.on("click", function (e) { openRoom(e.layer.properties.room_id, e.latlng); });
         roomLayer.on("load", function () { state.ready = true; });
         roomLayer.addTo(map);
       }).catch(function (err) { console.error(err); });

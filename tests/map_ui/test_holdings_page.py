@@ -1,4 +1,5 @@
-"""/map in headless Chromium: it renders, its layers load from the API, nothing leaves the host."""
+"""/map in headless Chromium: regions, server-side clusters, footprint tiles, choropleth,
+compliance layers, search; nothing leaves the host."""
 
 from __future__ import annotations
 
@@ -7,64 +8,114 @@ from typing import Any
 import pytest
 
 from tests.conftest import PageProbe
+from tests.map_ui.helpers import assert_clean, click_latlng, map_name, wait_ready
 
 pytestmark = pytest.mark.browser
 
-
-def wait_ready(page: PageProbe, expr: str, timeout: float = 15_000) -> Any:
-    page.page.wait_for_function(expr, timeout=timeout)
-    return page.page.evaluate(expr)
+READY = "window.officemapState && officemapState.ready.regions && officemapState.ready.points"
 
 
 def test_holdings_map_renders_regions_and_buildings(
     page: PageProbe, live_server: str, client: Any
 ) -> None:
     page.page.goto(f"{live_server}/map")
-    wait_ready(
-        page, "window.officemapState && officemapState.ready.regions && officemapState.ready.points"
-    )
+    wait_ready(page, READY)
     state = page.page.evaluate("officemapState")
     buildings = client.get("/api/v1/buildings?limit=1").json()["numberMatched"]
     assert state["cities"] == 11
-    assert state["points"] == buildings
-    assert page.page.locator(".leaflet-control-layers").inner_text().count("办公楼") == 1
+    assert state["points"] == buildings  # every building is in some cluster
+    assert 0 < state["clusters"] < buildings  # clustered at the province view
+    assert page.page.locator(".om-cluster").count() > 0
+    control = page.page.locator(".leaflet-control-layers").inner_text()
+    for name in ("办公楼", "超标用房", "闲置用房", "未按时腾退", "数据质量问题"):
+        assert name in control
     assert "办公用房一张图" in page.page.title()
+    html = client.get("/map").text
+    assert len(html.encode()) < 200_000 and "FeatureCollection" not in html
     page.screenshot("map-holdings-province")
-    assert page.errors == []
-    assert page.failed == []
-    assert page.external_requests() == []
+    assert_clean(page)
 
 
-def test_zooming_in_shows_footprints_with_popup(
+def test_choropleth_switch_changes_what_is_drawn(page: PageProbe, live_server: str) -> None:
+    page.page.goto(f"{live_server}/map")
+    wait_ready(page, READY)
+    page.page.select_option("#om-choro", "vacancy_rate")
+    wait_ready(page, "officemapState.choropleth && officemapState.choropleth.filled > 0")
+    state = page.page.evaluate("officemapState.choropleth")
+    assert state["metric"] == "vacancy_rate" and state["level"] == "city"
+    assert state["filled"] == 11
+    fills = page.page.evaluate(
+        f"(() => {{ const out = new Set(); window['{map_name(page)}'].eachLayer(l => "
+        "{ if (l.feature && l.options.fillOpacity > 0) out.add(l.options.fillColor); }); "
+        "return [...out]; })()"
+    )
+    assert len(fills) >= 3  # classes, not one colour
+    assert page.page.locator("#om-legend .om-swatch").count() == 5
+    page.screenshot("map-holdings-choropleth-vacancy")
+    page.page.select_option("#om-choro-level", "county")
+    wait_ready(page, "officemapState.choropleth.level === 'county'")
+    assert page.page.evaluate("officemapState.choropleth.filled") > 11
+    page.page.select_option("#om-choro", "none")
+    wait_ready(page, "officemapState.choropleth.metric === 'none'")
+    assert_clean(page)
+
+
+def test_zooming_in_shows_footprint_tiles_with_popup(
     page: PageProbe, live_server: str, client: Any
 ) -> None:
     building = client.get("/api/v1/buildings/1").json()
-    lon, lat = building["geometry"]["coordinates"][0][0][0]
+    ring = building["geometry"]["coordinates"][0][0]
+    lon = sum(p[0] for p in ring[:-1]) / (len(ring) - 1)
+    lat = sum(p[1] for p in ring[:-1]) / (len(ring) - 1)
     page.page.goto(f"{live_server}/map?lang=en")
-    wait_ready(page, "window.officemapState && officemapState.ready.points")
-    map_name = page.page.evaluate("Object.keys(window).find(k => k.startsWith('map_'))")
-    page.page.evaluate(f"window['{map_name}'].setView([{lat}, {lon}], 18, {{animate: false}})")
-    try:
-        wait_ready(page, "officemapState.footprints > 0")
-    except Exception:
-        print(
-            page.page.evaluate(
-                f"[window['{map_name}'].getZoom(), window['{map_name}'].getCenter(), {lat}, {lon}]"
-            ),
-            page.page.evaluate("officemapState"),
-            page.failed,
-            page.errors,
-            [u for u in page.requests if "api" in u],
-        )
-        raise
-    # click the middle of the viewport, where the building now is
+    wait_ready(page, READY)
+    page.page.evaluate(
+        f"window['{map_name(page)}'].setView([{lat}, {lon}], 18, {{animate: false}})"
+    )
+    wait_ready(page, "officemapState.footprints > 0")
+    assert page.page.evaluate("officemapState.clusters") == 0
     page.page.wait_for_timeout(300)
-    box = page.page.locator(".leaflet-container").bounding_box()
-    page.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    click_latlng(page, lat, lon)
     popup = page.page.locator(".leaflet-popup-content")
     popup.wait_for(timeout=5_000)
     page.page.wait_for_timeout(400)  # let the fade-in finish before the screenshot
     assert building["properties"]["name"] in popup.inner_text()
     assert "Open floor plans" in popup.inner_text()
+    assert any("/tiles/buildings/18/" in u for u in page.requests)
     page.screenshot("map-holdings-building-popup")
-    assert page.external_requests() == []
+    assert_clean(page)
+
+
+def test_compliance_layer_toggle_draws_findings(
+    page: PageProbe, live_server: str, client: Any
+) -> None:
+    finding = client.get("/api/v1/map/summary").json()
+    assert finding["open_findings"] > 0
+    lon, lat = client.get("/api/v1/buildings/1").json()["geometry"]["coordinates"][0][0][0]
+    page.page.goto(f"{live_server}/map")
+    wait_ready(page, READY)
+    page.page.evaluate(
+        f"window['{map_name(page)}'].setView([{lat}, {lon}], 17, {{animate: false}})"
+    )
+    before = page.page.evaluate("officemapState.compliance.over_standard")
+    page.page.locator(".leaflet-control-layers label", has_text="超标用房").locator("input").check()
+    page.page.wait_for_function("officemapState.compliance.over_standard > 0", timeout=15_000)
+    assert before == 0
+    assert any("/tiles/compliance/17/" in u and "group=over_standard" in u for u in page.requests)
+    page.page.wait_for_timeout(300)
+    page.screenshot("map-holdings-over-standard-layer")
+    assert_clean(page)
+
+
+def test_search_by_building_name(page: PageProbe, live_server: str, client: Any) -> None:
+    name = client.get("/api/v1/buildings/1").json()["properties"]["name"]
+    page.page.goto(f"{live_server}/map")
+    wait_ready(page, READY)
+    page.page.fill("#om-search", name[:6])
+    result = page.page.locator("#om-results a", has_text=name).first
+    result.wait_for(timeout=5_000)
+    result.click()
+    popup = page.page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5_000)
+    assert name in popup.inner_text()
+    assert_clean(page)
