@@ -216,7 +216,7 @@ def _compliance(geom: Any, env: Any, scope: Scope, flt: TileFilter, *, points: b
     """Open findings drawn on their room (or their building when not about one room);
     below ``POINT_BELOW_ZOOM`` as a point, since rooms would be smaller than a pixel."""
     f = FINDINGS
-    shape = func.coalesce(Room.geom, Building.footprint)
+    shape: Any = func.coalesce(Room.geom, Building.footprint)
     if points:
         shape = func.ST_PointOnSurface(shape)
     rows = (
