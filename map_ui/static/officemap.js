@@ -102,10 +102,10 @@
     patchVectorGrid();
   }
 
-  function panel(map, position, html) {
+  function panel(map, position, html, extraClass) {
     var c = L.control({position: position});
     c.onAdd = function () {
-      var div = L.DomUtil.create("div", "om-panel");
+      var div = L.DomUtil.create("div", "om-panel" + (extraClass ? " " + extraClass : ""));
       div.innerHTML = html;
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
@@ -430,7 +430,7 @@
       '<div class="om-floors"><span class="om-hint">' + esc(T.floor) + "</span> " + floorButtons + "</div>" +
       '<div class="om-row">' + esc(T.colour_by) + ": " + modes + "</div>" +
       '<div id="om-legend" class="om-legend"></div>');
-    panel(map, "topright", '<div id="om-room-table" class="om-room-table">' + esc(T.loading) + "</div>");
+    panel(map, "topright", '<div id="om-room-table" class="om-room-table">' + esc(T.loading) + "</div>", "om-wide");
 
     function colourOf(p) {
       var r = rooms[p.room_id] || {};
@@ -498,9 +498,9 @@
     function renderTable(d) {
       var rows = d.rooms.map(function (r) {
         var ranks = r.occupants.map(function (o) { return cfg.lang === "en" ? o.rank_en : o.rank_zh; }).join("、");
-        return '<tr data-room="' + r.id + '"><td>' + esc(r.number) + "</td><td>" +
+        return '<tr data-room="' + r.id + '" title="' + esc(ranks) + '"><td>' + esc(r.number) + "</td><td>" +
           esc(cfg.lang === "en" ? r.category_en : r.category_zh) + '</td><td class="num">' +
-          fmtArea(r.usable_area_m2) + "</td><td>" + esc(ranks) + '</td><td class="num">' +
+          fmtArea(r.usable_area_m2) + '</td><td class="num">' + (r.occupants.length || "") + '</td><td class="num">' +
           (r.allowance_m2 === null ? "" : fmtArea(r.allowance_m2)) + "</td><td>" +
           (r.category === "office" ? esc(r.vacant ? T.vacant : T.occupied) : "") +
           (r.findings.length ? " ⚠" : "") + "</td></tr>";
@@ -509,7 +509,7 @@
       var el = document.getElementById("om-room-table");
       el.innerHTML = "<b>" + esc(d.floor.name || d.floor.level) + "</b> · " + esc(T.rooms) + " " + t.rooms +
         "<table><thead><tr><th>" + esc(T.room_no) + "</th><th>" + esc(T.category) + "</th><th>" +
-        esc(T.usable_area) + "</th><th>" + esc(T.rank) + "</th><th>" + esc(T.allowance) + "</th><th>" +
+        esc(T.usable_area) + "</th><th>" + esc(T.occupants) + "</th><th>" + esc(T.allowance) + "</th><th>" +
         esc(T.status) + "</th></tr></thead><tbody>" + rows + '</tbody><tfoot><tr><td colspan="2">' +
         esc(T.totals) + '</td><td class="num">' + fmtArea(t.usable_area_m2) + "</td><td>" + t.occupants +
         '</td><td class="num">' + fmtArea(t.allowance_m2) + "</td><td>" + esc(T.vacant) + " " +
@@ -585,7 +585,8 @@
     var heat = L.heatLayer([], {radius: 25, blur: 15, maxZoom: 1, max: 1, minOpacity: 0.3,
                                 gradient: {0.2: "#2c7bb6", 0.45: "#abd9e9", 0.65: "#fdae61", 0.9: "#d7191c"}});
     heat.addTo(map);
-    L.control.layers(null, {}, {collapsed: false}).addOverlay(heat, T["layer.heat"]).addOverlay(outlines, T["layer.cities"]).addTo(map);
+    // (the heat layer stays out of the layer control: its maxZoom of 1 would grey it out)
+    L.control.layers(null, {}, {collapsed: false}).addOverlay(outlines, T["layer.cities"]).addTo(map);
 
     function filters() {
       var region = document.getElementById("om-region").value;

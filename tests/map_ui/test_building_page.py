@@ -1,0 +1,109 @@
+"""/map/buildings/{id} in headless Chromium: floors, room tiles, popups, modes, table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from tests.conftest import PageProbe
+from tests.map_ui.helpers import assert_clean, click_latlng, wait_ready
+
+pytestmark = pytest.mark.browser
+
+READY = "window.officemapState && officemapState.ready && officemapState.tableRows > 0"
+
+
+def office_room(db: Session, building_id: int) -> Any:
+    """An occupied office of the building, on a floor above ground."""
+    return db.execute(
+        text(
+            "SELECT r.id, r.number, r.floor_id, ST_X(ST_PointOnSurface(r.geom)) AS lon, "
+            "ST_Y(ST_PointOnSurface(r.geom)) AS lat, r.usable_area_m2 FROM rooms r "
+            "JOIN floors f ON f.id = r.floor_id AND f.valid_to IS NULL "
+            "JOIN occupancies o ON o.room_id = r.id AND o.end_date IS NULL "
+            "WHERE r.building_id = :b AND r.category = 'office' AND f.level >= 2 "
+            "ORDER BY f.level, r.id LIMIT 1"
+        ),
+        {"b": building_id},
+    ).one()
+
+
+def test_building_page_floor_plan_popup_and_table(
+    page: PageProbe, live_server: str, db: Session, client: Any
+) -> None:
+    room = office_room(db, 1)
+    page.page.goto(f"{live_server}/map/buildings/1?floor={room.floor_id}")
+    wait_ready(page, READY)
+    state = page.page.evaluate("officemapState")
+    floors = client.get("/api/v1/buildings/1/floors").json()["features"]
+    assert page.page.locator(".om-floor").count() == len(floors)
+    assert state["floor"] == room.floor_id
+    expected_rows = client.get(f"/api/v1/rooms?floor={room.floor_id}&limit=1").json()
+    assert state["tableRows"] == expected_rows["numberMatched"]
+    assert page.page.locator("#om-room-table tbody tr").count() == state["tableRows"]
+    assert "合计" in page.page.locator("#om-room-table tfoot").inner_text()
+    page.page.wait_for_timeout(300)
+    click_latlng(page, room.lat, room.lon)
+    popup = page.page.locator(".om-room-popup")
+    popup.wait_for(timeout=5_000)
+    text_ = popup.inner_text()
+    assert f"房间 {room.number}" in text_
+    detail = client.get(f"/api/v1/map/floors/{room.floor_id}/rooms").json()
+    occupants = next(r for r in detail["rooms"] if r["id"] == room.id)["occupants"]
+    assert "使用面积" in text_ and "标准面积" in text_
+    assert occupants and all(o["rank_zh"] in text_ for o in occupants)
+    assert page.page.evaluate("officemapState.popupRoom") == room.id
+    page.page.wait_for_timeout(300)
+    page.screenshot("map-building-room-popup")
+    assert_clean(page)
+
+
+def test_switching_colour_mode_changes_what_is_drawn(
+    page: PageProbe, live_server: str, db: Session
+) -> None:
+    room = office_room(db, 1)
+    page.page.goto(f"{live_server}/map/buildings/1?floor={room.floor_id}")
+    wait_ready(page, READY)
+    page.page.wait_for_function("Object.keys(officemapState.drawn).length > 0")
+    by_category = page.page.evaluate("officemapState.drawn")
+    page.page.check("input[name=om-mode][value=vacancy]")
+    page.page.wait_for_function("officemapState.drawn['#1a9641'] > 0", timeout=10_000)
+    by_vacancy = page.page.evaluate("officemapState.drawn")
+    assert set(by_vacancy) <= {"#d7191c", "#1a9641", "#eeeeee"}
+    assert set(by_category) != set(by_vacancy)
+    page.page.wait_for_timeout(300)
+    page.screenshot("map-building-vacancy-mode")
+    page.page.check("input[name=om-mode][value=compliance]")
+    page.page.wait_for_function("officemapState.mode === 'compliance'")
+    page.page.wait_for_function("Object.keys(officemapState.drawn).length > 0")
+    page.page.wait_for_timeout(300)
+    page.screenshot("map-building-compliance-mode")
+    assert_clean(page)
+
+
+def test_every_floor_is_one_click_away(page: PageProbe, live_server: str, client: Any) -> None:
+    floors = client.get("/api/v1/buildings/1/floors").json()["features"]
+    page.page.goto(f"{live_server}/map/buildings/1?lang=en")
+    wait_ready(page, READY)
+    for f in floors[-2:]:
+        page.page.locator(f".om-floor[data-floor='{f['id']}']").click()
+        page.page.wait_for_function(
+            f"officemapState.floor === {f['id']} && officemapState.ready "
+            f"&& officemapState.tableRows === {f['properties']['rooms']}"
+        )
+        assert "active" in (
+            page.page.locator(f".om-floor[data-floor='{f['id']}']").get_attribute("class") or ""
+        )
+        assert any("/tiles/rooms/" in u and f"floor={f['id']}" in u for u in page.requests)
+    page.page.locator("#om-room-table tbody tr").first.click()
+    page.page.locator(".om-room-popup").wait_for(timeout=5_000)
+    assert "Usable area" in page.page.locator(".om-room-popup").inner_text()
+    page.screenshot("map-building-top-floor-en")
+    assert_clean(page)
+
+
+def test_unknown_building_is_404(client: Any) -> None:
+    assert client.get("/map/buildings/999999").status_code == 404
