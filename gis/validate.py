@@ -122,7 +122,12 @@ def invalid(geoms: NDArray[np.object_], index: Sequence[int], *, what: str = "ro
                 loc = None
         code = GEOS_REASON_CODES.get(text, "invalid_geometry")
         out.append(
-            Issue(code, f"{what} geometry is invalid: {text}", feature=int(index[int(i)]), location=loc)
+            Issue(
+                code,
+                f"{what} geometry is invalid: {text}",
+                feature=int(index[int(i)]),
+                location=loc,
+            )
         )
     return out
 
