@@ -57,6 +57,9 @@ class MapSettings(BaseSettings):
     )
     basemap_attribution: str = ""
     assets_dir: Path = PROJECT_ROOT / "node_modules"
+    tile_cache_entries: int = Field(
+        default=4096, ge=0, description="In-process vector tile cache size; 0 turns it off."
+    )
 
 
 class DemoSettings(BaseSettings):

@@ -43,6 +43,7 @@ from backend.services.errors import InvalidInput
 from backend.services.findings import FINDINGS, OPEN_STATUSES, RULE_GROUPS, findings_table
 from backend.services.inventory import building_scope_predicate, room_scope_predicate
 from backend.services.scope import Scope
+from backend.settings import map_settings
 
 EXTENT = 4096
 BUFFER = 64
@@ -50,7 +51,6 @@ MAX_ZOOM = 24
 LAYERS = ("buildings", "floors", "rooms", "compliance")
 TTL_S = 300.0
 POINT_BELOW_ZOOM = 16
-CACHE_ENTRIES = 4096
 
 
 @dataclass(frozen=True)
@@ -296,6 +296,8 @@ def get_tile(
 ) -> Tile:
     """Tile ``z/x/y`` of ``layer`` for ``scope``, from the cache or one SQL statement."""
     check_tile(layer, z, x, y, flt)
+    limit = map_settings().tile_cache_entries
+    use_cache = use_cache and limit > 0
     key = (layer, z, x, y, flt, _scope_key(scope), generation(layer))
     now = time.monotonic()
     if use_cache:
@@ -318,6 +320,6 @@ def get_tile(
         with _lock:
             _cache[key] = (now, tile)
             _cache.move_to_end(key)
-            while len(_cache) > CACHE_ENTRIES:
+            while len(_cache) > limit:
                 _cache.popitem(last=False)
     return tile
