@@ -151,9 +151,10 @@ WHERE ag.approved_office_area_m2 IS NULL
 -- The main office is the earliest non-concurrent one; the others are the excess.
 INSERT INTO cf_new
 WITH held AS (
-    SELECT o.person_id, o.id AS occupancy_id, o.room_id, o.agency_id, o.rank_code,
-           o.is_concurrent_post, o.start_date, r.usable_area_m2, r.floor_id, r.building_id,
-           b.region_adcode, a.max_usable_m2 AS allowance,
+    SELECT DISTINCT ON (o.person_id, o.room_id)
+           o.person_id, o.room_id, o.agency_id, o.is_concurrent_post, o.start_date,
+           r.usable_area_m2, r.floor_id, r.building_id, b.region_adcode,
+           a.max_usable_m2 AS allowance,
            (o.is_concurrent_post AND o.concurrent_approved AND a.max_usable_m2 IS NOT NULL
             AND r.usable_area_m2 < a.max_usable_m2) AS excepted
     FROM occupancies o
@@ -168,38 +169,34 @@ WITH held AS (
       AND (o.end_date IS NULL OR o.end_date > :as_of)
       AND (o.left_post_on IS NULL OR o.left_post_on > :as_of)
       AND (CAST(:persons AS text[]) IS NULL OR o.person_id = ANY(CAST(:persons AS text[])))
+    ORDER BY o.person_id, o.room_id, o.is_concurrent_post, o.start_date
 ), ranked AS (
-    SELECT h.*, row_number() OVER (
-               PARTITION BY h.person_id
-               ORDER BY h.is_concurrent_post, h.start_date, h.room_id) AS nth
+    SELECT h.*,
+           row_number() OVER (PARTITION BY h.person_id
+                              ORDER BY h.is_concurrent_post, h.start_date, h.room_id) AS nth,
+           count(*) OVER (PARTITION BY h.person_id) AS offices
     FROM held h
     WHERE NOT h.excepted
 ), people AS (
-    SELECT person_id FROM ranked GROUP BY person_id HAVING count(DISTINCT room_id) > 1
+    SELECT k.person_id,
+           max(k.offices) AS offices,
+           min(k.room_id) FILTER (WHERE k.nth = 1) AS main_room_id,
+           min(k.agency_id) FILTER (WHERE k.nth = 1) AS main_agency_id,
+           sum(k.usable_area_m2) FILTER (WHERE k.nth > 1) AS extra_m2,
+           jsonb_agg(jsonb_build_object(
+               'room_id', k.room_id, 'agency_id', k.agency_id,
+               'usable_area_m2', k.usable_area_m2, 'concurrent_post', k.is_concurrent_post,
+               'allowance_m2', k.allowance) ORDER BY k.nth) AS list
+    FROM ranked k
+    WHERE k.offices > 1
+    GROUP BY k.person_id
 )
 SELECT 'multiple_offices', 'person', p.person_id,
-       x.room_id, x.floor_id, x.building_id, m.agency_id, x.region_adcode,
-       (SELECT count(DISTINCT room_id) FROM ranked k WHERE k.person_id = p.person_id),
-       1,
-       (SELECT sum(k.usable_area_m2) FROM ranked k
-         WHERE k.person_id = p.person_id AND k.room_id <> m.room_id),
-       NULL,
-       jsonb_build_object(
-           'unit', 'offices',
-           'main_room_id', m.room_id,
-           'offices', (SELECT jsonb_agg(jsonb_build_object(
-                                 'room_id', k.room_id, 'agency_id', k.agency_id,
-                                 'usable_area_m2', k.usable_area_m2,
-                                 'concurrent_post', k.is_concurrent_post,
-                                 'allowance_m2', k.allowance) ORDER BY k.nth)
-                       FROM ranked k WHERE k.person_id = p.person_id))
+       x.room_id, x.floor_id, x.building_id, p.main_agency_id, x.region_adcode,
+       p.offices, 1, p.extra_m2, NULL,
+       jsonb_build_object('unit', 'offices', 'main_room_id', p.main_room_id, 'offices', p.list)
 FROM people p
-JOIN ranked m ON m.person_id = p.person_id AND m.nth = 1
-JOIN LATERAL (
-    SELECT k.* FROM ranked k
-    WHERE k.person_id = p.person_id AND k.room_id <> m.room_id
-    ORDER BY k.nth LIMIT 1
-) x ON true;
+JOIN ranked x ON x.person_id = p.person_id AND x.nth = 2;
 
 -- name: office_not_recovered
 -- Rule 4. The office is still held more than 1 month after a transfer or retirement
@@ -404,9 +401,13 @@ FROM (
                AS overlap_m2
     FROM rooms r1
     JOIN floors f ON f.id = r1.floor_id AND f.valid_to IS NULL
-    JOIN rooms r2 ON r2.floor_id = r1.floor_id AND r2.id > r1.id AND r2.geom && r1.geom
+    -- pairs within one floor (OFFSET 0 keeps the planner on the floor_id index: the GiST
+    -- index would also match the rooms of every storey stacked above and below)
+    JOIN LATERAL (SELECT r.id, r.geom FROM rooms r
+                  WHERE r.floor_id = r1.floor_id AND r.id > r1.id OFFSET 0) r2 ON true
     JOIN buildings bl ON bl.id = r1.building_id
-    WHERE ST_Relate(r1.geom, r2.geom, '2********')
+    WHERE r2.geom && r1.geom AND ST_Intersects(r1.geom, r2.geom)
+      AND ST_Relate(r1.geom, r2.geom, '2********')
       AND (CAST(:floors AS int[]) IS NULL OR r1.floor_id = ANY(CAST(:floors AS int[])))
 ) x
 WHERE x.overlap_m2 >= 0.01;
