@@ -14,7 +14,9 @@ from backend.services import exports
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports 导出"])
 
-_XLSX: dict[int | str, dict[str, Any]] = {200: {"content": {exports.XLSX: {}}, "description": "Excel workbook"}}
+_XLSX: dict[int | str, dict[str, Any]] = {
+    200: {"content": {exports.XLSX: {}}, "description": "Excel workbook"}
+}
 
 
 def _xlsx(body: bytes, filename: str, ascii_name: str) -> Response:
