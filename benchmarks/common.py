@@ -145,3 +145,31 @@ def bench_token(url: str | None = None, username: str = "admin") -> str:
         users.ensure_demo_users(session)
     engine.dispose()
     return auth.issue_token(username)
+
+
+BENCH_USER = "bench-admin"
+BENCH_PASSWORD = "bench-admin-password"  # benchmark cluster only, never a deployment
+
+
+def bench_token(base_url: str) -> str:
+    """A bearer token for an admin of the benchmark province, through the real login route."""
+    import json
+    import urllib.parse
+    import urllib.request
+
+    from sqlalchemy.orm import Session
+
+    from backend.services import users
+
+    engine = create_engine(benchmark_cluster().url())
+    with Session(engine) as session, session.begin():
+        try:
+            users.get_user(session, BENCH_USER)
+        except Exception:
+            users.create_user(session, actor="benchmarks", username=BENCH_USER,
+                              password=BENCH_PASSWORD, roles=["admin"], regions=[330000])
+    engine.dispose()
+    form = urllib.parse.urlencode({"username": BENCH_USER, "password": BENCH_PASSWORD}).encode()
+    req = urllib.request.Request(f"{base_url}/api/v1/auth/token", data=form, method="POST")
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return str(json.loads(r.read())["access_token"])
