@@ -7,6 +7,7 @@ GB/T 50353-2013: a storey with structural height ≥ 2.20 m counts in full, belo
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import numpy as np
 import shapely
@@ -20,6 +21,7 @@ __all__ = [
     "round_area",
     "planar_areas",
     "lonlat_planar_areas",
+    "reprojected_areas",
     "storey_building_area",
     "area_method",
 ]
@@ -91,12 +93,57 @@ def lonlat_planar_areas(
     if crs is None:
         c = shapely.centroid(geoms[0])
         crs = gk3_zone_crs(float(shapely.get_x(c)))
-    _check_projected(crs)
-    tr = transformer("EPSG:4490", crs)
-    projected = shapely.transform(
-        geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
-    )
-    return np.asarray(shapely.area(projected), dtype=np.float64), crs
+    return reprojected_areas(geoms, "EPSG:4490", crs), crs
+
+
+def reprojected_areas(geoms: NDArray[np.object_], src: str, dst: str) -> NDArray[np.float64]:
+    """Planar areas (m²) in the projected ``dst`` of geometries given in ``src``.
+
+    Single-ring polygons (rooms) take the fast path: their vertices are reprojected in one
+    pyproj call on flat arrays (closing vertices skipped: they repeat the first) and the
+    area is the shoelace sum relative to each ring's first vertex, as GEOS computes it.
+    Anything else (holes, multipolygons, empty, missing) is reprojected geometry by
+    geometry array with ``shapely.transform`` and measured by GEOS.
+
+    >>> sq = shapely.box(120.0, 30.0, 120.001, 30.001)
+    >>> holed = shapely.Polygon(sq.exterior, [shapely.box(120.0002, 30.0002, 120.0004, 30.0004).exterior])
+    >>> a = reprojected_areas(np.array([sq, holed, None]), "EPSG:4490", "EPSG:4549")
+    >>> [round(float(x), 1) for x in a]
+    [10695.7, 10267.9, nan]
+    """
+    _check_projected(dst)
+    tr = transformer(src, dst)
+    areas = np.full(len(geoms), np.nan)
+    simple = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
+    simple &= ~shapely.is_empty(geoms)
+    if simple.any():
+        areas[simple] = _single_ring_areas(geoms[simple], tr)
+    other = ~simple & ~shapely.is_missing(geoms)
+    if other.any():
+        projected = shapely.transform(
+            geoms[other], lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
+        )
+        areas[other] = shapely.area(projected)
+    return areas
+
+
+def _single_ring_areas(polygons: NDArray[np.object_], tr: Any) -> NDArray[np.float64]:
+    """Areas of hole-free polygons after reprojecting their vertices once (flat arrays)."""
+    coords = shapely.get_coordinates(polygons)
+    counts = shapely.get_num_coordinates(polygons)
+    ends = np.cumsum(counts)
+    keep = np.ones(len(coords), dtype=bool)
+    keep[ends - 1] = False  # the closing vertex repeats the first one
+    x, y = tr.transform(coords[keep, 0], coords[keep, 1])
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    sizes = counts - 1
+    ring = np.repeat(np.arange(len(polygons)), sizes)
+    starts = np.cumsum(sizes) - sizes
+    nxt = np.arange(1, len(x) + 1)
+    nxt[np.cumsum(sizes) - 1] = starts  # each ring wraps to its first vertex
+    dx, dy = x - x[starts][ring], y - y[starts][ring]
+    cross = dx * dy[nxt] - dx[nxt] * dy
+    return np.abs(np.bincount(ring, weights=cross, minlength=len(polygons))) / 2.0
 
 
 def storey_building_area(

@@ -13,6 +13,7 @@ from gis.area import (
     ProjectedCRSRequired,
     lonlat_planar_areas,
     planar_areas,
+    reprojected_areas,
     round_area,
     storey_building_area,
 )
@@ -98,3 +99,44 @@ def test_storey_height_rule(height: float | Decimal | None, counted: str, rule_w
     assert area == Decimal(counted)
     assert rule_word in rule
     assert "GB/T 50353-2013" in rule
+
+
+def test_reprojected_areas_equal_geos_on_reprojected_geometries() -> None:
+    # rotated rooms, a room with a hole, a multipolygon, an empty polygon and a missing one
+    rng = np.random.default_rng(7)
+    n = 500
+    lon, lat = rng.uniform(119.0, 121.4, n), rng.uniform(28.0, 31.0, n)
+    angle = rng.uniform(0, np.pi, n)
+    w, h = rng.uniform(2e-5, 3e-4, n), rng.uniform(2e-5, 3e-4, n)
+    corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) / 2
+    xs = (
+        lon[:, None]
+        + (corners[:, 0] * w[:, None]) * np.cos(angle[:, None])
+        - (corners[:, 1] * h[:, None]) * np.sin(angle[:, None])
+    )
+    ys = (
+        lat[:, None]
+        + (corners[:, 0] * w[:, None]) * np.sin(angle[:, None])
+        + (corners[:, 1] * h[:, None]) * np.cos(angle[:, None])
+    )
+    rooms = list(shapely.polygons(np.stack([xs, ys], axis=-1)))
+    outer = shapely.box(120.0, 30.0, 120.001, 30.001)
+    rooms.append(
+        shapely.Polygon(
+            outer.exterior, [shapely.box(120.0002, 30.0002, 120.0004, 30.0004).exterior]
+        )
+    )
+    rooms.append(shapely.multipolygons([outer, shapely.box(120.002, 30.0, 120.003, 30.001)]))
+    rooms.append(shapely.Polygon())
+    rooms.append(None)
+    geoms = np.array(rooms, dtype=object)
+    tr = transformer("EPSG:4490", "EPSG:4549")
+    expected = shapely.area(
+        shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+    )
+    got = reprojected_areas(geoms, "EPSG:4490", "EPSG:4549")
+    assert np.isnan(got[-1]) and np.isnan(expected[-1])
+    assert got[-2] == 0.0
+    rel = np.abs(got[:-2] / expected[:-2] - 1)
+    assert rel.max() <= 1e-9
+    assert got[n] < got[n + 1] / 1.9  # the hole is subtracted; both parts counted
