@@ -218,6 +218,7 @@ def evaluate(
             not_configured[rule] = (
                 f"partly: {n} {what} not judged (an allowance is not configured in {version})"
             )
+    session.execute(text("ANALYZE cf_new"))  # the merge joins on it: give the planner its size
     counts = {
         str(r): int(n)
         for r, n in session.execute(text("SELECT rule_code, count(*) FROM cf_new GROUP BY 1"))

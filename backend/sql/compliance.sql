@@ -453,10 +453,7 @@ SELECT n.rule_code, n.object_type, n.object_id, n.room_id, n.floor_id, n.buildin
        n.agency_id, n.region_adcode, n.measured, n.allowed, n.excess_m2, n.excess_pct,
        :version, :now, 'open', n.details, :now, :evaluation_id
 FROM cf_new n
-WHERE NOT EXISTS (
-    SELECT 1 FROM compliance_findings f
-    WHERE f.status <> 'closed' AND f.rule_code = n.rule_code
-      AND f.object_type = n.object_type AND f.object_id = n.object_id);
+ON CONFLICT (rule_code, object_type, object_id) WHERE status <> 'closed' DO NOTHING;
 
 -- name: merge_close
 -- Findings of the evaluated target that the rules no longer produce are closed.
