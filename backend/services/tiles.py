@@ -115,11 +115,11 @@ def _occupied_now(room_id: Any) -> ColumnElement[bool]:
 
 
 def _mvt(rows: Select[Any], layer: str) -> Select[Any]:
-    t = rows.subquery("t")
-    inner = select(t).where(t.c.geom.is_not(None)).subquery("mvt")
+    # ST_AsMVT skips rows whose clipped geometry is NULL; filtering them first would make
+    # PostgreSQL compute ST_AsMVTGeom twice per row (2-3x slower at z12)
     return select(
         func.coalesce(func.ST_AsMVT(literal_column("mvt"), layer, EXTENT, "geom", "id"), b"")
-    ).select_from(inner)
+    ).select_from(rows.subquery("mvt"))
 
 
 def tile_statement(

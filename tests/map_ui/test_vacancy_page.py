@@ -48,7 +48,7 @@ def test_filters_and_zoom_change_the_bins(page: PageProbe, live_server: str, cli
     )
     assert "Vacancy rate" in page.page.locator("#om-summary").inner_text()
     bins_city = page.page.evaluate("officemapState.bins")
-    page.page.evaluate(f"window['{map_name(page)}'].setZoom(15, {{animate: false}})")
+    page.page.evaluate(f"window['{map_name(page)}'].setZoom(11, {{animate: false}})")
     page.page.wait_for_function(f"officemapState.bins !== {bins_city}", timeout=10_000)
     page.page.select_option("#om-level", "county")
     page.page.check("#om-idle")
