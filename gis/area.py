@@ -99,11 +99,11 @@ def lonlat_planar_areas(
 def reprojected_areas(geoms: NDArray[np.object_], src: str, dst: str) -> NDArray[np.float64]:
     """Planar areas (m²) in the projected ``dst`` of geometries given in ``src``.
 
-    Single-ring polygons (rooms) take the fast path: their vertices are reprojected in one
+    Single-ring polygons (rooms, also as the parts of multipolygons) take the fast path: their vertices are reprojected in one
     pyproj call on flat arrays (closing vertices skipped: they repeat the first) and the
     area is the shoelace sum relative to each ring's first vertex, as GEOS computes it.
-    Anything else (holes, multipolygons, empty, missing) is reprojected geometry by
-    geometry array with ``shapely.transform`` and measured by GEOS.
+    Anything else (polygons with holes, empty) is reprojected with ``shapely.transform``
+    and measured by GEOS; missing geometries give NaN.
 
     >>> sq = shapely.box(120.0, 30.0, 120.001, 30.001)
     >>> holed = shapely.Polygon(sq.exterior, [shapely.box(120.0002, 30.0002, 120.0004, 30.0004).exterior])
@@ -114,11 +114,17 @@ def reprojected_areas(geoms: NDArray[np.object_], src: str, dst: str) -> NDArray
     _check_projected(dst)
     tr = transformer(src, dst)
     areas = np.full(len(geoms), np.nan)
-    simple = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
-    simple &= ~shapely.is_empty(geoms)
+    kind = shapely.get_type_id(geoms)
+    filled = ~shapely.is_empty(geoms)
+    simple = (kind == 3) & (shapely.get_num_interior_rings(geoms) == 0) & filled
     if simple.any():
         areas[simple] = _single_ring_areas(geoms[simple], tr)
-    other = ~simple & ~shapely.is_missing(geoms)
+    multi = (kind == 6) & filled
+    if multi.any():  # the sum of the parts' areas (each part a polygon)
+        parts, owner = shapely.get_parts(geoms[multi], return_index=True)
+        part_areas = reprojected_areas(np.asarray(parts, dtype=object), src, dst)
+        areas[multi] = np.bincount(owner, weights=part_areas, minlength=int(multi.sum()))
+    other = ~simple & ~multi & ~shapely.is_missing(geoms)
     if other.any():
         projected = shapely.transform(
             geoms[other], lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
+from starlette.types import Message
 
 from backend.api.deps import PageDep, PrincipalDep, ScopeDep, SessionDep, require_roles
 from backend.services import plans
@@ -50,6 +51,31 @@ _UPLOAD_DOC: dict[str, Any] = {
         },
     }
 }
+
+
+def _capped(request: Request, limit: int) -> Request:
+    """The request whose body stream answers 413 as soon as more than ``limit`` bytes arrive.
+
+    Without a Content-Length (chunked transfer) Starlette would spool the whole multipart
+    body before the file's capped read; counting the bytes as they arrive stops at the cap.
+    """
+    receive = request.receive
+    seen = 0
+
+    async def counting_receive() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise PayloadTooLarge(
+                    f"the request body exceeds {limit} bytes (file limit "
+                    f"{limit - FORM_OVERHEAD} + form overhead); refused while receiving",
+                    details={"bytes_received": seen, "limit": limit - FORM_OVERHEAD},
+                )
+        return message
+
+    return Request(request.scope, counting_receive)
 
 
 def _flag(value: Any, name: str) -> bool:
@@ -106,7 +132,8 @@ async def upload_plan(
             "send the plan as multipart/form-data (file + crs …)",
             message_zh="请以 multipart/form-data 上传（file、crs 等字段）",
         )
-    async with request.form(max_files=1, max_fields=10, max_part_size=256 * 1024) as form:
+    body = _capped(request, settings.max_bytes + FORM_OVERHEAD)
+    async with body.form(max_files=1, max_fields=10, max_part_size=256 * 1024) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidInput("the form needs a file field", message_zh="缺少 file 文件字段")
