@@ -132,8 +132,8 @@ async def upload_plan(
             "send the plan as multipart/form-data (file + crs …)",
             message_zh="请以 multipart/form-data 上传（file、crs 等字段）",
         )
-    body = _capped(request, settings.max_bytes + FORM_OVERHEAD)
-    async with body.form(max_files=1, max_fields=10, max_part_size=256 * 1024) as form:
+    capped = _capped(request, settings.max_bytes + FORM_OVERHEAD)
+    async with capped.form(max_files=1, max_fields=10, max_part_size=256 * 1024) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidInput("the form needs a file field", message_zh="缺少 file 文件字段")
