@@ -143,7 +143,7 @@ def ingest_geopandas(path: Path, dsn: str, table: str) -> int:
     from sqlalchemy import create_engine, text
 
     df = gpd.read_file(path, engine="pyogrio").to_crs("EPSG:4490")
-    engine = create_engine("postgresql+psycopg://", connect_args={"conninfo": dsn})
+    engine = create_engine(os.environ["B2_URL"])
     df.to_postgis(table, engine, if_exists="replace", index=False, chunksize=50_000)
     with engine.begin() as conn:
         conn.execute(text(f"CREATE INDEX ON {table} USING gist (geometry)"))
@@ -180,6 +180,7 @@ def main() -> None:
     dsn = pg.dsn()
     path = export(dsn)
     os.environ["B2_DSN"] = dsn
+    os.environ["B2_URL"] = pg.url()
     results: dict[str, tuple[float, float]] = {}
     for mode in ("ours", "ogr2ogr", "geopandas"):
         cmd = (
