@@ -117,6 +117,7 @@ def app(engine: Engine, db: Session, database_url: str) -> Any:
     """The FastAPI app whose requests use the test's rolled-back session."""
     from backend.api import deps
     from backend.api.app import create_app
+    from backend.db.async_pool import SessionReader
 
     application = create_app(database_url)
 
@@ -125,6 +126,8 @@ def app(engine: Engine, db: Session, database_url: str) -> Any:
         db.flush()
 
     application.dependency_overrides[deps.get_session] = session_override
+    # the lean by-id reads run their statements in the same rolled-back transaction
+    application.dependency_overrides[deps.get_reader] = lambda: SessionReader(db)
     return application
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
@@ -11,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from backend.api import authn, errors, routes
 from backend.db import session as db_session
+from backend.db.async_pool import PoolReader
 from backend.settings import database_settings, map_settings
 from map_ui import assets
 
@@ -33,7 +36,17 @@ def create_app(database_url: str | None = None) -> FastAPI:
         db_session.configure(
             url, pool_size=database_settings().pool_size, echo=database_settings().echo
         )
+    reader = PoolReader(url, size=database_settings().pool_size) if url else None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.reader = reader  # the by-id reads' async pool (opened on first use)
+        yield
+        if reader is not None:
+            await reader.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="OfficeMap 办公用房一张图",
         version="0.1.0",
         description=DESCRIPTION,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from backend.db.async_pool import Reader
 from backend.db.session import new_session
 from backend.services import auth, users
 from backend.services.access import Principal
@@ -53,6 +55,44 @@ def get_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_reader(request: Request) -> Reader:
+    """The lean read path's database access (the app's async pool; tests use their session)."""
+    reader: Reader = request.app.state.reader
+    return reader
+
+
+ReaderDep = Annotated[Reader, Depends(get_reader)]
+
+
+async def get_token_user(request: Request, token: Annotated[str | None, Depends(bearer)]) -> str:
+    """The signed-in caller's username (bearer token or session cookie); 401 when anonymous.
+
+    For the lean by-id reads, which load the user's roles and scope in the same round trip
+    as the object (``users.read_as``), on the event loop without a session.
+    """
+    token = token or request.cookies.get(auth.cookie_name())
+    if not token:
+        raise auth.not_signed_in()
+    now = time.monotonic()
+    recent = _verified_tokens.get(token)
+    if recent is not None and recent[1] > now:
+        return recent[0]
+    subject = auth.token_subject(token)
+    if len(_verified_tokens) >= 10_000:
+        _verified_tokens.clear()
+    _verified_tokens[token] = (subject, now + TOKEN_RECHECK_SECONDS)
+    return subject
+
+
+# tokens whose signature was checked in the last few seconds (the auth gate also checks
+# every request's token, expiry included, before any route runs): token → (subject, until)
+TOKEN_RECHECK_SECONDS = 5.0
+_verified_tokens: dict[str, tuple[str, float]] = {}
+
+
+TokenUserDep = Annotated[str, Depends(get_token_user)]
 
 
 def get_scope(principal: PrincipalDep) -> Scope:

@@ -8,14 +8,16 @@ lon/lat (EPSG:4490, RFC 7946 axis order). Every query is filtered by the caller'
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    bindparam,
     cast,
     func,
     literal,
@@ -25,9 +27,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
-from sqlalchemy.types import JSON, Numeric, Text
+from sqlalchemy.types import JSON, BigInteger, Numeric, Text
 
+from backend.db.async_pool import Reader, Statement, compile_statement
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Region, Room
+from backend.services import users
 from backend.services.errors import NotFound
 from backend.services.scope import Scope, adcode_range
 
@@ -474,6 +478,56 @@ def get_room(session: Session, room_id: int, *, scope: Scope) -> str:
     return _one(session, stmt, _room_feature(), "room", room_id)
 
 
+# ---------------------------------------------------------------- lean by-id reads
+@dataclass(frozen=True)
+class VersionedFeature:
+    """One feature as GeoJSON text with its row version (the ETag)."""
+
+    version: int
+    body: str
+
+
+@lru_cache(maxsize=512)
+def _by_id_statement(kind: str, scope: Scope) -> Statement:
+    """The by-id statement of ``kind`` for ``scope``, compiled once (``id`` bound per call)."""
+    if kind == "building":
+        stmt = select(Building.version, cast(_building_feature(), Text)).where(
+            Building.id == bindparam("id", 0, BigInteger), building_scope_predicate(scope)
+        )
+    else:
+        stmt = (
+            select(Room.version, cast(_room_feature(), Text))
+            .join(Floor, Floor.id == Room.floor_id)
+            .where(Room.id == bindparam("id", 0, BigInteger), room_scope_predicate(scope))
+        )
+    return compile_statement(stmt)
+
+
+def _by_id(kind: str, key: int) -> Callable[[Scope], Statement]:
+    def statement_for(scope: Scope) -> Statement:
+        sql, params = _by_id_statement(kind, scope)
+        return sql, {**params, "id": key}
+
+    return statement_for
+
+
+async def _read_one(reader: Reader, kind: str, key: int, username: str) -> VersionedFeature:
+    row = await users.read_as(reader, username, _by_id(kind, key))
+    if row is None:
+        raise NotFound(f"{kind} {key} not found", message_zh=f"{kind} {key} 不存在")
+    return VersionedFeature(version=int(row[0]), body=str(row[1]))
+
+
+async def read_building(reader: Reader, building_id: int, *, username: str) -> VersionedFeature:
+    """``get_building`` for the user, on the lean read path: one round trip, scope and RLS."""
+    return await _read_one(reader, "building", building_id, username)
+
+
+async def read_room(reader: Reader, room_id: int, *, username: str) -> VersionedFeature:
+    """``get_room`` for the user, on the lean read path: one round trip, scope and RLS."""
+    return await _read_one(reader, "room", room_id, username)
+
+
 # ---------------------------------------------------------------- health
 def database_health(session: Session) -> dict[str, Any]:
     """PostgreSQL and PostGIS versions and register size (cheap estimates)."""
@@ -496,6 +550,9 @@ __all__: Sequence[str] = [
     "get_floor",
     "list_rooms",
     "get_room",
+    "VersionedFeature",
+    "read_building",
+    "read_room",
     "database_health",
 ]
 

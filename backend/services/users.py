@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from backend.db.access import User
+from backend.db.async_pool import Reader, Row, Statement, compile_statement
 from backend.db.models import Agency, Region, Room
 from backend.services import audit, auth
 from backend.services.access import ROLES, Principal
@@ -167,12 +168,76 @@ def revoke(
 
 def principal_of(user: User) -> Principal:
     """The principal a user acts as: admins unrestricted, others within their scope."""
-    roles = frozenset(user.roles)
-    if "admin" in roles:
+    return principal_for(user.username, user.roles, user.regions, user.agencies)
+
+
+def principal_for(
+    username: str, roles: Iterable[str], regions: Iterable[int], agencies: Iterable[int]
+) -> Principal:
+    """The principal of a user row's values: admins unrestricted, others within their scope."""
+    role_set = frozenset(roles)
+    if "admin" in role_set:
         scope = Scope.everything()
     else:
-        scope = Scope(regions=frozenset(user.regions), agencies=frozenset(user.agencies))
-    return Principal(username=user.username, roles=roles, scope=scope)
+        scope = Scope(regions=frozenset(regions), agencies=frozenset(agencies))
+    return Principal(username=username, roles=role_set, scope=scope)
+
+
+_ACTIVE_USER = compile_statement(
+    select(User.username, User.roles, User.regions, User.agencies).where(
+        User.username == bindparam("username", ""), User.active.is_(True)
+    )
+)
+
+
+async def read_principal(reader: Reader, username: str) -> Principal:
+    """``load_principal`` on the lean read path (one prepared statement, no ORM)."""
+    sql, params = _ACTIVE_USER
+    (row,) = await reader.fetch([(sql, {**params, "username": username})])
+    if row is None:
+        _principals.pop(username, None)
+        raise auth.bad_credentials()
+    principal = principal_for(*row)
+    if len(_principals) >= 10_000:
+        _principals.clear()
+    _principals[username] = principal
+    return principal
+
+
+# the last principal seen per username: only a guess, checked against the users row in the
+# same transaction as the read it is used for (so a revoke still takes effect at once)
+_principals: dict[str, Principal] = {}
+
+
+async def read_as(
+    reader: Reader, username: str, statement_for: Callable[[Scope], Statement]
+) -> Row | None:
+    """``statement_for(scope)``'s first row, read under the user's current scope and RLS settings.
+
+    One round trip: the users row, the scope settings and the statement are pipelined with the
+    last principal seen for ``username``; if the users row no longer gives that principal (a
+    grant or revoke since), the read is repeated with the new one. Unauthenticated when the
+    account is gone or inactive.
+    """
+    principal = _principals.get(username) or await read_principal(reader, username)
+    sql, params = _ACTIVE_USER_SETTING_SCOPE
+    for _ in range(3):
+        user, row = await reader.fetch(
+            [
+                (sql, {**params, **_scope_settings(principal.scope), "username": username}),
+                statement_for(principal.scope),
+            ]
+        )
+        if user is None:
+            _principals.pop(username, None)
+            raise auth.bad_credentials()
+        current = principal_for(*user[:4])
+        if current == principal:
+            return row
+        _principals[username] = principal = current
+    raise Conflict(
+        "the account changed during the request, retry", message_zh="账户权限变更中，请重试"
+    )
 
 
 def load_principal(session: Session, username: str) -> Principal:
@@ -199,21 +264,39 @@ def authenticate(session: Session, username: str, password: str, *, client: str)
     return principal_of(user)
 
 
+_SET_SCOPE = text(
+    "SELECT set_config('officemap.unrestricted', :u, true),"
+    " set_config('officemap.regions', :r, true),"
+    " set_config('officemap.agencies', :a, true)"
+)
+
+
+def _scope_settings(scope: Scope) -> dict[str, str]:
+    regions = ",".join(f"[{lo},{hi}]" for lo, hi in sorted(adcode_range(a) for a in scope.regions))
+    return {
+        "u": "on" if scope.unrestricted else "",
+        "r": "{" + regions + "}",
+        "a": "{" + ",".join(str(a) for a in sorted(scope.agencies)) + "}",
+    }
+
+
 def apply_database_scope(session: Session, scope: Scope) -> None:
     """Write the scope into transaction-local settings read by the row-level security policies."""
-    regions = ",".join(f"[{lo},{hi}]" for lo, hi in sorted(adcode_range(a) for a in scope.regions))
-    session.execute(
-        text(
-            "SELECT set_config('officemap.unrestricted', :u, true),"
-            " set_config('officemap.regions', :r, true),"
-            " set_config('officemap.agencies', :a, true)"
-        ),
-        {
-            "u": "on" if scope.unrestricted else "",
-            "r": "{" + regions + "}",
-            "a": "{" + ",".join(str(a) for a in sorted(scope.agencies)) + "}",
-        },
-    )
+    session.execute(_SET_SCOPE, _scope_settings(scope))
+
+
+# the active user's row, and (when it exists) ``apply_database_scope`` in the same statement
+_ACTIVE_USER_SETTING_SCOPE = compile_statement(
+    select(
+        User.username,
+        User.roles,
+        User.regions,
+        User.agencies,
+        func.set_config("officemap.unrestricted", bindparam("u", ""), True),
+        func.set_config("officemap.regions", bindparam("r", ""), True),
+        func.set_config("officemap.agencies", bindparam("a", ""), True),
+    ).where(User.username == bindparam("username", ""), User.active.is_(True))
+)
 
 
 @dataclass(frozen=True)
