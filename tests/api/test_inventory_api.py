@@ -107,3 +107,126 @@ def test_openapi_documents_the_register(client: Any) -> None:
     for path in ["/api/v1/buildings", "/api/v1/rooms/{room_id}", "/api/v1/health"]:
         assert path in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+# ----------------------------------------------------------------- lean by-id reads (B5)
+def _get(url: str, token: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """GET on the live server (the app's own async pool, not the test session)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=20) as r:
+            return r.status, json.loads(r.read()), {k.lower(): v for k, v in r.headers.items()}
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read()), {k.lower(): v for k, v in e.headers.items()}
+
+
+def _ids(engine: Any) -> tuple[int, int]:
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT min(building_id), min(id) FROM rooms WHERE agency_id IS NOT NULL")
+        ).one()
+
+
+@pytest.mark.parametrize("kind", ["buildings", "rooms"])
+def test_by_id_on_the_async_pool_equals_the_session_path(
+    kind: str, client: Any, live_server: str, engine: Any
+) -> None:
+    from backend.services.auth import issue_token
+
+    building, room = _ids(engine)
+    key = building if kind == "buildings" else room
+    status, body, headers = _get(f"{live_server}/api/v1/{kind}/{key}", issue_token("admin"))
+    here = client.get(f"/api/v1/{kind}/{key}")
+    assert status == here.status_code == 200
+    assert body == here.json() and body["id"] == key
+    assert headers["etag"] == here.headers["ETag"] == f'"{body["properties"]["version"]}"'
+    assert headers["content-type"].startswith("application/geo+json")
+    assert _get(f"{live_server}/api/v1/{kind}/999999999", issue_token("admin"))[0] == 404
+    assert _get(f"{live_server}/api/v1/{kind}/{key}", None)[0] == 401
+
+
+@pytest.fixture
+def committed_user(engine: Any) -> Any:
+    """A committed user (scope: one agency) whose row the test may change; removed afterwards."""
+    from sqlalchemy import text
+    from sqlalchemy import update as sa_update
+
+    from backend.db.access import User
+    from backend.services.auth import issue_token
+
+    name = "b5-probe"
+    with engine.begin() as conn:
+        agency, room, outside = conn.execute(
+            text(
+                "SELECT r.agency_id, r.id, (SELECT min(id) FROM rooms o WHERE o.agency_id <> r.agency_id"
+                " AND o.building_id NOT IN (SELECT building_id FROM rooms WHERE agency_id = r.agency_id))"
+                " FROM rooms r WHERE r.agency_id IS NOT NULL ORDER BY r.id LIMIT 1"
+            )
+        ).one()
+        conn.execute(
+            text(
+                "INSERT INTO users (username, password_hash, roles, agencies, active)"
+                " VALUES (:u, '!', '{agency_officer}', ARRAY[:a], true)"
+            ),
+            {"u": name, "a": agency},
+        )
+
+    def update(**values: Any) -> None:
+        with engine.begin() as conn:
+            conn.execute(sa_update(User).where(User.username == name).values(**values))
+
+    yield issue_token(name), room, outside, update
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM users WHERE username = :u"), {"u": name})
+
+
+def test_pool_path_enforces_scope_and_sees_revokes_at_once(
+    live_server: str, committed_user: Any
+) -> None:
+    token, room, outside, update = committed_user
+    rooms = f"{live_server}/api/v1/rooms"
+    assert _get(f"{rooms}/{room}", token)[0] == 200
+    assert _get(f"{rooms}/{outside}", token)[0] == 404  # outside the agency: never the object
+    update(agencies=[])  # scope revoked: the very next read no longer sees the room
+    assert _get(f"{rooms}/{room}", token)[0] == 404
+    update(roles=["admin"])  # granted: the next read sees everything
+    assert _get(f"{rooms}/{outside}", token)[0] == 200
+    update(active=False)  # deactivated: 401 at once
+    status, body, _ = _get(f"{rooms}/{room}", token)
+    assert status == 401 and body["code"]
+
+
+def test_session_path_rereads_a_changed_principal(client_as: Any, db: Any) -> None:
+    from sqlalchemy import text
+
+    agency, room = db.execute(
+        text("SELECT agency_id, id FROM rooms WHERE agency_id IS NOT NULL ORDER BY id LIMIT 1")
+    ).one()
+    officer = client_as("agency_officer", agencies=[agency])
+    assert officer.get(f"/api/v1/rooms/{room}").status_code == 200
+    db.execute(text("UPDATE users SET agencies = '{}' WHERE username LIKE 'test-agency_officer-%'"))
+    r = officer.get(f"/api/v1/rooms/{room}")
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+
+
+def test_by_id_sets_the_rls_scope_for_the_caller(client_as: Any, db: Any) -> None:
+    """The feature query runs after the scope settings the RLS policies read (same transaction)."""
+    from sqlalchemy import text
+
+    agency, room = db.execute(
+        text("SELECT agency_id, id FROM rooms WHERE agency_id IS NOT NULL ORDER BY id LIMIT 1")
+    ).one()
+    assert client_as("agency_officer", agencies=[agency]).get(f"/api/v1/rooms/{room}").is_success
+    settings = db.execute(
+        text(
+            "SELECT current_setting('officemap.unrestricted', true),"
+            " current_setting('officemap.agencies', true)"
+        )
+    ).one()
+    assert settings == ("", "{" + str(agency) + "}")
