@@ -128,9 +128,10 @@ def _ids(engine: Any) -> tuple[int, int]:
     from sqlalchemy import text
 
     with engine.connect() as conn:
-        return conn.execute(
+        building, room = conn.execute(
             text("SELECT min(building_id), min(id) FROM rooms WHERE agency_id IS NOT NULL")
         ).one()
+    return int(building), int(room)
 
 
 @pytest.mark.parametrize("kind", ["buildings", "rooms"])
