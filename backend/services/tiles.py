@@ -27,9 +27,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
-    case,
     cast,
-    exists,
     func,
     literal_column,
     or_,
@@ -38,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Float
 
-from backend.db.models import SRID, Building, Floor, Occupancy, Room
+from backend.db.models import SRID, Building, Floor, Room
 from backend.services.errors import InvalidInput
 from backend.services.findings import FINDINGS, OPEN_STATUSES, RULE_GROUPS, findings_table
 from backend.services.inventory import building_scope_predicate, room_scope_predicate
@@ -105,15 +103,6 @@ def _scope_key(scope: Scope) -> str:
 
 
 # ---------------------------------------------------------------- SQL
-def _occupied_now(room_id: Any) -> ColumnElement[bool]:
-    """A current occupancy exists for the room (today within start/end)."""
-    return exists().where(
-        Occupancy.room_id == room_id,
-        Occupancy.start_date <= func.current_date(),
-        or_(Occupancy.end_date.is_(None), Occupancy.end_date > func.current_date()),
-    )
-
-
 def _mvt(rows: Select[Any], layer: str) -> Select[Any]:
     # ST_AsMVT skips rows whose clipped geometry is NULL; filtering them first would make
     # PostgreSQL compute ST_AsMVTGeom twice per row (2-3x slower at z12)
@@ -123,7 +112,7 @@ def _mvt(rows: Select[Any], layer: str) -> Select[Any]:
 
 
 def tile_statement(
-    layer: str, z: int, x: int, y: int, *, scope: Scope, flt: TileFilter, with_findings: bool
+    layer: str, z: int, x: int, y: int, *, scope: Scope, flt: TileFilter
 ) -> Select[Any]:
     """The one statement that builds tile ``z/x/y`` of ``layer``."""
     env3857 = func.ST_TileEnvelope(z, x, y)
@@ -176,19 +165,7 @@ def tile_statement(
             Room.building_id,
             Room.agency_id,
             Floor.level,
-            case(
-                (and_(Room.category == "office", ~_occupied_now(Room.id)), True), else_=False
-            ).label("vacant"),
         ]
-        if with_findings:
-            first_rule = (
-                select(FINDINGS.c.rule_code)
-                .where(FINDINGS.c.room_id == Room.id, FINDINGS.c.status.in_(OPEN_STATUSES))
-                .order_by(FINDINGS.c.excess_m2.desc().nulls_last(), FINDINGS.c.id)
-                .limit(1)
-                .scalar_subquery()
-            )
-            cols.append(first_rule.label("finding"))
         rows = (
             select(*cols, geom(Room.geom).label("geom"))
             .join(Floor, Floor.id == Room.floor_id)
@@ -311,8 +288,7 @@ def get_tile(
     if layer == "compliance" and not findings_table(session):
         data = b""
     else:
-        with_findings = layer == "rooms" and findings_table(session)
-        stmt = tile_statement(layer, z, x, y, scope=scope, flt=flt, with_findings=with_findings)
+        stmt = tile_statement(layer, z, x, y, scope=scope, flt=flt)
         data = bytes(session.execute(stmt).scalar_one())
     tag = hashlib.blake2b(data, digest_size=12).hexdigest()
     tile = Tile(data=data, etag=f'"{tag}"')

@@ -434,12 +434,13 @@
 
     function colourOf(p) {
       var r = rooms[p.room_id] || {};
+      // vacancy and findings come with the floor's room table (not in the tiles: cheaper)
       if (state.mode === "vacancy") {
         if (p.category !== "office") { return "#eeeeee"; }
-        return p.vacant ? "#d7191c" : "#1a9641";
+        return r.vacant ? "#d7191c" : "#1a9641";
       }
       if (state.mode === "compliance") {
-        var rule = p.finding || (r.findings && r.findings.length ? r.findings[0].rule_code : null);
+        var rule = r.findings && r.findings.length ? r.findings[0].rule_code : null;
         if (!rule) { return "#eeeeee"; }
         return GROUP_COLOURS[RULE_GROUP[rule] || (rule.indexOf("data_quality") === 0 ? "data_quality" : "over_standard")] || "#999";
       }

@@ -71,7 +71,7 @@ def test_rooms_tile_has_every_current_room_of_the_tile(client: Any, db: Session,
     assert len(expected) > 10
     assert ids(layer) == expected
     props = next(f["properties"] for f in layer["features"] if f["properties"]["category"])
-    assert {"number", "category", "usable_area_m2", "floor_id", "level", "vacant"} <= set(props)
+    assert {"room_id", "number", "category", "usable_area_m2", "floor_id", "level"} <= set(props)
 
 
 def test_buildings_and_floors_tiles_match_sql(client: Any, db: Session) -> None:
@@ -113,26 +113,6 @@ def test_floor_filter_gives_the_rooms_of_one_floor(client: Any, db: Session) -> 
     )
     assert expected and ids(got) == expected
     assert {f["properties"]["level"] for f in got["features"]} == {2}
-
-
-def test_vacant_flag_follows_occupancies(client: Any, db: Session) -> None:
-    lon, lat = building_point(db)
-    x, y = tile_of(lon, lat, 16)
-    layer = decode(client.get(f"/tiles/rooms/16/{x}/{y}.pbf").content)["rooms"]
-    vacant = {int(f["id"]) for f in layer["features"] if f["properties"]["vacant"]}
-    expected = set(
-        db.execute(
-            text(
-                "SELECT r.id FROM rooms r JOIN floors f ON f.id = r.floor_id "
-                "WHERE f.valid_to IS NULL AND r.category = 'office' "
-                "AND ST_Intersects(r.geom, ST_Transform(ST_TileEnvelope(16, :x, :y), 4490)) "
-                "AND r.id NOT IN (SELECT room_id FROM occupancies WHERE start_date <= current_date "
-                "AND (end_date IS NULL OR end_date > current_date))"
-            ),
-            {"x": x, "y": y},
-        ).scalars()
-    )
-    assert vacant == expected
 
 
 def test_cache_etag_and_invalidation_on_edit(client: Any, db: Session) -> None:
@@ -184,8 +164,6 @@ def test_compliance_tile_by_group(client: Any, db: Session) -> None:
         f["properties"]["rule_code"] in ("idle_room", "idle_floor")
         for f in idle.get("compliance", {"features": []})["features"]
     )
-    rooms = decode(client.get(f"/tiles/rooms/18/{x}/{y}.pbf").content)["rooms"]["features"]
-    assert next(f for f in rooms if f["id"] == room[0])["properties"]["finding"] is not None
 
 
 def test_tiles_are_scope_filtered(db: Session) -> None:

@@ -133,3 +133,26 @@ def test_floor_rooms_unknown_or_out_of_scope_is_404(client: Any, client_as: Any)
     outsider = client_as("planner", regions=[330200])  # Ningbo; floor 1 is in Hangzhou
     assert outsider.get("/api/v1/map/floors/1/rooms").status_code == 404
     assert outsider.get("/map/buildings/1").status_code == 404
+
+
+def test_floor_rooms_vacancy_matches_sql(client: Any, db: Session) -> None:
+    floor_id = db.execute(
+        text(
+            "SELECT r.floor_id FROM rooms r JOIN floors f ON f.id = r.floor_id "
+            "WHERE f.valid_to IS NULL AND r.category = 'office' AND r.id NOT IN "
+            "(SELECT room_id FROM occupancies WHERE start_date <= current_date "
+            "AND (end_date IS NULL OR end_date > current_date)) ORDER BY r.id LIMIT 1"
+        )
+    ).scalar_one()
+    vacant = set(
+        db.execute(
+            text(
+                "SELECT id FROM rooms WHERE floor_id = :f AND category = 'office' AND id NOT IN "
+                "(SELECT room_id FROM occupancies WHERE start_date <= current_date "
+                "AND (end_date IS NULL OR end_date > current_date))"
+            ),
+            {"f": floor_id},
+        ).scalars()
+    )
+    d = client.get(f"/api/v1/map/floors/{floor_id}/rooms").json()
+    assert vacant and {r["id"] for r in d["rooms"] if r["vacant"]} == vacant

@@ -43,7 +43,7 @@ def get_tile(
     """Features of ``layer`` in tile z/x/y (EPSG:3857 grid), filtered by the caller's scope.
 
     Layers: ``buildings`` (footprints, status), ``floors`` (current outlines), ``rooms``
-    (current rooms; ``vacant`` office rooms; ``finding``: an open compliance rule), and
+    (current rooms, or those of ``floor``; number, category, usable area, level), and
     ``compliance`` (open findings drawn on their room or building; ``group`` selects
     over-standard / idle / not-recovered / data-quality). Cached; edits invalidate.
     """
