@@ -59,7 +59,9 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 async def get_reader(request: Request) -> Reader:
     """The lean read path's database access (the app's async pool; tests use their session)."""
-    reader: Reader = request.app.state.reader
+    reader: Reader | None = request.app.state.reader
+    if reader is None:
+        raise RuntimeError("database not configured: create_app needs a database URL")
     return reader
 
 
