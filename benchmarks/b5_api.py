@@ -129,9 +129,9 @@ def main() -> None:
             "The 2-core machine was shared with other work during the run; both sides ran back to back "
             f"(load average at the end {os.getloadavg()[0]:.1f}). Server CPU ms/request (the uvicorn process's "
             "user+system time over the measured requests, database excluded) is the figure least moved by that load.",
-            "Ours: async routes on a psycopg AsyncConnectionPool; one pipelined round trip per request "
-            "(BEGIN READ ONLY; the users row + the caller's RLS scope settings; the feature JSON built by "
-            "PostgreSQL; COMMIT), statements compiled once per scope and prepared server-side.",
+            "Ours: async routes on an asyncpg pool, one read-only transaction per request (the users row + "
+            "the caller's RLS scope settings; the feature JSON built by PostgreSQL with the scope predicates), "
+            "statements compiled once per scope and prepared per connection.",
         ]
         write_section(section)
     finally:

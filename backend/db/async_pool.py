@@ -1,10 +1,10 @@
-"""The lean read path: an asyncio psycopg pool and a ``Reader`` running compiled statements.
+"""The lean read path: an asyncpg pool and a ``Reader`` running precompiled statements.
 
 By-id reads run on event-loop connections (no thread hop, no ORM session): statements are
-built once with SQLAlchemy Core, compiled to psycopg's ``%(name)s`` form with every value
-bound, and sent together in one pipeline (one network round trip), prepared by the server
-after first use. ``SessionReader`` runs the same statements on a SQLAlchemy session (tests
-use it to read inside their rolled-back transaction).
+built once with SQLAlchemy Core and compiled for asyncpg (``$n`` placeholders, every value
+bound), which prepares and caches them per connection. ``SessionReader`` runs the same
+statements on a SQLAlchemy session (tests use it to read inside their rolled-back
+transaction).
 """
 
 from __future__ import annotations
@@ -12,34 +12,54 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import ClauseElement
-from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
+import asyncpg
+from sqlalchemy import Select
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from backend.db import session as db_session
 
-Statement = tuple[str, Mapping[str, Any]]
+_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 
-_DIALECT = psycopg_dialect()  # type: ignore[no-untyped-call]
+Row = tuple[Any, ...]
 
 
-def compile_statement(stmt: ClauseElement) -> Statement:
-    """``stmt`` as psycopg SQL text and its bound parameters (values never inlined)."""
+@dataclass(frozen=True)
+class Compiled:
+    """A Core statement and its asyncpg form: SQL text, parameter order, default values."""
+
+    clause: Select[*tuple[Any, ...]]
+    sql: str
+    names: tuple[str, ...]
+    defaults: Mapping[str, Any]
+
+    def args(self, values: Mapping[str, Any]) -> list[Any]:
+        """Positional arguments: ``values`` by name, else the values compiled in."""
+        return [values[n] if n in values else self.defaults[n] for n in self.names]
+
+
+# a statement to run: the compiled statement and the values of its named parameters
+Statement = tuple[Compiled, Mapping[str, Any]]
+
+
+def compile_statement(stmt: Select[*tuple[Any, ...]]) -> Compiled:
+    """``stmt`` compiled once for asyncpg (values bound as ``$n``, never inlined)."""
     compiled = stmt.compile(dialect=_DIALECT, compile_kwargs={"render_postcompile": True})
-    return str(compiled), dict(compiled.params)
+    return Compiled(
+        clause=stmt,
+        sql=str(compiled),
+        names=tuple(compiled.positiontup or ()),
+        defaults=dict(compiled.params),
+    )
 
 
 def libpq_url(url: str) -> str:
-    """A libpq connection string from a SQLAlchemy URL (``postgresql+psycopg://…``)."""
+    """A libpq connection URL from a SQLAlchemy URL (``postgresql+psycopg://…``)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-Row = tuple[Any, ...]
 
 
 class Reader(Protocol):
@@ -54,31 +74,23 @@ class Reader(Protocol):
 
 
 class PoolReader:
-    """The production reader: one pooled connection, one pipelined round trip.
+    """The production reader: a pooled asyncpg connection, one read-only transaction.
 
     The pool opens on first use, inside the serving event loop, and closes with the app.
     """
 
     def __init__(self, url: str, *, size: int = 10) -> None:
-        self._conninfo = libpq_url(url)
+        self._dsn = libpq_url(url)
         self._size = size
-        self._pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] | None = None
+        self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
 
-    async def _open(self) -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:
+    async def _open(self) -> asyncpg.Pool:
         async with self._lock:
             if self._pool is None:
-                pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] = AsyncConnectionPool(
-                    self._conninfo,
-                    min_size=self._size,
-                    max_size=self._size,
-                    # autocommit: the pipeline sends its own BEGIN … COMMIT;
-                    # prepare_threshold 0: server-side prepared from the first use
-                    kwargs={"autocommit": True, "prepare_threshold": 0},
-                    open=False,
+                self._pool = await asyncpg.create_pool(
+                    self._dsn, min_size=self._size, max_size=self._size
                 )
-                await pool.open(wait=True)
-                self._pool = pool
             return self._pool
 
     async def close(self) -> None:
@@ -88,11 +100,12 @@ class PoolReader:
 
     async def fetch(self, statements: Sequence[Statement]) -> list[Row | None]:
         pool = self._pool or await self._open()
-        async with pool.connection() as conn, conn.pipeline():
-            await conn.execute("BEGIN READ ONLY")
-            cursors = [await conn.execute(sql, params) for sql, params in statements]
-            await conn.execute("COMMIT")
-            return [await cur.fetchone() for cur in cursors]
+        rows: list[Row | None] = []
+        async with pool.acquire() as conn, conn.transaction(readonly=True):
+            for compiled, values in statements:
+                row = await conn.fetchrow(compiled.sql, *compiled.args(values))
+                rows.append(tuple(row) if row is not None else None)
+        return rows
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -101,15 +114,16 @@ class PoolReader:
 
 
 class SessionReader:
-    """Runs the statements on ``session``'s connection, inside its current transaction."""
+    """Runs the statements on ``session``, inside its current transaction."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
 
     async def fetch(self, statements: Sequence[Statement]) -> list[Row | None]:
-        self._session.flush()
-        conn = self._session.connection()
-        rows = [conn.exec_driver_sql(sql, dict(params)).first() for sql, params in statements]
+        rows = [
+            self._session.execute(compiled.clause, dict(values)).first()
+            for compiled, values in statements
+        ]
         return [tuple(row) if row is not None else None for row in rows]
 
     @contextmanager

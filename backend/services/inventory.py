@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON, BigInteger, Numeric, Text
 
-from backend.db.async_pool import Reader, Statement, compile_statement
+from backend.db.async_pool import Compiled, Reader, Statement, compile_statement
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Region, Room
 from backend.services import users
 from backend.services.errors import NotFound
@@ -488,7 +488,7 @@ class VersionedFeature:
 
 
 @lru_cache(maxsize=512)
-def _by_id_statement(kind: str, scope: Scope) -> Statement:
+def _by_id_statement(kind: str, scope: Scope) -> Compiled:
     """The by-id statement of ``kind`` for ``scope``, compiled once (``id`` bound per call)."""
     if kind == "building":
         stmt = select(Building.version, cast(_building_feature(), Text)).where(
@@ -505,8 +505,7 @@ def _by_id_statement(kind: str, scope: Scope) -> Statement:
 
 def _by_id(kind: str, key: int) -> Callable[[Scope], Statement]:
     def statement_for(scope: Scope) -> Statement:
-        sql, params = _by_id_statement(kind, scope)
-        return sql, {**params, "id": key}
+        return _by_id_statement(kind, scope), {"id": key}
 
     return statement_for
 

@@ -192,8 +192,7 @@ _ACTIVE_USER = compile_statement(
 
 async def read_principal(reader: Reader, username: str) -> Principal:
     """``load_principal`` on the lean read path (one prepared statement, no ORM)."""
-    sql, params = _ACTIVE_USER
-    (row,) = await reader.fetch([(sql, {**params, "username": username})])
+    (row,) = await reader.fetch([(_ACTIVE_USER, {"username": username})])
     if row is None:
         _principals.pop(username, None)
         raise auth.bad_credentials()
@@ -220,11 +219,13 @@ async def read_as(
     account is gone or inactive.
     """
     principal = _principals.get(username) or await read_principal(reader, username)
-    sql, params = _ACTIVE_USER_SETTING_SCOPE
     for _ in range(3):
         user, row = await reader.fetch(
             [
-                (sql, {**params, **_scope_settings(principal.scope), "username": username}),
+                (
+                    _ACTIVE_USER_SETTING_SCOPE,
+                    {**_scope_settings(principal.scope), "username": username},
+                ),
                 statement_for(principal.scope),
             ]
         )
