@@ -491,7 +491,9 @@
     function openRoom(id, latlng) {
       var r = rooms[id];
       if (!r) { return; }
-      L.popup({maxWidth: 360}).setLatLng(latlng || [r.lat, r.lon]).setContent(roomPopup(r)).openOn(map);
+      // keep the popup clear of the floor panel (left) and the room table (right)
+      L.popup({maxWidth: 360, autoPanPaddingTopLeft: [350, 20], autoPanPaddingBottomRight: [600, 20]})
+        .setLatLng(latlng || [r.lat, r.lon]).setContent(roomPopup(r)).openOn(map);
       state.popups++;
       state.popupRoom = id;
     }
