@@ -250,7 +250,7 @@ def building_clusters(
         func.min(p.c.name),
     ).group_by(p.c.cell)
     out: list[list[Any]] = []
-    for lon, lat, n, bid, status, name in session.execute(stmt).tuples():
+    for lon, lat, n, bid, status, name in session.execute(stmt):
         single = n == 1
         out.append(
             [
@@ -307,7 +307,7 @@ def vacancy_bins(
     )
     return [
         [round(lat, 6), round(lon, 6), round(area, 2), n]
-        for lat, lon, area, n in session.execute(stmt).tuples()
+        for lat, lon, area, n in session.execute(stmt)
     ]
 
 
@@ -460,7 +460,7 @@ def floor_rooms(session: Session, floor_id: int, *, scope: Scope) -> dict[str, A
                     FINDINGS.c.status.in_(OPEN_STATUSES),
                 )
                 .order_by(FINDINGS.c.id)
-            ).tuples()
+            )
             for room_id, rule, excess in rows:
                 table[int(room_id)]["findings"].append(
                     {"rule_code": rule, "excess_m2": None if excess is None else float(excess)}
@@ -509,7 +509,7 @@ def _add_occupants(session: Session, table: dict[int, dict[str, Any]]) -> None:
             or_(Occupancy.end_date.is_(None), Occupancy.end_date > today),
         )
         .order_by(Occupancy.room_id, Occupancy.id)
-    ).tuples()
+    )
     for room_id, person, post, rank, concurrent, left_on, level in rows:
         room = table[int(room_id)]
         allowance = allowances.get((level, rank))
@@ -576,7 +576,7 @@ def building_outline(session: Session, building_id: int, *, scope: Scope) -> Bui
         select(Floor.id, Floor.level, Floor.name)
         .where(Floor.building_id == building_id, Floor.valid_to.is_(None))
         .order_by(Floor.level)
-    ).tuples()
+    )
     return BuildingOutline(
         id=int(row[0]),
         name=str(row[1]),
