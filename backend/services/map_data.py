@@ -554,6 +554,7 @@ class BuildingOutline:
     name: str
     bounds: tuple[float, float, float, float]
     floors: list[tuple[int, int, str | None]]  # (floor id, level, name), by level
+    first_floor: int | None  # the floor to open: the lowest above ground with offices
 
 
 def building_outline(session: Session, building_id: int, *, scope: Scope) -> BuildingOutline:
@@ -572,14 +573,23 @@ def building_outline(session: Session, building_id: int, *, scope: Scope) -> Bui
         raise NotFound(
             f"building {building_id} not found", message_zh=f"办公楼 {building_id} 不存在"
         )
+    offices = (
+        select(func.count())
+        .where(Room.floor_id == Floor.id, Room.category == "office")
+        .correlate(Floor)
+        .scalar_subquery()
+    )
     floors = session.execute(
-        select(Floor.id, Floor.level, Floor.name)
+        select(Floor.id, Floor.level, Floor.name, offices)
         .where(Floor.building_id == building_id, Floor.valid_to.is_(None))
         .order_by(Floor.level)
-    )
+    ).all()
+    above = [f for f in floors if f[1] >= 1]
+    first = next((f for f in above if f[3] > 0), above[0] if above else None)
     return BuildingOutline(
         id=int(row[0]),
         name=str(row[1]),
         bounds=(float(row[2]), float(row[3]), float(row[4]), float(row[5])),
-        floors=[(int(f), int(lv), n) for f, lv, n in floors],
+        floors=[(int(f), int(lv), n) for f, lv, n, _ in floors],
+        first_floor=int(first[0]) if first else (int(floors[0][0]) if floors else None),
     )

@@ -84,10 +84,20 @@ def test_switching_colour_mode_changes_what_is_drawn(
     assert_clean(page)
 
 
-def test_every_floor_is_one_click_away(page: PageProbe, live_server: str, client: Any) -> None:
+def test_every_floor_is_one_click_away(
+    page: PageProbe, live_server: str, client: Any, db: Session
+) -> None:
     floors = client.get("/api/v1/buildings/1/floors").json()["features"]
     page.page.goto(f"{live_server}/map/buildings/1?lang=en")
     wait_ready(page, READY)
+    opened = db.execute(
+        text(
+            "SELECT f.id FROM floors f WHERE f.building_id = 1 AND f.valid_to IS NULL "
+            "AND f.level >= 1 AND EXISTS (SELECT 1 FROM rooms r WHERE r.floor_id = f.id "
+            "AND r.category = 'office') ORDER BY f.level LIMIT 1"
+        )
+    ).scalar_one()
+    assert page.page.evaluate("officemapState.floor") == opened  # lowest floor with offices
     for f in floors[-2:]:
         page.page.locator(f".om-floor[data-floor='{f['id']}']").click()
         page.page.wait_for_function(

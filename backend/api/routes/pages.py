@@ -71,14 +71,13 @@ def building_page(
     b = map_data.building_outline(session, building_id, scope=scope)
     floors = [FloorRef(id=f, level=lv, name=n) for f, lv, n in b.floors]
     ids = {f.id for f in floors}
-    first = next((f.id for f in floors if f.level >= 1), floors[0].id if floors else None)
     m = building_map(
         api_base="/api/v1",
         building_id=b.id,
         building_name=b.name,
         bounds=b.bounds,
         floors=floors,
-        floor_id=floor if floor in ids else first,
+        floor_id=floor if floor in ids else b.first_floor,
         basemap=_basemap(),
         lang=lang,
     )
