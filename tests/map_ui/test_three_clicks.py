@@ -57,7 +57,8 @@ def test_province_to_room_in_three_clicks(page: PageProbe, live_server: str, cli
     page.screenshot("three-clicks-2-building")
     # click 3: a room on the plan → its popup
     room = page.page.evaluate(
-        "Number(document.querySelector('#om-room-table tbody tr').dataset.room)"
+        "Number([...document.querySelectorAll('#om-room-table tbody tr')]"
+        ".find(tr => tr.children[1].textContent.includes('办公室')).dataset.room)"
     )
     floor_id = page.page.evaluate("officemapState.floor")
     rooms = client.get(f"/api/v1/map/floors/{floor_id}/rooms").json()["rooms"]
@@ -66,6 +67,7 @@ def test_province_to_room_in_three_clicks(page: PageProbe, live_server: str, cli
     popup = page.page.locator(".om-room-popup")
     popup.wait_for(timeout=5_000)
     assert r["number"] in popup.inner_text()
+    assert r["occupants"] and r["occupants"][0]["rank_zh"] in popup.inner_text()
     page.page.wait_for_timeout(300)
     page.screenshot("three-clicks-3-room")
     assert_clean(page)
