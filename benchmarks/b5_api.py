@@ -125,7 +125,9 @@ def main() -> None:
         section.notes += [
             f"Benchmark province: {n_buildings:,} buildings, {n_rooms:,} rooms; 1 uvicorn worker each; "
             "wrk -t2 -c50 -d15s on loopback with uniformly random ids (after a 3 s warm-up).",
-            "Target (performance.md B5): ≥ 3× tipg, p99 ≤ 50 ms. Anchor here: tipg 1.6.1 593 req/s (p99 256 ms).",
+            "Target (performance.md B5): ≥ 3× tipg, p99 ≤ 50 ms. Anchor here: tipg 1.6.1 593 req/s (p99 256 ms). "
+            "Before the lean path (sync routes, ORM session, principal lookup + SET LOCAL + feature as three "
+            "statements; 2026-11-26 05:02): ours 237 / 266 req/s, p99 517 / 431 ms = 0.36× tipg.",
             "The 2-core machine was shared with other work during the run; both sides ran back to back "
             f"(load average at the end {os.getloadavg()[0]:.1f}). Server CPU ms/request (the uvicorn process's "
             "user+system time over the measured requests, database excluded) is the figure least moved by that load.",
