@@ -133,7 +133,10 @@ def three_clicks(browser: Any, base: str, cookie: dict[str, str]) -> str:
     context.add_cookies([cookie])
     page = context.new_page()
     page.goto(f"{base}/map")
-    page.wait_for_function("window.officemapState && officemapState.ready.points", timeout=60_000)
+    page.wait_for_function(
+        "window.officemapState && officemapState.ready.points && officemapState.ready.regions",
+        timeout=60_000,
+    )
     m = page.evaluate("Object.keys(window).find(k => k.startsWith('map_'))")
     target = page.evaluate(
         f"""(() => {{
@@ -238,7 +241,7 @@ def main() -> None:
         engine.dispose()
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            ready_ours = "window.officemapState && officemapState.ready.points"
+            ready_ours = "window.officemapState && officemapState.ready.points && officemapState.ready.regions"
             ready_anchor = (
                 "document.readyState === 'complete' && "
                 "document.querySelector('.leaflet-overlay-pane canvas') !== null"

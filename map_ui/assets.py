@@ -27,18 +27,10 @@ VENDOR: dict[str, str] = {
 LEAFLET_JS = ("leaflet", f"{VENDOR_PREFIX}/leaflet/leaflet.js")
 LEAFLET_CSS = ("leaflet_css", f"{VENDOR_PREFIX}/leaflet/leaflet.css")
 
-MAP_JS = [
-    LEAFLET_JS,
-    ("jquery", f"{VENDOR_PREFIX}/jquery/jquery.min.js"),
-    ("bootstrap", f"{VENDOR_PREFIX}/bootstrap/js/bootstrap.bundle.min.js"),
-    ("awesome_markers", f"{VENDOR_PREFIX}/awesome-markers/leaflet.awesome-markers.min.js"),
-]
-MAP_CSS = [
-    LEAFLET_CSS,
-    ("bootstrap_css", f"{VENDOR_PREFIX}/bootstrap/css/bootstrap.min.css"),
-    ("awesome_markers_font_css", f"{VENDOR_PREFIX}/fontawesome/css/all.min.css"),
-    ("awesome_markers_css", f"{VENDOR_PREFIX}/awesome-markers/leaflet.awesome-markers.css"),
-]
+# what every page loads: Leaflet only (folium's default jQuery / Bootstrap / Font Awesome /
+# awesome-markers are not used by our pages and cost parse time; they stay installed)
+MAP_JS = [LEAFLET_JS]
+MAP_CSS = [LEAFLET_CSS]
 MARKERCLUSTER_JS = [("markerclusterjs", f"{VENDOR_PREFIX}/markercluster/leaflet.markercluster.js")]
 MARKERCLUSTER_CSS = [
     ("markerclustercss", f"{VENDOR_PREFIX}/markercluster/MarkerCluster.css"),

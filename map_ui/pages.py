@@ -91,6 +91,7 @@ def holdings_map(
     basemap: Basemap,
     lang: Lang = "zh",
     province_adcode: int | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
     tiles_base: str = "/tiles",
 ) -> folium.Map:
     """/map — the province: regions with a choropleth switch, buildings clustered on the
@@ -107,6 +108,7 @@ def holdings_map(
             "lang": lang,
             "texts": texts(lang),
             "province": province_adcode,
+            "bounds": list(bounds) if bounds else None,
             "basemap": bool(basemap.url),
             "buildingPage": "/map/buildings/",
             "vacancyPage": "/map/vacancy",
@@ -176,6 +178,7 @@ def vacancy_map(
     basemap: Basemap,
     lang: Lang = "zh",
     province_adcode: int | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
 ) -> folium.Map:
     """/map/vacancy — idle-area heatmap binned on the server per zoom, region and agency
     level filters, and the leaders' panel."""
@@ -190,6 +193,7 @@ def vacancy_map(
             "lang": lang,
             "texts": texts(lang),
             "province": province_adcode,
+            "bounds": list(bounds) if bounds else None,
             "basemap": bool(basemap.url),
             "holdingsPage": "/map",
             "idleDays": 180,

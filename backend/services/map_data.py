@@ -78,7 +78,8 @@ _memo_lock = threading.Lock()
 
 
 def _cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-    """Aggregates are cached per rooms-layer generation (bumped by ``tiles.invalidate``)."""
+    """Aggregates are cached per rooms-layer generation (bumped by ``tiles.invalidate``)
+    for ``CACHE_TTL_S``; a view's first load and its reloads then cost one query."""
     full = (*key, tiles.generation("rooms"))
     now = time.monotonic()
     with _memo_lock:
@@ -228,6 +229,15 @@ def building_clusters(
     session: Session, *, scope: Scope, zoom: int, bbox: BBox | None
 ) -> list[list[Any]]:
     """``[lon, lat, count, id, status, name]`` per screen cell; id/status/name for singles."""
+    return _cached(
+        ("clusters", zoom, bbox, _scope_key(scope)),
+        lambda: _building_clusters(session, scope=scope, zoom=zoom, bbox=bbox),
+    )
+
+
+def _building_clusters(
+    session: Session, *, scope: Scope, zoom: int, bbox: BBox | None
+) -> list[list[Any]]:
     cell = cell_size_m(zoom, CLUSTER_PX)
     point = func.ST_Transform(func.ST_PointOnSurface(Building.footprint), 3857)
     pts = select(
@@ -286,6 +296,23 @@ def vacancy_bins(
     min_idle_days: int = 0,
 ) -> list[list[float]]:
     """``[lat, lon, idle_m2, rooms]`` per grid cell: vacant office rooms weighted by area."""
+    return _cached(
+        ("bins", zoom, bbox, flt, min_idle_days, _scope_key(scope)),
+        lambda: _vacancy_bins(
+            session, scope=scope, zoom=zoom, bbox=bbox, flt=flt, min_idle_days=min_idle_days
+        ),
+    )
+
+
+def _vacancy_bins(
+    session: Session,
+    *,
+    scope: Scope,
+    zoom: int,
+    bbox: BBox | None,
+    flt: MapFilter,
+    min_idle_days: int,
+) -> list[list[float]]:
     cell = cell_size_m(zoom, HEAT_PX)
     point = func.ST_Transform(func.ST_Centroid(Room.geom), 3857)
     rooms = (

@@ -119,6 +119,10 @@
     return cfg.tiles + "/" + layer + "/{z}/{x}/{y}.pbf" + (query ? "?" + query : "");
   }
 
+  function fitTo(map, b) {
+    map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {padding: [10, 10], animate: false});
+  }
+
   function tilePane(map) {
     // vector tiles draw above the region polygons (overlayPane, 400) so their clicks win
     if (!map.getPane("omTiles")) { map.createPane("omTiles").style.zIndex = 450; }
@@ -386,16 +390,19 @@
       }, 250);
     });
 
+    // the province's bounds come with the page: fit at once, then fetch regions and
+    // clusters in parallel (no round trip waits for another)
+    if (cfg.bounds) { fitTo(map, cfg.bounds); }
+    map.on("moveend", refreshClusters);
+    if (cfg.bounds) { refreshClusters(); }
     var regionQs = cfg.province ? "&parent=" + cfg.province : "";
     getJSON(cfg.api + "/regions?level=city&simplify=0.002&limit=1000" + regionQs).then(function (fc) {
       cities.addData(fc);
-      if (!cfg.keepView && fc.features.length) {
+      if (!cfg.bounds && fc.features.length) {
         map.fitBounds(cities.getBounds(), {padding: [10, 10], animate: false});
       }
       state.ready.regions = true;
       state.cities = fc.features.length;
-      map.on("moveend", refreshClusters);
-      refreshClusters();
       return getJSON(cfg.api + "/regions?level=county&simplify=0.002&limit=2000");
     }).then(function (fc) {
       counties.addData(fc);
@@ -635,6 +642,12 @@
         if (l && id === "om-region") { map.fitBounds(l.getBounds(), {animate: false}); }
       });
     });
+    if (cfg.bounds) {
+      fitTo(map, cfg.bounds);
+      refresh();
+      refreshSummary();
+    }
+    map.on("moveend", refresh);
     var regionQs = cfg.province ? "&parent=" + cfg.province : "";
     getJSON(cfg.api + "/regions?level=city&simplify=0.002&limit=1000" + regionQs).then(function (fc) {
       outlines.addData(fc);
@@ -645,10 +658,11 @@
         o.textContent = f.properties.name;
         sel.appendChild(o);
       });
-      if (fc.features.length) { map.fitBounds(outlines.getBounds(), {padding: [10, 10], animate: false}); }
-      map.on("moveend", refresh);
-      refresh();
-      refreshSummary();
+      if (!cfg.bounds) {
+        if (fc.features.length) { map.fitBounds(outlines.getBounds(), {padding: [10, 10], animate: false}); }
+        refresh();
+        refreshSummary();
+      }
     }).catch(function (err) { console.error(err); });
   }
 

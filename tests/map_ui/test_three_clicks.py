@@ -16,7 +16,9 @@ def test_province_to_room_in_three_clicks(page: PageProbe, live_server: str, cli
     city = client.get("/api/v1/regions/330100").json()
     seat_lon, seat_lat = city["properties"]["seat"]["coordinates"]
     page.page.goto(f"{live_server}/map")
-    wait_ready(page, "window.officemapState && officemapState.ready.points")
+    wait_ready(
+        page, "window.officemapState && officemapState.ready.points && officemapState.ready.regions"
+    )
     m = map_name(page)
     # click 1: a point inside Hangzhou that is not under a building marker
     target = page.page.evaluate(

@@ -33,24 +33,44 @@ def _basemap() -> Basemap:
     return Basemap(url=s.basemap_url, attribution=s.basemap_attribution)
 
 
-def _province(session: SessionDep) -> tuple[int | None, tuple[float, float]]:
+Bounds = tuple[float, float, float, float]
+
+
+def _province(session: SessionDep) -> tuple[int | None, tuple[float, float], Bounds | None]:
+    """The province's adcode, seat and boundary bounds (the pages' first view)."""
     row = session.execute(
-        select(Region.adcode, func.ST_X(Region.seat), func.ST_Y(Region.seat))
+        select(
+            Region.adcode,
+            func.ST_X(Region.seat),
+            func.ST_Y(Region.seat),
+            func.ST_XMin(Region.boundary),
+            func.ST_YMin(Region.boundary),
+            func.ST_XMax(Region.boundary),
+            func.ST_YMax(Region.boundary),
+        )
         .where(Region.level == "province")
         .order_by(Region.adcode)
         .limit(1)
     ).first()
     if row is None:
-        return None, PROVINCE_SEAT
-    return int(row[0]), (float(row[1]), float(row[2]))
+        return None, PROVINCE_SEAT, None
+    bounds = (
+        None if row[3] is None else (float(row[3]), float(row[4]), float(row[5]), float(row[6]))
+    )
+    return int(row[0]), (float(row[1]), float(row[2])), bounds
 
 
 @router.get("/map", response_class=HTMLResponse, summary="Province holdings map 办公用房一张图")
 def holdings_page(session: SessionDep, lang: LangQuery = "zh") -> HTMLResponse:
     """The province: regions and choropleths, buildings clustered, footprints when zoomed in."""
-    adcode, center = _province(session)
+    adcode, center, bounds = _province(session)
     m = holdings_map(
-        api_base="/api/v1", center=center, basemap=_basemap(), lang=lang, province_adcode=adcode
+        api_base="/api/v1",
+        center=center,
+        basemap=_basemap(),
+        lang=lang,
+        province_adcode=adcode,
+        bounds=bounds,
     )
     return HTMLResponse(render(m))
 
@@ -87,9 +107,14 @@ def building_page(
 @router.get("/map/vacancy", response_class=HTMLResponse, summary="Vacancy heatmap 闲置热力图")
 def vacancy_page(session: SessionDep, lang: LangQuery = "zh") -> HTMLResponse:
     """Idle-area heatmap with region / agency-level filters and the leaders' panel."""
-    adcode, center = _province(session)
+    adcode, center, bounds = _province(session)
     m = vacancy_map(
-        api_base="/api/v1", center=center, basemap=_basemap(), lang=lang, province_adcode=adcode
+        api_base="/api/v1",
+        center=center,
+        basemap=_basemap(),
+        lang=lang,
+        province_adcode=adcode,
+        bounds=bounds,
     )
     return HTMLResponse(render(m))
 
