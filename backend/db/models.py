@@ -19,6 +19,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Double,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -208,6 +209,12 @@ class Room(Base):
     )
     area_method: Mapped[str] = mapped_column(Text)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    region_adcode: Mapped[int] = mapped_column(
+        Integer,
+        index=True,
+        server_default=FetchedValue(),
+        comment="region of the room's building, kept by triggers (migration 0005)",
+    )
     attributes: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     version: Mapped[int] = mapped_column(
         Integer, default=1, server_default="1", comment="added by 0004_access"

@@ -269,6 +269,7 @@ class DemoGenerator:
         self._concurrent: list[tuple[tuple[str, str], str, int, int]] = []
         self._office_sample: list[tuple[int, int, int]] = []
         self._spiral_next: dict[tuple[float, float], int] = {}
+        self._building_region: dict[int, int] = {}
 
     # ------------------------------------------------------------------ regions
     def load_regions(self) -> list[tuple[int, str, str, tuple[float, float]]]:
@@ -560,6 +561,7 @@ class DemoGenerator:
                     "usable_area_m2",
                     "area_method",
                     "agency_id",
+                    "region_adcode",
                 ],
                 buf.rooms,
             )
@@ -630,6 +632,7 @@ class DemoGenerator:
         basement = rng.random() < p.basement_share
         building_id = ids["building"]
         ids["building"] += 1
+        self._building_region[building_id] = adcode
 
         def place(local: np.ndarray) -> np.ndarray:
             """Local metres (building frame) → GK zone metres."""
@@ -808,6 +811,7 @@ class DemoGenerator:
                     round_area(float(area)),
                     method,
                     agency.id,
+                    self._building_region[building_id],
                 )
             )
             if category == "office":
@@ -1212,6 +1216,7 @@ class DemoGenerator:
                             round_area(float(a)),
                             method,
                             agency.id,
+                            p_adcode,
                         )
                     )
 

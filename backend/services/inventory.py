@@ -405,15 +405,18 @@ def get_floor(session: Session, floor_id: int, *, scope: Scope) -> str:
 
 # ---------------------------------------------------------------- rooms
 def room_scope_predicate(scope: Scope) -> ColumnElement[bool]:
-    """Rooms in scope: allocated to a scoped agency, or in a building of a scoped region."""
+    """Rooms in scope: allocated to a scoped agency, or in a building of a scoped region.
+
+    The building's region is kept on the room (``rooms.region_adcode``), so this is a range
+    filter on the rows an index returns, not a look-up of the region's buildings.
+    """
     if scope.unrestricted:
         return true()
     parts: list[ColumnElement[bool]] = []
     if scope.agencies:
         parts.append(scope.agency_predicate(Room.agency_id))
     if scope.regions:
-        in_region = select(Building.id).where(scope.region_predicate(Building.region_adcode))
-        parts.append(Room.building_id.in_(in_region))
+        parts.append(scope.region_predicate(Room.region_adcode))
     return or_(*parts) if parts else literal(False)
 
 
