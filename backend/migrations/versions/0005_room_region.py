@@ -24,8 +24,8 @@ UNRESTRICTED = "(SELECT officemap_scope_unrestricted())"
 REGIONS = "(SELECT officemap_scope_regions())"
 AGENCIES = "(SELECT officemap_scope_agencies())::int[]"
 ROOMS_POLICY = f"{UNRESTRICTED} OR agency_id = ANY({AGENCIES}) OR region_adcode <@ {REGIONS}"
-OLD_ROOMS_POLICY = (  # noqa: S608 (module constants only)
-    f"{UNRESTRICTED} OR agency_id = ANY({AGENCIES})"
+OLD_ROOMS_POLICY = (
+    f"{UNRESTRICTED} OR agency_id = ANY({AGENCIES})"  # noqa: S608 (module constants only)
     f" OR building_id IN (SELECT b.id FROM buildings b WHERE b.region_adcode <@ {REGIONS})"
 )
 
