@@ -77,10 +77,10 @@ _memo: dict[tuple[Any, ...], tuple[float, Any]] = {}
 _memo_lock = threading.Lock()
 
 
-def _cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-    """Aggregates are cached per rooms-layer generation (bumped by ``tiles.invalidate``)
-    for ``CACHE_TTL_S``; a view's first load and its reloads then cost one query."""
-    full = (*key, tiles.generation("rooms"))
+def _cached(session: Session, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """Aggregates are cached per data version and rooms-layer generation (see
+    ``backend.services.tiles``) for ``CACHE_TTL_S``: a view's reloads cost no query."""
+    full = (*key, tiles.generation("rooms"), tiles.data_version(session))
     now = time.monotonic()
     with _memo_lock:
         hit = _memo.get(full)
@@ -138,6 +138,7 @@ def region_stats(session: Session, *, scope: Scope, level: str) -> list[dict[str
     """Per city or county: buildings, usable / office / vacant office area, vacancy rate,
     over-standard area. Buildings count where they stand (their county by location)."""
     return _cached(
+        session,
         ("region_stats", level, _scope_key(scope)),
         lambda: _region_stats(session, scope=scope, level=level),
     )
@@ -230,6 +231,7 @@ def building_clusters(
 ) -> list[list[Any]]:
     """``[lon, lat, count, id, status, name]`` per screen cell; id/status/name for singles."""
     return _cached(
+        session,
         ("clusters", zoom, bbox, _scope_key(scope)),
         lambda: _building_clusters(session, scope=scope, zoom=zoom, bbox=bbox),
     )
@@ -297,6 +299,7 @@ def vacancy_bins(
 ) -> list[list[float]]:
     """``[lat, lon, idle_m2, rooms]`` per grid cell: vacant office rooms weighted by area."""
     return _cached(
+        session,
         ("bins", zoom, bbox, flt, min_idle_days, _scope_key(scope)),
         lambda: _vacancy_bins(
             session, scope=scope, zoom=zoom, bbox=bbox, flt=flt, min_idle_days=min_idle_days
@@ -342,7 +345,9 @@ def _vacancy_bins(
 def summary(session: Session, *, scope: Scope, flt: MapFilter) -> dict[str, Any]:
     """Total usable and office area, vacancy, over-standard area and open findings."""
     return _cached(
-        ("summary", flt, _scope_key(scope)), lambda: _summary(session, scope=scope, flt=flt)
+        session,
+        ("summary", flt, _scope_key(scope)),
+        lambda: _summary(session, scope=scope, flt=flt),
     )
 
 

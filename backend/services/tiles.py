@@ -7,10 +7,11 @@ the MVT feature id and as a property (``building_id``, ``floor_id``, ``room_id``
 ``finding_id``), because Leaflet.VectorGrid hands click handlers only the properties. Web Mercator is used for drawing
 only, never for areas. Every tile is filtered by the caller's scope in the same SQL.
 
-Cache: an in-process LRU keyed by layer, tile, filters, scope and the layer's generation.
-Writers call :func:`invalidate` after a change (a plan upload, an occupancy change, a
-compliance run); the generation moves on and old entries are never served again. Entries
-also expire after ``TTL_S`` so that other worker processes pick up edits within that time.
+Cache: an in-process LRU keyed by layer, tile, filters, scope, the layer's generation and
+the data version (the newest audit event's id: every write appends one, so any plan
+upload, occupancy change or compliance run moves it; checked at most once a second, so
+every worker drops stale tiles within a second). :func:`invalidate` bumps a layer's
+generation at once in this process; entries also expire after ``TTL_S``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Float
 
-from backend.db.models import SRID, Building, Floor, Room
+from backend.db.models import SRID, AuditEvent, Building, Floor, Room
 from backend.services.errors import InvalidInput
 from backend.services.findings import FINDINGS, OPEN_STATUSES, RULE_GROUPS, findings_table
 from backend.services.inventory import building_scope_predicate, room_scope_predicate
@@ -74,6 +75,21 @@ _lock = threading.Lock()
 _generation: dict[str, int] = dict.fromkeys(LAYERS, 0)
 _cache: OrderedDict[tuple[Any, ...], tuple[float, Tile]] = OrderedDict()
 _stats = {"hits": 0, "misses": 0}
+_version: dict[str, float] = {"at": float("-inf"), "head": 0}
+VERSION_CHECK_S = 1.0
+
+
+def data_version(session: Session) -> int:
+    """The newest audit event's id: every write appends one, so a new id means new data.
+
+    Read at most every ``VERSION_CHECK_S`` per process, so edits made through any worker
+    reach every worker's cache within that time without anyone calling :func:`invalidate`.
+    """
+    now = time.monotonic()
+    if now - _version["at"] >= VERSION_CHECK_S:
+        head = session.execute(select(func.coalesce(func.max(AuditEvent.id), 0))).scalar_one()
+        _version.update(at=now, head=int(head))
+    return int(_version["head"])
 
 
 def invalidate(layers: Iterable[str] = LAYERS) -> None:
@@ -275,7 +291,7 @@ def get_tile(
     check_tile(layer, z, x, y, flt)
     limit = map_settings().tile_cache_entries
     use_cache = use_cache and limit > 0
-    key = (layer, z, x, y, flt, _scope_key(scope), generation(layer))
+    key = (layer, z, x, y, flt, _scope_key(scope), generation(layer), data_version(session))
     now = time.monotonic()
     if use_cache:
         with _lock:

@@ -138,6 +138,34 @@ def test_cache_etag_and_invalidation_on_edit(client: Any, db: Session) -> None:
     assert numbers[room_id] == "X-EDITED"
 
 
+def test_any_audited_write_refreshes_the_cache(
+    client: Any, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No invalidate() call: the write's audit event moves the data version."""
+    from backend.services import audit
+
+    monkeypatch.setattr(tiles, "VERSION_CHECK_S", 0.0)
+    lon, lat = building_point(db)
+    x, y = tile_of(lon, lat, 16)
+    url = f"/tiles/rooms/16/{x}/{y}.pbf"
+    first = client.get(url)
+    room_id = int(decode(first.content)["rooms"]["features"][0]["id"])
+    db.execute(text("UPDATE rooms SET category = 'technical' WHERE id = :id"), {"id": room_id})
+    assert client.get(url).content == first.content  # unaudited: still the cached tile
+    audit.record(
+        db,
+        actor="test",
+        action="room.update",
+        object_type="room",
+        object_id=room_id,
+        after={"category": "technical"},
+    )
+    after = client.get(url, headers={"If-None-Match": first.headers["etag"]})
+    assert after.status_code == 200
+    props = {int(f["id"]): f["properties"] for f in decode(after.content)["rooms"]["features"]}
+    assert props[room_id]["category"] == "technical"
+
+
 def test_compliance_tile_by_group(client: Any, db: Session) -> None:
     room = db.execute(
         text(
