@@ -211,7 +211,6 @@ class Room(Base):
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     region_adcode: Mapped[int] = mapped_column(
         Integer,
-        index=True,
         server_default=FetchedValue(),
         comment="region of the room's building, kept by triggers (migration 0005)",
     )
