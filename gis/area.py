@@ -6,14 +6,16 @@ GB/T 50353-2013: a storey with structural height ≥ 2.20 m counts in full, belo
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
+from pyproj import CRS, Transformer
 
-from gis.crs import WEB_MERCATOR_CODES, gk3_zone_crs, transformer
+from gis.crs import WEB_MERCATOR_CODES, gk3_zone_crs
 
 __all__ = [
     "FULL_HEIGHT_M",
@@ -28,6 +30,7 @@ __all__ = [
 
 FULL_HEIGHT_M = Decimal("2.20")
 CENT = Decimal("0.01")
+PARALLEL_MIN = 200_000  # geometries; below this one thread is as fast
 
 
 class ProjectedCRSRequired(ValueError):
@@ -96,7 +99,9 @@ def lonlat_planar_areas(
     return reprojected_areas(geoms, "EPSG:4490", crs), crs
 
 
-def reprojected_areas(geoms: NDArray[np.object_], src: str, dst: str) -> NDArray[np.float64]:
+def reprojected_areas(
+    geoms: NDArray[np.object_], src: str, dst: str, *, parallel: bool = True
+) -> NDArray[np.float64]:
     """Planar areas (m²) in the projected ``dst`` of geometries given in ``src``.
 
     Single-ring polygons (rooms, also as the parts of multipolygons) take the fast path: their vertices are reprojected in one
@@ -112,7 +117,18 @@ def reprojected_areas(geoms: NDArray[np.object_], src: str, dst: str) -> NDArray
     [10695.7, 10267.9, nan]
     """
     _check_projected(dst)
-    tr = transformer(src, dst)
+    if parallel and len(geoms) >= PARALLEL_MIN:
+        # shapely, pyproj and numpy release the GIL: halves of a large array run in parallel
+        half = len(geoms) // 2
+        with ThreadPoolExecutor(2) as pool:
+            parts = list(
+                pool.map(
+                    lambda g: reprojected_areas(g, src, dst, parallel=False),
+                    (geoms[:half], geoms[half:]),
+                )
+            )
+        return np.concatenate(parts)
+    tr = Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
     areas = np.full(len(geoms), np.nan)
     kind = shapely.get_type_id(geoms)
     filled = ~shapely.is_empty(geoms)
@@ -122,7 +138,7 @@ def reprojected_areas(geoms: NDArray[np.object_], src: str, dst: str) -> NDArray
     multi = (kind == 6) & filled
     if multi.any():  # the sum of the parts' areas (each part a polygon)
         parts, owner = shapely.get_parts(geoms[multi], return_index=True)
-        part_areas = reprojected_areas(np.asarray(parts, dtype=object), src, dst)
+        part_areas = reprojected_areas(np.asarray(parts, dtype=object), src, dst, parallel=False)
         areas[multi] = np.bincount(owner, weights=part_areas, minlength=int(multi.sum()))
     other = ~simple & ~multi & ~shapely.is_missing(geoms)
     if other.any():
