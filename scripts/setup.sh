@@ -63,8 +63,12 @@ fi
 stamp=.venv/.officemap-installed
 if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
     echo "setup: installing Python packages"
-    .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -e '.[dev]'
+    log=.venv/pip-install.log
+    if ! { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e '.[dev]'; } >"$log" 2>&1; then
+        tail -40 "$log" >&2
+        echo "setup: pip install failed (full log: $log)" >&2
+        exit 1
+    fi
     touch "$stamp"
 fi
 
