@@ -71,6 +71,10 @@ class EmbeddedPostgres:
     os_user: str = "officemap"
     port: int | None = None
 
+    def __post_init__(self) -> None:
+        # server commands run with the cluster folder as working directory: paths must be absolute
+        self.root = Path(self.root).resolve()
+
     @property
     def datadir(self) -> Path:
         return self.root / "pgdata"

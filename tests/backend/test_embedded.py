@@ -49,3 +49,18 @@ def test_restart_keeps_data_and_refuses_wrong_password() -> None:
     finally:
         pg.stop(mode="immediate")
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_relative_state_folder_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = Path(tempfile.mkdtemp(prefix="officemap-test-rel-"))
+    monkeypatch.chdir(base)
+    pg = EmbeddedPostgres(root=Path("state/pg"))
+    try:
+        pg.start(fast=True)
+        assert pg.root.is_absolute()
+        assert pg.running()
+        pg.stop()
+        assert not pg.running()
+    finally:
+        pg.stop(mode="immediate")
+        shutil.rmtree(base, ignore_errors=True)
