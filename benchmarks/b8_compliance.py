@@ -33,18 +33,7 @@ def anchor_sql() -> str:
     """Every rule in one statement (the rules' SELECTs joined with UNION ALL)."""
     sql = compliance.statements()
     parts = []
-    for name in (
-        "office_over_standard",
-        "agency_over_approved",
-        "multiple_offices",
-        "office_not_recovered",
-        "idle",
-        "unapproved_lease",
-        "uncategorised",
-        "outside_floor",
-        "overlap",
-        "usable_coefficient",
-    ):
+    for name in compliance.RULE_STATEMENTS:
         body = "\n".join(
             line for line in sql[name].splitlines() if not line.lstrip().startswith("--")
         )

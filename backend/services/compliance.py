@@ -63,7 +63,7 @@ STATUS_NAMES = {"open": "待整改", "rectifying": "整改中", "closed": "已�
 LEVELS = ("province", "city", "county", "agency", "building")
 
 # statement names of the SQL file, in evaluation order
-_RULE_STATEMENTS = (
+RULE_STATEMENTS = (
     "office_over_standard",
     "agency_over_approved",
     "multiple_offices",
@@ -203,7 +203,7 @@ def evaluate(
         )
     session.execute(text(sql["create_new"]))
     session.execute(text("TRUNCATE cf_new"))
-    for name in _RULE_STATEMENTS:
+    for name in RULE_STATEMENTS:
         rules = _STATEMENT_RULES.get(name, (name,))
         if any(r in not_configured for r in rules):
             continue

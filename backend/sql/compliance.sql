@@ -50,7 +50,7 @@ WITH use AS (
     GROUP BY o.room_id
 )
 SELECT 'office_over_standard', 'room', r.id::text, r.id, r.floor_id, r.building_id,
-       r.agency_id, b.region_adcode,
+       r.agency_id, r.region_adcode,
        r.usable_area_m2, u.allowed,
        r.usable_area_m2 - u.allowed,
        round(100 * (r.usable_area_m2 - u.allowed) / u.allowed, 2),
@@ -73,7 +73,6 @@ SELECT 'office_over_standard', 'room', r.id::text, r.id, r.floor_id, r.building_
 FROM use u
 JOIN rooms r ON r.id = u.room_id
 JOIN floors f ON f.id = r.floor_id AND f.valid_to IS NULL
-JOIN buildings b ON b.id = r.building_id
 WHERE u.configured = u.occupants AND r.usable_area_m2 > u.allowed;
 
 -- name: office_over_standard_unconfigured
@@ -153,14 +152,13 @@ INSERT INTO cf_new
 WITH held AS (
     SELECT DISTINCT ON (o.person_id, o.room_id)
            o.person_id, o.room_id, o.agency_id, o.is_concurrent_post, o.start_date,
-           r.usable_area_m2, r.floor_id, r.building_id, b.region_adcode,
+           r.usable_area_m2, r.floor_id, r.building_id, r.region_adcode,
            a.max_usable_m2 AS allowance,
            (o.is_concurrent_post AND o.concurrent_approved AND a.max_usable_m2 IS NOT NULL
             AND r.usable_area_m2 < a.max_usable_m2) AS excepted
     FROM occupancies o
     JOIN rooms r ON r.id = o.room_id
     JOIN floors f ON f.id = r.floor_id AND f.valid_to IS NULL
-    JOIN buildings b ON b.id = r.building_id
     JOIN agencies ag ON ag.id = o.agency_id
     LEFT JOIN standard_office_allowances a
            ON a.version = :version AND a.agency_level = ag.level AND a.rank_code = o.rank_code
@@ -203,7 +201,7 @@ JOIN ranked x ON x.person_id = p.person_id AND x.nth = 2;
 -- (left_post_on), or more than 2 months after leaving a concurrent post.
 INSERT INTO cf_new
 WITH held AS (
-    SELECT o.*, r.usable_area_m2, r.floor_id, r.building_id, b.region_adcode,
+    SELECT o.*, r.usable_area_m2, r.floor_id, r.building_id, r.region_adcode,
            a.max_usable_m2 AS allowance,
            (o.is_concurrent_post OR o.left_post_reason = 'left_concurrent_post') AS concurrent,
            CASE WHEN o.is_concurrent_post OR o.left_post_reason = 'left_concurrent_post'
@@ -212,7 +210,6 @@ WITH held AS (
     FROM occupancies o
     JOIN rooms r ON r.id = o.room_id
     JOIN floors f ON f.id = r.floor_id AND f.valid_to IS NULL
-    JOIN buildings b ON b.id = r.building_id
     JOIN agencies ag ON ag.id = o.agency_id
     LEFT JOIN standard_office_allowances a
            ON a.version = :version AND a.agency_level = ag.level AND a.rank_code = o.rank_code
@@ -359,12 +356,11 @@ WHERE NOT l.approved
 -- Rule 7d. Rooms of current floors without a space category.
 INSERT INTO cf_new
 SELECT 'data_quality.uncategorised', 'room', r.id::text, r.id, r.floor_id, r.building_id,
-       r.agency_id, b.region_adcode, r.usable_area_m2, NULL, NULL, NULL,
+       r.agency_id, r.region_adcode, r.usable_area_m2, NULL, NULL, NULL,
        jsonb_build_object('unit', 'm2', 'number', r.number, 'category', r.category,
                           'subcategory', r.subcategory)
 FROM rooms r
 JOIN floors f ON f.id = r.floor_id AND f.valid_to IS NULL
-JOIN buildings b ON b.id = r.building_id
 WHERE (r.category IS NULL OR r.subcategory IS NULL)
   AND (CAST(:floors AS int[]) IS NULL OR r.floor_id = ANY(CAST(:floors AS int[])));
 
@@ -378,11 +374,10 @@ SELECT 'data_quality.outside_floor', 'room', x.id::text, x.id, x.floor_id, x.bui
                           'room_usable_area_m2', x.usable_area_m2)
 FROM (
     SELECT r.id, r.floor_id, r.building_id, r.agency_id, r.number, r.usable_area_m2,
-           b.region_adcode,
+           r.region_adcode,
            round(ST_Area(ST_Difference(r.geom, f.outline)::geography)::numeric, 2) AS outside_m2
     FROM rooms r
     JOIN floors f ON f.id = r.floor_id AND f.valid_to IS NULL
-    JOIN buildings b ON b.id = r.building_id
     WHERE f.outline IS NOT NULL
       AND NOT ST_CoveredBy(r.geom, f.outline)
       AND (CAST(:floors AS int[]) IS NULL OR r.floor_id = ANY(CAST(:floors AS int[])))
