@@ -116,10 +116,7 @@ def _room_filters(scope: Scope, flt: MapFilter) -> list[ColumnElement[bool]]:
     """Current rooms in scope, in the region subtree, of agencies of the level."""
     parts = [Floor.valid_to.is_(None), room_scope_predicate(scope)]
     if flt.region is not None:
-        lo, hi = adcode_range(flt.region)
-        parts.append(
-            Room.building_id.in_(select(Building.id).where(Building.region_adcode.between(lo, hi)))
-        )
+        parts.append(Room.region_adcode.between(*adcode_range(flt.region)))
     if flt.agency_level:
         parts.append(Room.agency_id.in_(select(Agency.id).where(Agency.level == flt.agency_level)))
     return parts
