@@ -10,6 +10,7 @@ the old version intact because nothing is visible until the one COMMIT.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -57,14 +58,15 @@ class UploadSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="OFFICEMAP_UPLOAD_")
 
-    max_bytes: int = 50 * 2**20
-    max_unzipped_bytes: int = 200 * 2**20
-    max_zip_ratio: float = 100.0
-    max_zip_members: int = 64
-    max_features: int = 20_000
-    max_vertices: int = 2_000_000
-    max_feature_vertices: int = 100_000
-    max_json_depth: int = 32
+    # the file limits default to gis.io.Limits (one place for the numbers)
+    max_bytes: int = Limits.max_bytes
+    max_unzipped_bytes: int = Limits.max_unzipped_bytes
+    max_zip_ratio: float = Limits.max_zip_ratio
+    max_zip_members: int = Limits.max_zip_members
+    max_features: int = Limits.max_features
+    max_vertices: int = Limits.max_vertices
+    max_feature_vertices: int = Limits.max_feature_vertices
+    max_json_depth: int = Limits.max_json_depth
     min_room_m2: float = 1.0
     max_room_m2: float = 2_000.0
     absurd_room_m2: float = 100_000.0
@@ -77,16 +79,7 @@ class UploadSettings(BaseSettings):
     usable_coefficient_max: float | None = None
 
     def limits(self) -> Limits:
-        return Limits(
-            max_bytes=self.max_bytes,
-            max_unzipped_bytes=self.max_unzipped_bytes,
-            max_zip_ratio=self.max_zip_ratio,
-            max_zip_members=self.max_zip_members,
-            max_features=self.max_features,
-            max_vertices=self.max_vertices,
-            max_feature_vertices=self.max_feature_vertices,
-            max_json_depth=self.max_json_depth,
-        )
+        return Limits(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Limits)})
 
 
 @lru_cache
