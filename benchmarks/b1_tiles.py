@@ -4,7 +4,7 @@ Same benchmark province, same ``rooms`` table, same tiles (seeded sample of tile
 buildings), one uvicorn worker each, wrk -t2 -c8 on loopback; the SQL floor is the same
 ``ST_AsMVT`` statement run by pgbench (2 clients, prepared). Ours runs twice: with the
 tile cache off (``OFFICEMAP_MAP_TILE_CACHE_ENTRIES=0``) and on (after one warm pass).
-tipg runs from its own virtualenv (``/tmp/tipg-venv``), never the project's. Tiles of both
+tipg runs from its own virtualenv (``.state/tipg-venv``, benchmarks.common.tipg_uvicorn), never the project's. Tiles of both
 servers are decoded and their feature counts checked against SQL before timing.
 """
 
@@ -26,10 +26,17 @@ import mapbox_vector_tile
 from sqlalchemy import create_engine, text
 
 from backend.db.embedded import free_port
-from benchmarks.common import PROJECT_ROOT, Section, bench_token, benchmark_database, write_section
+from benchmarks.common import (
+    PROJECT_ROOT,
+    Section,
+    bench_token,
+    benchmark_database,
+    tipg_uvicorn,
+    wait_http,
+    write_section,
+)
 from benchmarks.wrk import run_wrk
 
-TIPG_VENV = Path("/tmp/tipg-venv")
 ZOOMS = (12, 14, 16)
 TILES_PER_ZOOM = 150
 SECONDS = 10
@@ -83,18 +90,6 @@ def tiles_lua(paths: list[str]) -> str:
         "  return wrk.format('GET', paths[math.random(1, #paths)])\n"
         "end\n"
     )
-
-
-def _wait(url: str, headers: dict[str, str] | None = None, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            req = urllib.request.Request(url, headers=headers or {})
-            with urllib.request.urlopen(req, timeout=30):
-                return
-        except Exception:
-            time.sleep(0.5)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> bytes:
@@ -187,7 +182,7 @@ def main() -> None:
     procs.append(
         _server(
             [
-                str(TIPG_VENV / "bin" / "uvicorn"),
+                str(tipg_uvicorn()),
                 "tipg.main:app",
                 "--port",
                 str(ports["tipg"]),
@@ -218,9 +213,9 @@ def main() -> None:
         ],
     )
     try:
-        _wait(f"{base['uncached']}/api/v1/health")
-        _wait(f"{base['cached']}/api/v1/health")
-        _wait(f"{base['tipg']}/collections/public.rooms")
+        wait_http(f"{base['uncached']}/api/v1/health")
+        wait_http(f"{base['cached']}/api/v1/health")
+        wait_http(f"{base['tipg']}/collections/public.rooms")
         headers = {"Authorization": f"Bearer {bench_token(base['uncached'])}"}
         engine = create_engine(url)
         for z in ZOOMS:

@@ -2,7 +2,7 @@
 
 Same benchmark province, same worker count (1 uvicorn worker each), wrk on loopback with
 50 connections and uniformly random ids. tipg 1.6.1 runs from its own virtualenv
-(``/tmp/tipg-b5``, created on first use from PyPI), never the project's.
+(``.state/tipg-venv``, created on first use from PyPI by benchmarks.common.tipg_uvicorn), never the project's.
 """
 
 from __future__ import annotations
@@ -10,53 +10,29 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
 from backend.db.embedded import free_port
-from benchmarks.common import PROJECT_ROOT, Section, benchmark_database, write_section
+from benchmarks.common import (
+    PROJECT_ROOT,
+    Section,
+    bench_token,
+    benchmark_database,
+    tipg_uvicorn,
+    wait_http,
+    write_section,
+)
 from benchmarks.wrk import WrkResult, random_path_lua, run_wrk
-
-TIPG_VENV = Path("/tmp/tipg-b5")
-
-
-def _ensure_tipg() -> Path:
-    py = TIPG_VENV / "bin" / "python"
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(TIPG_VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "tipg==1.6.1", "uvicorn[standard]"], check=True)
-    return TIPG_VENV / "bin" / "uvicorn"
-
-
-def _wait(url: str, headers: dict[str, str] | None = None, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5):
-                return
-        except Exception:
-            time.sleep(0.5)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> dict:  # type: ignore[type-arg]
-    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as r:
+    with urllib.request.urlopen(
+        urllib.request.Request(url, headers=headers or {}), timeout=10
+    ) as r:
         return json.loads(r.read())  # type: ignore[no-any-return]
-
-
-def _our_auth_headers(url: str) -> dict[str, str]:
-    """A bearer token for a benchmark admin when the API requires authentication."""
-    try:
-        from backend.services import auth  # noqa: F401  (exists once access control lands)
-    except ImportError:
-        return {}
-    from benchmarks.common import bench_token
-
-    return {"Authorization": f"Bearer {bench_token(url)}"}
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -65,7 +41,9 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _measured(pid: int, base: str, lua: str, headers: dict[str, str] | None = None) -> tuple[WrkResult, float]:
+def _measured(
+    pid: int, base: str, lua: str, headers: dict[str, str] | None = None
+) -> tuple[WrkResult, float]:
     """wrk for 15 s, and the server process's CPU milliseconds per request meanwhile."""
     before = _cpu_seconds(pid)
     result = run_wrk(base, lua, seconds=15, headers=headers)
@@ -82,45 +60,103 @@ def main() -> None:
 
     tipg_port, our_port = free_port(), free_port()
     libpq_url = pg.url().replace("postgresql+psycopg://", "postgresql://")
-    tipg_env = dict(os.environ, DATABASE_URL=libpq_url, TIPG_DB_TABLES='["public.buildings","public.rooms"]',
-                    TIPG_DB_SPATIAL_EXTENT="false", TIPG_DB_DATETIME_EXTENT="false")
+    tipg_env = dict(
+        os.environ,
+        DATABASE_URL=libpq_url,
+        TIPG_DB_TABLES='["public.buildings","public.rooms"]',
+        TIPG_DB_SPATIAL_EXTENT="false",
+        TIPG_DB_DATETIME_EXTENT="false",
+    )
     our_env = dict(os.environ, OFFICEMAP_DATABASE_URL=pg.url())
-    tipg = subprocess.Popen([str(_ensure_tipg()), "tipg.main:app", "--port", str(tipg_port), "--workers", "1",
-                             "--log-level", "warning"], env=tipg_env, cwd="/tmp")
-    ours = subprocess.Popen([str(PROJECT_ROOT / ".venv" / "bin" / "uvicorn"), "backend.api.app:create_app", "--factory",
-                             "--port", str(our_port), "--workers", "1", "--log-level", "warning"],
-                            env=our_env, cwd=PROJECT_ROOT)
+    tipg = subprocess.Popen(
+        [
+            str(tipg_uvicorn()),
+            "tipg.main:app",
+            "--port",
+            str(tipg_port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+        ],
+        env=tipg_env,
+        cwd="/tmp",
+    )
+    ours = subprocess.Popen(
+        [
+            str(PROJECT_ROOT / ".venv" / "bin" / "uvicorn"),
+            "backend.api.app:create_app",
+            "--factory",
+            "--port",
+            str(our_port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+        ],
+        env=our_env,
+        cwd=PROJECT_ROOT,
+    )
     try:
         tipg_url, our_url = f"http://127.0.0.1:{tipg_port}", f"http://127.0.0.1:{our_port}"
-        _wait(f"{tipg_url}/collections/public.buildings/items/1")
-        _wait(f"{our_url}/api/v1/health")
-        headers = _our_auth_headers(our_url)
+        wait_http(f"{tipg_url}/collections/public.buildings/items/1")
+        wait_http(f"{our_url}/api/v1/health")
+        headers = {"Authorization": f"Bearer {bench_token(our_url)}"}
         # same object, both sides
         a = _get(f"{our_url}/api/v1/rooms/12345", headers)
         b = _get(f"{tipg_url}/collections/public.rooms/items/12345")
         assert a["id"] == b["id"] == 12345, (a.get("id"), b.get("id"))
         cases = [
-            ("building by id", our_url, "/api/v1/buildings/{id}", tipg_url,
-             "/collections/public.buildings/items/{id}", n_buildings),
-            ("room by id", our_url, "/api/v1/rooms/{id}", tipg_url,
-             "/collections/public.rooms/items/{id}", n_rooms),
+            (
+                "building by id",
+                our_url,
+                "/api/v1/buildings/{id}",
+                tipg_url,
+                "/collections/public.buildings/items/{id}",
+                n_buildings,
+            ),
+            (
+                "room by id",
+                our_url,
+                "/api/v1/rooms/{id}",
+                tipg_url,
+                "/collections/public.rooms/items/{id}",
+                n_rooms,
+            ),
         ]
         section = Section(
-            "B5", "JSON API by id vs tipg items/{id}",
-            header=["request", "ours req/s", "ours p50 / p99 ms", "tipg req/s", "tipg p50 / p99 ms",
-                    "ratio (ours / tipg)", "non-2xx ours / tipg", "server CPU ms/request ours / tipg"],
+            "B5",
+            "JSON API by id vs tipg items/{id}",
+            header=[
+                "request",
+                "ours req/s",
+                "ours p50 / p99 ms",
+                "tipg req/s",
+                "tipg p50 / p99 ms",
+                "ratio (ours / tipg)",
+                "non-2xx ours / tipg",
+                "server CPU ms/request ours / tipg",
+            ],
         )
         for label, ours_base, ours_path, tipg_base, tipg_path, high in cases:
             for base, path, hdr in ((ours_base, ours_path, headers), (tipg_base, tipg_path, {})):
                 run_wrk(base, random_path_lua(path, 1, high), seconds=3, headers=hdr)  # warm up
-            r_ours, cpu_ours = _measured(ours.pid, ours_base, random_path_lua(ours_path, 1, high), headers)
+            r_ours, cpu_ours = _measured(
+                ours.pid, ours_base, random_path_lua(ours_path, 1, high), headers
+            )
             r_tipg, cpu_tipg = _measured(tipg.pid, tipg_base, random_path_lua(tipg_path, 1, high))
-            section.rows.append([
-                label, f"{r_ours.requests_per_s:,.0f}", f"{r_ours.p50_ms:.1f} / {r_ours.p99_ms:.1f}",
-                f"{r_tipg.requests_per_s:,.0f}", f"{r_tipg.p50_ms:.1f} / {r_tipg.p99_ms:.1f}",
-                f"{r_ours.requests_per_s / r_tipg.requests_per_s:.2f}×", f"{r_ours.non_2xx} / {r_tipg.non_2xx}",
-                f"{cpu_ours:.2f} / {cpu_tipg:.2f}",
-            ])
+            section.rows.append(
+                [
+                    label,
+                    f"{r_ours.requests_per_s:,.0f}",
+                    f"{r_ours.p50_ms:.1f} / {r_ours.p99_ms:.1f}",
+                    f"{r_tipg.requests_per_s:,.0f}",
+                    f"{r_tipg.p50_ms:.1f} / {r_tipg.p99_ms:.1f}",
+                    f"{r_ours.requests_per_s / r_tipg.requests_per_s:.2f}×",
+                    f"{r_ours.non_2xx} / {r_tipg.non_2xx}",
+                    f"{cpu_ours:.2f} / {cpu_tipg:.2f}",
+                ]
+            )
             print(section.rows[-1], flush=True)
         section.notes += [
             f"Benchmark province: {n_buildings:,} buildings, {n_rooms:,} rooms; 1 uvicorn worker each; "

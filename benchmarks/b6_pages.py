@@ -19,7 +19,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -27,22 +26,18 @@ import folium
 from sqlalchemy import create_engine, text
 
 from backend.db.embedded import free_port
-from benchmarks.common import PROJECT_ROOT, Section, bench_token, benchmark_database, write_section
+from benchmarks.common import (
+    PROJECT_ROOT,
+    Section,
+    bench_token,
+    benchmark_database,
+    wait_http,
+    write_section,
+)
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 RUNS = 3
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def _wait(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=10):
-                return
-        except Exception:
-            time.sleep(0.5)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def embedded_page(url: str, our_base: str, out: Path) -> tuple[int, int]:
@@ -213,7 +208,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="b6-"))
     static_srv = None
     try:
-        _wait(f"{base}/api/v1/health")
+        wait_http(f"{base}/api/v1/health")
         from backend.services.auth import cookie_name
 
         cookie = {"name": cookie_name(), "value": bench_token(base), "url": base}

@@ -130,23 +130,6 @@ def write_section(section: Section) -> None:
     RESULTS.write_text("\n".join(ordered))
 
 
-def bench_token(url: str | None = None, username: str = "admin") -> str:
-    """A bearer token for a demo account in the benchmark database (created if missing).
-
-    ``url`` (the server under test) is informational: the token is signed with the same
-    secret (OFFICEMAP_AUTH_SECRET or the state dir's) that a server started here reads.
-    """
-    from sqlalchemy.orm import Session
-
-    from backend.services import auth, users
-
-    engine = create_engine(benchmark_cluster().url())
-    with Session(engine) as session, session.begin():
-        users.ensure_demo_users(session)
-    engine.dispose()
-    return auth.issue_token(username)
-
-
 BENCH_USER = "bench-admin"
 BENCH_PASSWORD = "bench-admin-password"  # benchmark cluster only, never a deployment
 
@@ -166,10 +149,52 @@ def bench_token(base_url: str) -> str:
         try:
             users.get_user(session, BENCH_USER)
         except Exception:
-            users.create_user(session, actor="benchmarks", username=BENCH_USER,
-                              password=BENCH_PASSWORD, roles=["admin"], regions=[330000])
+            users.create_user(
+                session,
+                actor="benchmarks",
+                username=BENCH_USER,
+                password=BENCH_PASSWORD,
+                roles=["admin"],
+                regions=[330000],
+            )
     engine.dispose()
     form = urllib.parse.urlencode({"username": BENCH_USER, "password": BENCH_PASSWORD}).encode()
     req = urllib.request.Request(f"{base_url}/api/v1/auth/token", data=form, method="POST")
     with urllib.request.urlopen(req, timeout=30) as r:
         return str(json.loads(r.read())["access_token"])
+
+
+TIPG_VERSION = "1.6.1"
+TIPG_VENV = PROJECT_ROOT / ".state" / "tipg-venv"
+
+
+def tipg_uvicorn() -> Path:
+    """uvicorn of a virtualenv holding the tipg anchor (created from PyPI on first use).
+
+    tipg never goes into the project's own environment.
+    """
+    import sys
+
+    py = TIPG_VENV / "bin" / "python"
+    if not (TIPG_VENV / "bin" / "uvicorn").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(TIPG_VENV)], check=True)
+        subprocess.run(
+            [str(py), "-m", "pip", "install", "-q", f"tipg=={TIPG_VERSION}", "uvicorn[standard]"],
+            check=True,
+        )
+    return TIPG_VENV / "bin" / "uvicorn"
+
+
+def wait_http(url: str, headers: dict[str, str] | None = None, timeout: float = 180) -> None:
+    """Poll ``url`` until it answers (a server started by a benchmark is up)."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            req = urllib.request.Request(url, headers=headers or {})
+            with urllib.request.urlopen(req, timeout=30):
+                return
+        except Exception:
+            time.sleep(0.5)
+    raise RuntimeError(f"{url} did not come up")

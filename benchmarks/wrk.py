@@ -28,21 +28,38 @@ def _ms(value: str) -> float:
 
 
 def run_wrk(
-    base_url: str, lua: str, *, connections: int = 50, threads: int = 2, seconds: int = 10,
+    base_url: str,
+    lua: str,
+    *,
+    connections: int = 50,
+    threads: int = 2,
+    seconds: int = 10,
     headers: dict[str, str] | None = None,
 ) -> WrkResult:
     """Run wrk against ``base_url`` (loopback only) with the given request script."""
-    assert base_url.startswith(("http://127.", "http://localhost")), "load tests target loopback only"
+    assert base_url.startswith(("http://127.", "http://localhost")), (
+        "load tests target loopback only"
+    )
     wrk = shutil.which("wrk")
     if wrk is None:
         raise RuntimeError("wrk not installed (make setup-test installs it)")
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "req.lua"
         script.write_text(lua)
-        args = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
+        args = [
+            wrk,
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+        ]
         for k, v in (headers or {}).items():
             args += ["-H", f"{k}: {v}"]
-        out = subprocess.run([*args, base_url], capture_output=True, text=True, timeout=seconds + 60).stdout
+        out = subprocess.run(
+            [*args, base_url], capture_output=True, text=True, timeout=seconds + 60
+        ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
