@@ -15,27 +15,18 @@ OWN_DIR = Path(__file__).resolve().parent / "static"
 # URL folder → folder inside node_modules
 VENDOR: dict[str, str] = {
     "leaflet": "leaflet/dist",
-    "markercluster": "leaflet.markercluster/dist",
     "heat": "leaflet.heat/dist",
     "vectorgrid": "leaflet.vectorgrid/dist",
-    "jquery": "jquery/dist",
-    "bootstrap": "bootstrap/dist",
-    "fontawesome": "@fortawesome/fontawesome-free",
-    "awesome-markers": "leaflet.awesome-markers/dist",
 }
 
 LEAFLET_JS = ("leaflet", f"{VENDOR_PREFIX}/leaflet/leaflet.js")
 LEAFLET_CSS = ("leaflet_css", f"{VENDOR_PREFIX}/leaflet/leaflet.css")
 
 # what every page loads: Leaflet only (folium's default jQuery / Bootstrap / Font Awesome /
-# awesome-markers are not used by our pages and cost parse time; they stay installed)
+# awesome-markers are not used by our pages, so they are not installed either; buildings are
+# clustered on the server, not by leaflet.markercluster)
 MAP_JS = [LEAFLET_JS]
 MAP_CSS = [LEAFLET_CSS]
-MARKERCLUSTER_JS = [("markerclusterjs", f"{VENDOR_PREFIX}/markercluster/leaflet.markercluster.js")]
-MARKERCLUSTER_CSS = [
-    ("markerclustercss", f"{VENDOR_PREFIX}/markercluster/MarkerCluster.css"),
-    ("markerclusterdefaultcss", f"{VENDOR_PREFIX}/markercluster/MarkerCluster.Default.css"),
-]
 HEAT_JS = [("leaflet-heat.js", f"{VENDOR_PREFIX}/heat/leaflet-heat.js")]
 VECTORGRID_JS = [("vectorgrid", f"{VENDOR_PREFIX}/vectorgrid/Leaflet.VectorGrid.bundled.min.js")]
 
