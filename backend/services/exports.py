@@ -24,6 +24,7 @@ from backend.db.compliance import ComplianceFinding, StandardOfficeAllowance
 from backend.db.models import Agency, Building, Floor, Occupancy, Region, Room
 from backend.services import compliance, standards
 from backend.services.errors import InvalidInput
+from backend.services.inventory import room_scope_predicate
 from backend.services.scope import Scope, adcode_range
 
 MAX_ROWS = 200_000
@@ -126,10 +127,7 @@ def register_xlsx(
 ) -> bytes:
     """登记造册: agency → building → floor → room, with occupants, allowance and status."""
     version = standards.resolve_version(session, _as_of())
-    where = [
-        scope.predicate(Building.region_adcode, Room.agency_id),
-        Floor.valid_to.is_(None),
-    ]
+    where = [room_scope_predicate(scope), Floor.valid_to.is_(None)]
     if region is not None:
         where.append(Building.region_adcode.between(*adcode_range(region)))
     if agency is not None:
