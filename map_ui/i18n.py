@@ -91,7 +91,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "level.city": {"zh": "市级", "en": "City"},
     "level.county": {"zh": "县级", "en": "County"},
     "level.township": {"zh": "乡级", "en": "Township"},
-    "idle_only": {"zh": "仅闲置满180天", "en": "Idle ≥ 180 days only"},
+    "idle_only": {"zh": "仅闲置满{days}天", "en": "Idle ≥ {days} days only"},
     "leaders_panel": {"zh": "领导驾驶舱", "en": "Leaders' panel"},
     "heat_hint": {
         "zh": "热力按闲置办公室使用面积加权，服务端按缩放级别聚合",

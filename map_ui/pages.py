@@ -179,9 +179,11 @@ def vacancy_map(
     lang: Lang = "zh",
     province_adcode: int | None = None,
     bounds: tuple[float, float, float, float] | None = None,
+    idle_days: int | None = None,
 ) -> folium.Map:
     """/map/vacancy — idle-area heatmap binned on the server per zoom, region and agency
-    level filters, and the leaders' panel."""
+    level filters, and the leaders' panel. ``idle_days``: the standards' idle threshold
+    (None: not configured, no "idle only" filter)."""
     title = t("title.vacancy", lang)
     m = offline_map(center=center, zoom=8, basemap=basemap, lang=lang, title=title)
     m.default_js += assets.HEAT_JS
@@ -196,7 +198,7 @@ def vacancy_map(
             "bounds": list(bounds) if bounds else None,
             "basemap": bool(basemap.url),
             "holdingsPage": "/map",
-            "idleDays": 180,
+            "idleDays": idle_days,
         },
     )
     return m

@@ -200,6 +200,16 @@ def setting(session: Session, version: str, key: str) -> Decimal | None:
     return None if row is None else row.value
 
 
+def idle_threshold_days(session: Session, as_of: dt.date) -> int | None:
+    """The idle threshold (days) of the standards in effect; None when none is configured."""
+    try:
+        version = resolve_version(session, as_of)
+    except InvalidInput:
+        return None
+    value = setting(session, version, IDLE_THRESHOLD)
+    return None if value is None else int(value)
+
+
 def list_versions(session: Session) -> list[dict[str, Any]]:
     """Loaded versions, newest effective first."""
     rows = session.scalars(

@@ -585,7 +585,8 @@
       esc(T.whole_province) + "</option></select></label></div>" +
       '<div class="om-row"><label>' + esc(T.agency_level) + ' <select id="om-level"><option value="">' +
       esc(T.all_levels) + "</option>" + levels + "</select></label></div>" +
-      '<div class="om-row"><label><input type="checkbox" id="om-idle"> ' + esc(T.idle_only) + "</label></div>" +
+      (cfg.idleDays === null ? "" : '<div class="om-row"><label><input type="checkbox" id="om-idle"> ' +
+        esc(T.idle_only.replace("{days}", cfg.idleDays)) + "</label></div>") +
       '<div class="om-hint">' + esc(T.heat_hint) + "</div>" +
       (cfg.basemap ? "" : '<div class="om-hint">' + esc(T.no_basemap) + "</div>"));
     panel(map, "topright", "<h2>" + esc(T.leaders_panel) + '</h2><div id="om-summary">' + esc(T.loading) + "</div>");
@@ -607,7 +608,8 @@
     function refresh() {
       var mine = ++seq;
       state.requests++;
-      var idle = document.getElementById("om-idle").checked ? "&min_idle_days=" + cfg.idleDays : "";
+      var idleBox = document.getElementById("om-idle");
+      var idle = idleBox && idleBox.checked ? "&min_idle_days=" + cfg.idleDays : "";
       getJSON(cfg.api + "/map/vacancy-bins?z=" + map.getZoom() + "&bbox=" + bboxParam(map, 0.25) + filters() + idle)
         .then(function (d) {
           if (mine !== seq) { return; }
@@ -634,7 +636,9 @@
       }).catch(function (err) { console.error(err); });
     }
     ["om-region", "om-level", "om-idle"].forEach(function (id) {
-      document.getElementById(id).addEventListener("change", function () {
+      var control = document.getElementById(id);
+      if (!control) { return; }  // no idle filter when no threshold is configured
+      control.addEventListener("change", function () {
         refresh();
         refreshSummary();
         var region = document.getElementById("om-region").value;

@@ -51,6 +51,8 @@ def test_filters_and_zoom_change_the_bins(page: PageProbe, live_server: str, cli
     page.page.evaluate(f"window['{map_name(page)}'].setZoom(11, {{animate: false}})")
     page.page.wait_for_function(f"officemapState.bins !== {bins_city}", timeout=10_000)
     page.page.select_option("#om-level", "county")
+    # the label states the threshold of the standards in effect (180 days in the demo's)
+    assert "Idle ≥ 180 days only" in page.page.locator("label:has(#om-idle)").inner_text()
     page.page.check("#om-idle")
     page.page.wait_for_function("officemapState.requests >= 4")
     page.page.wait_for_timeout(300)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from backend.api.deps import ScopeDep, SessionDep
 from backend.api.routes.inventory import RegionFilter
 from backend.db.models import Region
-from backend.services import inventory, map_data
+from backend.services import inventory, map_data, standards
 from backend.settings import map_settings
 from map_ui.pages import (
     Basemap,
@@ -115,6 +116,7 @@ def vacancy_page(session: SessionDep, lang: LangQuery = "zh") -> HTMLResponse:
         lang=lang,
         province_adcode=adcode,
         bounds=bounds,
+        idle_days=standards.idle_threshold_days(session, dt.date.today()),
     )
     return HTMLResponse(render(m))
 
