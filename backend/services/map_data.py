@@ -34,8 +34,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import Float
 
 from backend.db.models import SRID, Agency, Building, Floor, Occupancy, Region, Room
-from backend.services import tiles
-from backend.services.demo import office_allowances
+from backend.services import standards, tiles
 from backend.services.errors import NotFound
 from backend.services.findings import (
     FINDINGS,
@@ -518,9 +517,9 @@ def floor_rooms(session: Session, floor_id: int, *, scope: Scope) -> dict[str, A
 
 
 def _add_occupants(session: Session, table: dict[int, dict[str, Any]]) -> None:
-    allowances = office_allowances()
-    names = rank_names()
     today = dt.date.today()
+    allowances = standards.office_allowances_in_effect(session, today)
+    names = rank_names()
     rows = session.execute(
         select(
             Occupancy.room_id,

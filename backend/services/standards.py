@@ -200,6 +200,26 @@ def setting(session: Session, version: str, key: str) -> Decimal | None:
     return None if row is None else row.value
 
 
+def office_allowances_in_effect(session: Session, as_of: dt.date) -> dict[tuple[str, str], float]:
+    """(agency level, rank) → m² per person of the standards in effect; empty when none is.
+
+    Ranks without a configured figure (e.g. township ranks without a provincial table) are
+    absent: callers show them as "not configured", never a guessed number.
+    """
+    try:
+        version = resolve_version(session, as_of)
+    except InvalidInput:
+        return {}
+    rows = session.execute(
+        select(
+            StandardOfficeAllowance.agency_level,
+            StandardOfficeAllowance.rank_code,
+            StandardOfficeAllowance.max_usable_m2,
+        ).where(StandardOfficeAllowance.version == version)
+    )
+    return {(level, rank): float(m2) for level, rank, m2 in rows}
+
+
 def idle_threshold_days(session: Session, as_of: dt.date) -> int | None:
     """The idle threshold (days) of the standards in effect; None when none is configured."""
     try:

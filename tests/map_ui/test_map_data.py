@@ -8,8 +8,6 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from backend.services.demo import office_allowances
-
 VACANT_SQL = """
 SELECT coalesce(sum(r.usable_area_m2), 0), count(*)
 FROM rooms r JOIN floors f ON f.id = r.floor_id
@@ -122,10 +120,36 @@ def test_floor_rooms_table_with_occupants_and_allowances(client: Any, db: Sessio
     )
     room = next(r for r in d["rooms"] if r["id"] == room_id)
     occupant = next(o for o in room["occupants"] if o["rank_code"] == rank)
-    assert occupant["allowance_m2"] == office_allowances()[(level, rank)]
+    # the allowance of the standards in effect (the versioned table, not the demo's sizing)
+    expected = db.execute(
+        text(
+            "SELECT a.max_usable_m2 FROM standard_office_allowances a "
+            "WHERE a.agency_level = :level AND a.rank_code = :rank AND a.version = ("
+            "  SELECT version FROM standard_versions WHERE effective_date <= current_date "
+            "  ORDER BY effective_date DESC, loaded_at DESC LIMIT 1)"
+        ),
+        {"level": level, "rank": rank},
+    ).scalar_one()
+    assert occupant["allowance_m2"] == float(expected)
     assert occupant["rank_zh"] and occupant["rank_zh"] != rank
     assert room["vacant"] is False
     assert room["category_zh"] == "领导人员办公室"
+
+
+def test_floor_rooms_show_no_allowance_where_the_standards_have_none(
+    client: Any, db: Session
+) -> None:
+    floor_id = db.execute(
+        text(
+            "SELECT r.floor_id FROM rooms r JOIN occupancies o ON o.room_id = r.id "
+            "AND o.end_date IS NULL WHERE r.category = 'office' ORDER BY r.id LIMIT 1"
+        )
+    ).scalar_one()
+    db.execute(text("DELETE FROM standard_office_allowances"))
+    d = client.get(f"/api/v1/map/floors/{floor_id}/rooms").json()
+    occupants = [o for r in d["rooms"] for o in r["occupants"]]
+    assert occupants
+    assert all(o["allowance_m2"] is None for o in occupants)
 
 
 def test_floor_rooms_unknown_or_out_of_scope_is_404(client: Any, client_as: Any) -> None:
