@@ -249,6 +249,11 @@ class PageProbe:
         self.failed: list[str] = []
         page.on("request", lambda r: self.requests.append(r.url))
         page.on("pageerror", lambda e: self.errors.append(str(e)))
+        # a Content-Security-Policy violation is only a console error, not a page error
+        page.on(
+            "console",
+            lambda m: self.errors.append(m.text) if "Content Security Policy" in m.text else None,
+        )
         page.on(
             "response",
             lambda r: self.failed.append(f"{r.status} {r.url}") if r.status >= 400 else None,

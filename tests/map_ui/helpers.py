@@ -7,10 +7,19 @@ from typing import Any
 from tests.conftest import PageProbe
 
 
+def wait_for(page: PageProbe, expr: str, timeout: float = 30_000) -> None:
+    """Wait until ``expr`` is truthy in the page.
+
+    Passed as a function, not an expression: Playwright evaluates expression strings with
+    ``new Function``, which the pages' Content-Security-Policy (no eval) refuses.
+    """
+    page.page.wait_for_function(f"() => ({expr})", timeout=timeout)
+
+
 def wait_ready(page: PageProbe, expr: str, timeout: float = 15_000) -> Any:
     """Wait until ``expr`` is truthy in the page and return its value."""
-    page.page.wait_for_function(expr, timeout=timeout)
-    return page.page.evaluate(expr)
+    wait_for(page, expr, timeout)
+    return page.page.evaluate(f"() => ({expr})")
 
 
 def map_name(page: PageProbe) -> str:

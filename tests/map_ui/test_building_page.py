@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tests.conftest import PageProbe
-from tests.map_ui.helpers import assert_clean, click_latlng, wait_ready
+from tests.map_ui.helpers import assert_clean, click_latlng, wait_for, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -67,18 +67,18 @@ def test_switching_colour_mode_changes_what_is_drawn(
     room = office_room(db, 1)
     page.page.goto(f"{live_server}/map/buildings/1?floor={room.floor_id}")
     wait_ready(page, READY)
-    page.page.wait_for_function("Object.keys(officemapState.drawn).length > 0")
+    wait_for(page, "Object.keys(officemapState.drawn).length > 0")
     by_category = page.page.evaluate("officemapState.drawn")
     page.page.check("input[name=om-mode][value=vacancy]")
-    page.page.wait_for_function("officemapState.drawn['#1a9641'] > 0", timeout=10_000)
+    wait_for(page, "officemapState.drawn['#1a9641'] > 0", timeout=10_000)
     by_vacancy = page.page.evaluate("officemapState.drawn")
     assert set(by_vacancy) <= {"#d7191c", "#1a9641", "#eeeeee"}
     assert set(by_category) != set(by_vacancy)
     page.page.wait_for_timeout(300)
     page.screenshot("map-building-vacancy-mode")
     page.page.check("input[name=om-mode][value=compliance]")
-    page.page.wait_for_function("officemapState.mode === 'compliance'")
-    page.page.wait_for_function("Object.keys(officemapState.drawn).length > 0")
+    wait_for(page, "officemapState.mode === 'compliance'")
+    wait_for(page, "Object.keys(officemapState.drawn).length > 0")
     page.page.wait_for_timeout(300)
     page.screenshot("map-building-compliance-mode")
     assert_clean(page)
@@ -100,9 +100,10 @@ def test_every_floor_is_one_click_away(
     assert page.page.evaluate("officemapState.floor") == opened  # lowest floor with offices
     for f in floors[-2:]:
         page.page.locator(f".om-floor[data-floor='{f['id']}']").click()
-        page.page.wait_for_function(
+        wait_for(
+            page,
             f"officemapState.floor === {f['id']} && officemapState.ready "
-            f"&& officemapState.tableRows === {f['properties']['rooms']}"
+            f"&& officemapState.tableRows === {f['properties']['rooms']}",
         )
         assert "active" in (
             page.page.locator(f".om-floor[data-floor='{f['id']}']").get_attribute("class") or ""

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PageProbe
-from tests.map_ui.helpers import assert_clean, click_latlng, map_name, wait_ready
+from tests.map_ui.helpers import assert_clean, click_latlng, map_name, wait_for, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -99,7 +99,7 @@ def test_compliance_layer_toggle_draws_findings(
     )
     before = page.page.evaluate("officemapState.compliance.over_standard")
     page.page.locator(".leaflet-control-layers label", has_text="超标用房").locator("input").check()
-    page.page.wait_for_function("officemapState.compliance.over_standard > 0", timeout=15_000)
+    wait_for(page, "officemapState.compliance.over_standard > 0", timeout=15_000)
     assert before == 0
     assert any("/tiles/compliance/17/" in u and "group=over_standard" in u for u in page.requests)
     page.page.wait_for_timeout(300)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PageProbe
-from tests.map_ui.helpers import assert_clean, map_name, wait_ready
+from tests.map_ui.helpers import assert_clean, map_name, wait_for, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -38,23 +38,19 @@ def test_filters_and_zoom_change_the_bins(page: PageProbe, live_server: str, cli
     province = page.page.evaluate("officemapState.idleArea")
     requests = page.page.evaluate("officemapState.requests")
     page.page.select_option("#om-region", "330100")
-    page.page.wait_for_function(f"officemapState.requests > {requests}")
-    page.page.wait_for_function(
-        "officemapState.summary && officemapState.idleArea < " + str(province)
-    )
+    wait_for(page, f"officemapState.requests > {requests}")
+    wait_for(page, "officemapState.summary && officemapState.idleArea < " + str(province))
     hangzhou = client.get("/api/v1/map/summary?region=330100").json()
-    page.page.wait_for_function(
-        f"officemapState.summary.usable_area_m2 === {hangzhou['usable_area_m2']}"
-    )
+    wait_for(page, f"officemapState.summary.usable_area_m2 === {hangzhou['usable_area_m2']}")
     assert "Vacancy rate" in page.page.locator("#om-summary").inner_text()
     bins_city = page.page.evaluate("officemapState.bins")
     page.page.evaluate(f"window['{map_name(page)}'].setZoom(11, {{animate: false}})")
-    page.page.wait_for_function(f"officemapState.bins !== {bins_city}", timeout=10_000)
+    wait_for(page, f"officemapState.bins !== {bins_city}", timeout=10_000)
     page.page.select_option("#om-level", "county")
     # the label states the threshold of the standards in effect (180 days in the demo's)
     assert "Idle ≥ 180 days only" in page.page.locator("label:has(#om-idle)").inner_text()
     page.page.check("#om-idle")
-    page.page.wait_for_function("officemapState.requests >= 4")
+    wait_for(page, "officemapState.requests >= 4")
     page.page.wait_for_timeout(300)
     page.screenshot("map-vacancy-hangzhou-filtered-en")
     assert any("min_idle_days=180" in u and "agency_level=county" in u for u in page.requests)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -10,9 +9,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
 from backend.api.deps import PrincipalDep, SessionDep
+from backend.api.html import page_response
 from backend.services import auth, users
 from backend.services.errors import RateLimited, Unauthenticated
 from backend.settings import auth_settings
+from map_ui.templating import render_page
 
 router = APIRouter(tags=["auth 登录"])
 
@@ -75,29 +76,20 @@ def _safe_next(target: str | None) -> str:
 
 def login_page(lang: LangQuery, next_url: str, error: str | None = None) -> str:
     t = TEXT[lang]
-    error_html = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    return f"""<!doctype html>
-<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{t["title"]}</title>
-<link rel="stylesheet" href="/static/officemap/login.css">
-<link rel="icon" href="/static/officemap/favicon.svg" type="image/svg+xml">
-</head><body>
-<main class="login">
-<h1>{t["heading"]}</h1>
-{error_html}
-<form method="post" action="/login?lang={lang}">
-<input type="hidden" name="next" value="{html.escape(next_url)}">
-<label>{t["username"]}<input name="username" autocomplete="username" required maxlength="80"></label>
-<label>{t["password"]}<input name="password" type="password" autocomplete="current-password" required maxlength="200"></label>
-<button type="submit">{t["submit"]}</button>
-</form>
-</main></body></html>"""
+    return render_page(
+        "login.html",
+        lang=lang,
+        title=t["title"],
+        heading=t["heading"],
+        labels=t,
+        error=error,
+        next_url=next_url,
+    )
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_form(next: str | None = None, lang: LangQuery = "zh") -> HTMLResponse:
-    return HTMLResponse(login_page(lang, _safe_next(next)), headers={"Cache-Control": "no-store"})
+    return page_response(login_page(lang, _safe_next(next)))
 
 
 @router.post("/login", include_in_schema=False, response_model=None)
@@ -115,7 +107,7 @@ def login_submit(
     except (Unauthenticated, RateLimited) as exc:
         message = exc.message_zh if lang == "zh" else exc.message
         status = 429 if isinstance(exc, RateLimited) else 401
-        return HTMLResponse(login_page(lang, _safe_next(next), message), status_code=status)
+        return page_response(login_page(lang, _safe_next(next), message), status_code=status)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         auth.cookie_name(),

@@ -10,23 +10,17 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
 from backend.api.deps import ScopeDep, SessionDep
+from backend.api.html import page_response
 from backend.api.routes.inventory import RegionFilter
 from backend.db.models import Region
 from backend.services import inventory, map_data, standards
 from backend.settings import map_settings
-from map_ui.pages import (
-    Basemap,
-    FloorRef,
-    building_map,
-    holdings_map,
-    render,
-    vacancy_map,
-)
+from map_ui import pages
+from map_ui.pages import Basemap, FloorRef
 
 router = APIRouter(tags=["map pages 地图"])
 
 LangQuery = Annotated[Literal["zh", "en"], Query(description="page language (zh-CN default)")]
-PROVINCE_SEAT = (120.15, 30.28)
 
 
 def _basemap() -> Basemap:
@@ -37,13 +31,11 @@ def _basemap() -> Basemap:
 Bounds = tuple[float, float, float, float]
 
 
-def _province(session: SessionDep) -> tuple[int | None, tuple[float, float], Bounds | None]:
-    """The province's adcode, seat and boundary bounds (the pages' first view)."""
+def _province(session: SessionDep) -> tuple[int | None, Bounds | None]:
+    """The province's adcode and boundary bounds (the pages' first view)."""
     row = session.execute(
         select(
             Region.adcode,
-            func.ST_X(Region.seat),
-            func.ST_Y(Region.seat),
             func.ST_XMin(Region.boundary),
             func.ST_YMin(Region.boundary),
             func.ST_XMax(Region.boundary),
@@ -54,26 +46,32 @@ def _province(session: SessionDep) -> tuple[int | None, tuple[float, float], Bou
         .limit(1)
     ).first()
     if row is None:
-        return None, PROVINCE_SEAT, None
+        return None, None
     bounds = (
-        None if row[3] is None else (float(row[3]), float(row[4]), float(row[5]), float(row[6]))
+        None if row[1] is None else (float(row[1]), float(row[2]), float(row[3]), float(row[4]))
     )
-    return int(row[0]), (float(row[1]), float(row[2])), bounds
+    return int(row[0]), bounds
+
+
+@router.get("/map/leaflet.js", include_in_schema=False)
+def leaflet_map_script() -> Response:
+    """The Leaflet map of every page, built by folium from the basemap setting alone."""
+    return Response(
+        pages.map_script(_basemap()),
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get("/map", response_class=HTMLResponse, summary="Province holdings map 办公用房一张图")
 def holdings_page(session: SessionDep, lang: LangQuery = "zh") -> HTMLResponse:
     """The province: regions and choropleths, buildings clustered, footprints when zoomed in."""
-    adcode, center, bounds = _province(session)
-    m = holdings_map(
-        api_base="/api/v1",
-        center=center,
-        basemap=_basemap(),
-        lang=lang,
-        province_adcode=adcode,
-        bounds=bounds,
+    adcode, bounds = _province(session)
+    return page_response(
+        pages.holdings_page(
+            api_base="/api/v1", basemap=_basemap(), lang=lang, province_adcode=adcode, bounds=bounds
+        )
     )
-    return HTMLResponse(render(m))
 
 
 @router.get(
@@ -92,33 +90,34 @@ def building_page(
     b = map_data.building_outline(session, building_id, scope=scope)
     floors = [FloorRef(id=f, level=lv, name=n) for f, lv, n in b.floors]
     ids = {f.id for f in floors}
-    m = building_map(
-        api_base="/api/v1",
-        building_id=b.id,
-        building_name=b.name,
-        bounds=b.bounds,
-        floors=floors,
-        floor_id=floor if floor in ids else b.first_floor,
-        basemap=_basemap(),
-        lang=lang,
+    return page_response(
+        pages.building_page(
+            api_base="/api/v1",
+            building_id=b.id,
+            building_name=b.name,
+            bounds=b.bounds,
+            floors=floors,
+            floor_id=floor if floor in ids else b.first_floor,
+            basemap=_basemap(),
+            lang=lang,
+        )
     )
-    return HTMLResponse(render(m))
 
 
 @router.get("/map/vacancy", response_class=HTMLResponse, summary="Vacancy heatmap 闲置热力图")
 def vacancy_page(session: SessionDep, lang: LangQuery = "zh") -> HTMLResponse:
     """Idle-area heatmap with region / agency-level filters and the leaders' panel."""
-    adcode, center, bounds = _province(session)
-    m = vacancy_map(
-        api_base="/api/v1",
-        center=center,
-        basemap=_basemap(),
-        lang=lang,
-        province_adcode=adcode,
-        bounds=bounds,
-        idle_days=standards.idle_threshold_days(session, dt.date.today()),
+    adcode, bounds = _province(session)
+    return page_response(
+        pages.vacancy_page(
+            api_base="/api/v1",
+            basemap=_basemap(),
+            lang=lang,
+            province_adcode=adcode,
+            bounds=bounds,
+            idle_days=standards.idle_threshold_days(session, dt.date.today()),
+        )
     )
-    return HTMLResponse(render(m))
 
 
 @router.get(

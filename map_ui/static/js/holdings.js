@@ -1,0 +1,5 @@
+import { leafletMap, pageConfig } from "./boot.js";
+
+const cfg = pageConfig();
+const map = leafletMap(cfg);
+window.OfficeMap.holdings(map, cfg);

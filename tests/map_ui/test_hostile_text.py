@@ -1,0 +1,158 @@
+"""User text on pages is data: never template source, never live HTML (issue 9).
+
+Names an editor or a file can set (building, floor) are filled with Jinja syntax, markup
+that would close the title and open a script, and an event-handler payload; every page
+must show them as text, in the HTML and in the DOM Chromium builds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from tests.conftest import PageProbe
+from tests.map_ui.helpers import assert_clean, wait_ready
+
+BUILDING_NAME = (
+    "T{{ 7*7 }}X</title><script>window.pwned=1</script><img src=x onerror=window.pwned=2>"
+)
+FLOOR_NAME = "{{7*7}}-{{lipsum.__module__}}<b>'\"&"
+
+
+class _Scan(HTMLParser):
+    """Collects <title> text, <script> tags (src and inline body) and the body's data-config."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = ""
+        self.scripts: list[tuple[str | None, str]] = []
+        self.config: dict[str, Any] = {}
+        self._in: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag in ("title", "script"):
+            self._in = tag
+            if tag == "script":
+                self.scripts.append((a.get("src"), ""))
+        if tag == "body" and a.get("data-config"):
+            self.config = json.loads(a["data-config"] or "{}")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in == "title":
+            self.title += data
+        elif self._in == "script":
+            src, body = self.scripts[-1]
+            self.scripts[-1] = (src, body + data)
+
+
+def _scan(html: str) -> _Scan:
+    scan = _Scan()
+    scan.feed(html)
+    return scan
+
+
+def _rename(conn: Any, building_id: int, building: str, floor: str) -> int:
+    conn.execute(
+        text("UPDATE buildings SET name = :n WHERE id = :b"), {"n": building, "b": building_id}
+    )
+    floor_id: int = conn.execute(
+        text(
+            "UPDATE floors SET name = :n WHERE id = (SELECT min(id) FROM floors "
+            "WHERE building_id = :b AND valid_to IS NULL) RETURNING id"
+        ),
+        {"n": floor, "b": building_id},
+    ).scalar_one()
+    return floor_id
+
+
+def test_building_page_html_keeps_names_as_text(client: Any, db: Session) -> None:
+    _rename(db.connection(), 2, BUILDING_NAME, FLOOR_NAME)
+    r = client.get("/map/buildings/2")
+    assert r.status_code == 200
+    html = r.text
+    assert "T49X" not in html and "49-" not in html and "jinja2" not in html
+    scan = _scan(html)
+    assert scan.title.startswith(BUILDING_NAME)  # the parser unescapes: same text
+    assert all(src and not body.strip() for src, body in scan.scripts), "inline script"
+    assert scan.config["building"]["name"] == BUILDING_NAME
+    assert any(f["name"] == FLOOR_NAME for f in scan.config["floors"])
+    csp = r.headers["content-security-policy"]
+    assert (
+        "script-src 'self'" in csp
+        and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    )
+
+
+@pytest.mark.parametrize("path", ["/map", "/map/vacancy", "/map/buildings/1", "/map?lang=en"])
+def test_every_map_page_has_no_inline_script(client: Any, path: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 200
+    scan = _scan(r.text)
+    assert scan.scripts and all(src and not body.strip() for src, body in scan.scripts)
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+def test_login_page_escapes_next_and_error(app: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as anon:
+        payload = '"><script>window.pwned=1</script>{{7*7}}'
+        r = anon.get("/login", params={"next": "/map?x=" + payload})
+        assert r.status_code == 200
+        assert "<script>window.pwned" not in r.text and "{{7*7}}" in r.text
+        assert not _scan(r.text).scripts
+        r = anon.post("/login", data={"username": "{{7*7}}<i>", "password": "x"})
+        assert r.status_code in (401, 429)
+        assert "<i>" not in r.text
+
+
+@pytest.fixture
+def hostile_building(engine: Engine) -> Iterator[tuple[int, int]]:
+    """Building 3 and its lowest floor renamed (committed for the live server), restored after."""
+    with engine.begin() as conn:
+        old = conn.execute(text("SELECT name FROM buildings WHERE id = 3")).scalar_one()
+        floor_old = conn.execute(
+            text(
+                "SELECT id, name FROM floors WHERE building_id = 3 AND valid_to IS NULL "
+                "ORDER BY id LIMIT 1"
+            )
+        ).one()
+        floor_id = _rename(conn, 3, BUILDING_NAME, FLOOR_NAME)
+    try:
+        yield 3, floor_id
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE buildings SET name = :n WHERE id = 3"), {"n": old})
+            conn.execute(
+                text("UPDATE floors SET name = :n WHERE id = :f"),
+                {"n": floor_old.name, "f": floor_old.id},
+            )
+
+
+@pytest.mark.browser
+def test_building_page_dom_shows_names_as_text(
+    page: PageProbe, live_server: str, hostile_building: tuple[int, int]
+) -> None:
+    building_id, floor_id = hostile_building
+    page.page.goto(f"{live_server}/map/buildings/{building_id}?floor={floor_id}")
+    wait_ready(page, "window.officemapState && officemapState.ready")
+    assert page.page.title().startswith(BUILDING_NAME)
+    assert page.page.evaluate("() => window.pwned === undefined")
+    assert page.page.locator("h1", has_text="T{{ 7*7 }}X").count() == 1
+    assert page.page.locator(".om-floor", has_text="{{7*7}}-{{lipsum.__module__}}").count() == 1
+    inline = page.page.evaluate(
+        "() => [...document.scripts].filter(s => !s.src && s.textContent.trim()).length"
+    )
+    assert inline == 0
+    page.screenshot("map-building-hostile-names")
+    assert_clean(page)
