@@ -10,6 +10,7 @@ fetched from the API for the current view.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, cast
@@ -21,6 +22,8 @@ from map_ui import assets
 from map_ui.i18n import Lang, t
 from map_ui.templating import render_page
 
+RuleGroups = Mapping[str, Sequence[str]]
+"""Compliance layer group → its rule codes (a code ending in "." is a prefix)."""
 PageKind = Literal["holdings", "building", "vacancy"]
 MAP_ID = "main"  # folium names the map's div and JS variable ``map_<id>``
 MAP_NAME = f"map_{MAP_ID}"
@@ -91,11 +94,7 @@ def _map_page(kind: PageKind, *, lang: Lang, title: str, config: dict[str, objec
         map_id=MAP_NAME,
         map_script="/map/leaflet.js",
         css=[href for _, href in assets.MAP_CSS],
-        js=[
-            *(src for _, src in assets.MAP_JS),
-            *_PAGE_JS[kind],
-            f"{assets.OWN_PREFIX}/officemap.js",
-        ],
+        js=[*(src for _, src in assets.MAP_JS), *_PAGE_JS[kind]],
     )
 
 
@@ -107,6 +106,7 @@ def holdings_page(
     province_adcode: int | None = None,
     bounds: tuple[float, float, float, float] | None = None,
     tiles_base: str = "/tiles",
+    rule_groups: RuleGroups | None = None,
 ) -> str:
     """/map — the province: regions with a choropleth switch, buildings clustered on the
     server at low zoom and as vector-tile footprints when zoomed in, compliance layers."""
@@ -125,6 +125,7 @@ def holdings_page(
             "footprintZoom": 15,
             "complianceZoom": 12,
             "complianceGroups": ["over_standard", "idle", "not_recovered", "data_quality"],
+            "ruleGroups": dict(rule_groups or {}),
         },
     )
 
@@ -140,6 +141,7 @@ def building_page(
     basemap: Basemap,
     lang: Lang = "zh",
     tiles_base: str = "/tiles",
+    rule_groups: RuleGroups | None = None,
 ) -> str:
     """/map/buildings/{id} — floor selector, rooms as vector tiles coloured by category,
     compliance or vacancy, room popups and the floor's room table."""
@@ -155,6 +157,7 @@ def building_page(
             "floors": [{"id": f.id, "level": f.level, "name": f.name} for f in floors],
             "floor": floor_id,
             "holdingsPage": "/map",
+            "ruleGroups": dict(rule_groups or {}),
         },
     )
 

@@ -13,7 +13,7 @@ from backend.api.deps import ScopeDep, SessionDep
 from backend.api.html import page_response
 from backend.api.routes.inventory import RegionFilter
 from backend.db.models import Region
-from backend.services import inventory, map_data, standards
+from backend.services import findings, inventory, map_data, standards
 from backend.settings import map_settings
 from map_ui import pages
 from map_ui.pages import Basemap, FloorRef
@@ -69,7 +69,12 @@ def holdings_page(session: SessionDep, lang: LangQuery = "zh") -> HTMLResponse:
     adcode, bounds = _province(session)
     return page_response(
         pages.holdings_page(
-            api_base="/api/v1", basemap=_basemap(), lang=lang, province_adcode=adcode, bounds=bounds
+            api_base="/api/v1",
+            basemap=_basemap(),
+            lang=lang,
+            province_adcode=adcode,
+            bounds=bounds,
+            rule_groups=findings.RULE_GROUPS,
         )
     )
 
@@ -100,6 +105,7 @@ def building_page(
             floor_id=floor if floor in ids else b.first_floor,
             basemap=_basemap(),
             lang=lang,
+            rule_groups=findings.RULE_GROUPS,
         )
     )
 
