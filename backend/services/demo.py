@@ -28,6 +28,7 @@ import numpy as np
 import shapely
 from sqlalchemy import Connection, text
 
+from backend import reference
 from backend.settings import DATA_DIR
 from gis.area import area_method, round_area, storey_building_area
 from gis.crs import gk3_zone_crs, transformer
@@ -1223,8 +1224,7 @@ class DemoGenerator:
 
 def imdf_category_map() -> dict[str, str | None]:
     """IMDF unit category → space code (None: deliberately unclassified)."""
-    with open(DATA_DIR / "imdf_category_map.csv", encoding="utf-8") as f:
-        return {r["imdf_category"]: (r["space_code"] or None) for r in csv.DictReader(f)}
+    return reference.imdf_category_map()
 
 
 def register_is_empty(conn: Connection) -> bool:

@@ -7,7 +7,6 @@ narrowed by region, agency or building.
 
 from __future__ import annotations
 
-import csv
 import io
 from functools import lru_cache
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy import String, and_, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
+from backend import reference
 from backend.db.compliance import ComplianceFinding, StandardOfficeAllowance
 from backend.db.models import Agency, Building, Floor, Occupancy, Region, Room
 from backend.services import compliance, standards
@@ -85,9 +85,8 @@ UNIT_ZH = {"m2": "m²", "days": "天", "offices": "处", "ratio": "比值"}
 
 @lru_cache
 def rank_names_zh() -> dict[str, str]:
-    """Rank code → Chinese name (ranks.csv)."""
-    with open(standards.STANDARDS_DIR / "ranks.csv", encoding="utf-8") as f:
-        return {row["rank_code"]: row["name_zh"] for row in csv.DictReader(f)}
+    """Rank code → Chinese name."""
+    return {code: rank.name_zh for (_level, code), rank in reference.ranks().items()}
 
 
 def _ranks_zh(codes: str | None) -> str | None:

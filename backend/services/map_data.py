@@ -10,7 +10,6 @@ room with no occupancy covering today is vacant; idle days count from the last m
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import threading
 import time
@@ -33,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Float
 
+from backend import reference
 from backend.db.models import SRID, Agency, Building, Floor, Occupancy, Region, Room
 from backend.services import standards, tiles
 from backend.services.errors import NotFound
@@ -44,7 +44,6 @@ from backend.services.findings import (
 )
 from backend.services.inventory import BBox, building_scope_predicate, room_scope_predicate
 from backend.services.scope import Scope, adcode_range
-from backend.settings import DATA_DIR
 
 WORLD_M = 40_075_016.685578488  # Web Mercator world width
 CLUSTER_PX = 64
@@ -410,24 +409,18 @@ def _summary(session: Session, *, scope: Scope, flt: MapFilter) -> dict[str, Any
 @lru_cache
 def rank_names() -> dict[tuple[str, str], tuple[str, str]]:
     """(agency level, rank code) → (Chinese name, English name)."""
-    out: dict[tuple[str, str], tuple[str, str]] = {}
-    with open(DATA_DIR / "standards" / "ranks.csv", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            out[(row["agency_level"], row["rank_code"])] = (row["name_zh"], row["name_en"])
-    return out
+    return {key: (r.name_zh, r.name_en) for key, r in reference.ranks().items()}
 
 
 @lru_cache
 def category_names() -> dict[str, tuple[str, str]]:
     """Space category or subcategory code → (Chinese name, English name)."""
-    out: dict[str, tuple[str, str]] = {}
-    with open(DATA_DIR / "space_category_groups.csv", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            out[row["category"]] = (row["name_zh"], row["name_en"])
-    with open(DATA_DIR / "space_categories.csv", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            out[row["code"]] = (row["name_zh"], row["name_en"])
-    return out
+    groups = reference.category_groups().values()
+    categories = reference.space_categories().values()
+    return {
+        **{g.category: (g.name_zh, g.name_en) for g in groups},
+        **{c.code: (c.name_zh, c.name_en) for c in categories},
+    }
 
 
 def floor_rooms(session: Session, floor_id: int, *, scope: Scope) -> dict[str, Any]:

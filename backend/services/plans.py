@@ -9,7 +9,6 @@ the old version intact because nothing is visible until the one COMMIT.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
 import json
@@ -28,6 +27,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from backend import reference
 from backend.db.models import SPACE_CATEGORIES, Agency, Building, Floor, Region
 from backend.db.plans import PlanFile, PlanImport
 from backend.services import audit, inventory
@@ -41,7 +41,6 @@ from backend.services.errors import (
     UnsupportedMediaType,
 )
 from backend.services.scope import Scope
-from backend.settings import DATA_DIR
 from gis import validate as v
 from gis.area import area_method, planar_areas, round_area, storey_building_area
 from gis.crs import CGCS2000, gk3_zone_crs, transformer
@@ -180,15 +179,11 @@ def _category_tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """(code → category, Chinese/English name → code, IMDF category → code)."""
     codes: dict[str, str] = {}
     names: dict[str, str] = {}
-    with open(DATA_DIR / "space_categories.csv", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            codes[row["code"]] = row["category"]
-            names[row["name_zh"]] = row["code"]
-            names[row["name_en"].lower()] = row["code"]
-    imdf: dict[str, str] = {}
-    with open(DATA_DIR / "imdf_category_map.csv", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            imdf[row["imdf_category"]] = row["space_code"]
+    for c in reference.space_categories().values():
+        codes[c.code] = c.category
+        names[c.name_zh] = c.code
+        names[c.name_en.lower()] = c.code
+    imdf = {k: v or "" for k, v in reference.imdf_category_map().items()}
     return codes, names, imdf
 
 
