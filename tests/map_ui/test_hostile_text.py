@@ -22,6 +22,9 @@ from tests.map_ui.helpers import assert_clean, wait_ready
 BUILDING_NAME = (
     "T{{ 7*7 }}X</title><script>window.pwned=1</script><img src=x onerror=window.pwned=2>"
 )
+ROOM_NUMBER = "=1+1<img src=x onerror=window.pwned=3>"[:40]
+PERSON_NAME = "{{7*7}}<script>window.pwned=4</script>"
+ADDRESS = "{{ config }}<a href=javascript:alert(1)>x</a>"
 FLOOR_NAME = "{{7*7}}-{{lipsum.__module__}}<b>'\"&"
 
 
@@ -128,10 +131,51 @@ def hostile_building(engine: Engine) -> Iterator[tuple[int, int]]:
             )
         ).one()
         floor_id = _rename(conn, 3, BUILDING_NAME, FLOOR_NAME)
+        room = conn.execute(
+            text(
+                "SELECT r.id, r.number, o.id AS occ, o.person_name FROM rooms r "
+                "JOIN occupancies o ON o.room_id = r.id AND o.end_date IS NULL "
+                "WHERE r.floor_id = :f ORDER BY r.id LIMIT 1"
+            ),
+            {"f": floor_id},
+        ).one_or_none()
+        if room is None:  # the lowest floor may have no occupied room: take the first one
+            floor_id = conn.execute(
+                text(
+                    "SELECT r.floor_id FROM rooms r JOIN occupancies o ON o.room_id = r.id "
+                    "AND o.end_date IS NULL JOIN floors f ON f.id = r.floor_id "
+                    "AND f.valid_to IS NULL WHERE r.building_id = 3 ORDER BY r.id LIMIT 1"
+                )
+            ).scalar_one()
+            room = conn.execute(
+                text(
+                    "SELECT r.id, r.number, o.id AS occ, o.person_name FROM rooms r "
+                    "JOIN occupancies o ON o.room_id = r.id AND o.end_date IS NULL "
+                    "WHERE r.floor_id = :f ORDER BY r.id LIMIT 1"
+                ),
+                {"f": floor_id},
+            ).one()
+        address_old = conn.execute(text("SELECT address FROM buildings WHERE id = 3")).scalar()
+        conn.execute(
+            text("UPDATE rooms SET number = :n WHERE id = :r"), {"n": ROOM_NUMBER, "r": room.id}
+        )
+        conn.execute(
+            text("UPDATE occupancies SET person_name = :n WHERE id = :o"),
+            {"n": PERSON_NAME, "o": room.occ},
+        )
+        conn.execute(text("UPDATE buildings SET address = :a WHERE id = 3"), {"a": ADDRESS})
     try:
         yield 3, floor_id
     finally:
         with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE rooms SET number = :n WHERE id = :r"), {"n": room.number, "r": room.id}
+            )
+            conn.execute(
+                text("UPDATE occupancies SET person_name = :n WHERE id = :o"),
+                {"n": room.person_name, "o": room.occ},
+            )
+            conn.execute(text("UPDATE buildings SET address = :a WHERE id = 3"), {"a": address_old})
             conn.execute(text("UPDATE buildings SET name = :n WHERE id = 3"), {"n": old})
             conn.execute(
                 text("UPDATE floors SET name = :n WHERE id = :f"),
@@ -150,9 +194,38 @@ def test_building_page_dom_shows_names_as_text(
     assert page.page.evaluate("() => window.pwned === undefined")
     assert page.page.locator("h1", has_text="T{{ 7*7 }}X").count() == 1
     assert page.page.locator(".om-floor", has_text="{{7*7}}-{{lipsum.__module__}}").count() == 1
+    wait_ready(page, "officemapState.tableRows > 0")
+    row = page.page.locator("#om-room-table tbody tr", has_text=ROOM_NUMBER)
+    assert row.count() == 1
+    row.click()  # the room popup: number and occupant's name as text
+    popup = page.page.locator(".om-room-popup")
+    popup.wait_for(timeout=10_000)
+    assert ROOM_NUMBER in popup.inner_text() and PERSON_NAME in popup.inner_text()
+    assert popup.locator("img, script").count() == 0
     inline = page.page.evaluate(
         "() => [...document.scripts].filter(s => !s.src && s.textContent.trim()).length"
     )
     assert inline == 0
+    assert page.page.evaluate("() => window.pwned === undefined")
     page.screenshot("map-building-hostile-names")
+    assert_clean(page)
+
+
+@pytest.mark.browser
+def test_holdings_popup_shows_names_and_address_as_text(
+    page: PageProbe, live_server: str, hostile_building: tuple[int, int]
+) -> None:
+    page.page.goto(f"{live_server}/map")
+    wait_ready(page, "window.officemapState && officemapState.ready.regions")
+    page.page.fill("#om-search", "T{{ 7*7 }}X")
+    result = page.page.locator(".om-result", has_text="T{{ 7*7 }}X")
+    result.wait_for(timeout=10_000)
+    result.first.click()
+    popup = page.page.locator(".om-popup")
+    popup.wait_for(timeout=10_000)
+    text_ = popup.inner_text()
+    assert BUILDING_NAME in text_ and ADDRESS in text_
+    assert popup.locator("a[href^='javascript'], img, script").count() == 0
+    assert page.page.evaluate("() => window.pwned === undefined")
+    page.screenshot("map-holdings-hostile-popup")
     assert_clean(page)
