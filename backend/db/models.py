@@ -33,14 +33,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SRID = 4490
+from backend.domain import (
+    AGENCY_LEVELS,
+    BUILDING_STATUSES,
+    LEAVE_REASONS,
+    OWNERSHIP_KINDS,
+    REGION_LEVELS,
+)
 
-REGION_LEVELS = ("province", "city", "county", "township")
-AGENCY_LEVELS = ("central", "province", "city", "county", "township")
-OWNERSHIP_KINDS = ("owned", "leased", "borrowed")
-BUILDING_STATUSES = ("in_use", "partly_idle", "idle", "under_renovation", "disposed")
-SPACE_CATEGORIES = ("office", "service", "equipment", "ancillary", "technical", "circulation")
-LEAVE_REASONS = ("transfer", "retirement", "left_concurrent_post", "other")
+SRID = 4490
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -28,8 +28,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from backend import reference
-from backend.db.models import SPACE_CATEGORIES, Agency, Building, Floor, Region
+from backend.db.models import Agency, Building, Floor, Region
 from backend.db.plans import PlanFile, PlanImport
+from backend.domain import SPACE_CATEGORIES
 from backend.services import audit, inventory
 from backend.services.access import Principal
 from backend.services.errors import (

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import shapely
@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Occupancy, Region, Room
+from backend.domain import BuildingStatus, LeaveReason, Ownership, SpaceCategory
 from backend.services import audit
 from backend.services.access import Principal
 from backend.services.errors import InvalidGeometry, InvalidInput, NotFound, StaleVersion
@@ -30,10 +31,7 @@ from backend.services.inventory import (
 )
 from gis.area import lonlat_planar_areas, round_area, storey_building_area
 
-Ownership = Literal["owned", "leased", "borrowed"]
-BuildingStatus = Literal["in_use", "partly_idle", "idle", "under_renovation", "disposed"]
-Category = Literal["office", "service", "equipment", "ancillary", "technical", "circulation"]
-LeaveReason = Literal["transfer", "retirement", "left_concurrent_post", "other"]
+Category = SpaceCategory
 
 FORBID = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

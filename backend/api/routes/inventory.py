@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
@@ -22,7 +22,7 @@ from backend.api.deps import (
     etag,
 )
 from backend.db.async_pool import Reader
-from backend.db.models import AGENCY_LEVELS, BUILDING_STATUSES, REGION_LEVELS
+from backend.domain import AgencyLevel, BuildingStatus, RegionLevel
 from backend.services import history, inventory, users
 from backend.services import history as history_service
 
@@ -76,13 +76,6 @@ async def _as_of(
 
     return await run_in_threadpool(run)
 
-
-RegionLevel = Literal["province", "city", "county", "township"]
-AgencyLevel = Literal["central", "province", "city", "county", "township"]
-BuildingStatus = Literal["in_use", "partly_idle", "idle", "under_renovation", "disposed"]
-assert set(RegionLevel.__args__) == set(REGION_LEVELS)  # type: ignore[attr-defined]
-assert set(AgencyLevel.__args__) == set(AGENCY_LEVELS)  # type: ignore[attr-defined]
-assert set(BuildingStatus.__args__) == set(BUILDING_STATUSES)  # type: ignore[attr-defined]
 
 Adcode = Annotated[int, Path(ge=100000, le=999999, description="6-digit adcode 行政区划代码")]
 Id = Annotated[int, Path(ge=1, le=2**62)]

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 
 from backend.api.deps import BBoxDep, ScopeDep, SessionDep
-from backend.api.routes.inventory import AgencyLevel, RegionFilter
+from backend.api.routes.inventory import RegionFilter
+from backend.domain import AgencyLevel
 from backend.services import map_data
 
 router = APIRouter(prefix="/api/v1/map", tags=["map data 地图数据"])
