@@ -22,7 +22,7 @@ ATTRIBUTE = (
     "SELECT id, usable_area_m2 FROM rooms WHERE building_id = %(b)s AND category = 'office'{p}"
 )
 BBOX = "SELECT id FROM rooms WHERE geom && ST_MakeEnvelope(%(x)s, %(y)s, %(x)s + 0.002, %(y)s + 0.002, 4490){p}"
-# the service-layer predicate (backend.services.inventory.room_scope_predicate): the
+# the service-layer predicate (backend.services.scope.rooms): the
 # building's region is kept on the room (migration 0005), so it is a plain range filter
 PREDICATE = " AND region_adcode BETWEEN %(lo)s AND %(hi)s"
 

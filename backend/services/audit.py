@@ -13,10 +13,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, or_, select, text, true
+from sqlalchemy import ColumnElement, select, text
 from sqlalchemy.orm import Session
 
 from backend.db.models import AuditEvent
+from backend.services import scope as scopes
 from backend.services.scope import Scope
 
 AUDIT_LOCK_KEY = 0x0FF1CE
@@ -117,41 +118,8 @@ def verify(session: Session, *, batch: int = 5000) -> Verification:
 
 
 def visible_events(scope: Scope) -> ColumnElement[bool]:
-    """Events about objects within ``scope`` (unrestricted: every event)."""
-    if scope.unrestricted:
-        return true()
-    from backend.db.models import Agency, Building, Floor, Occupancy, Room
-    from backend.services.inventory import (
-        agency_scope_predicate,
-        building_scope_predicate,
-        room_scope_predicate,
-    )
-
-    buildings = select(Building.id).where(building_scope_predicate(scope))
-
-    def ids(stmt: Select[Any]) -> Select[Any]:
-        return select(cast(stmt.subquery().c[0], String))
-
-    kinds = {
-        "building": ids(buildings),
-        "floor": ids(select(Floor.id).where(Floor.building_id.in_(buildings))),
-        "room": ids(select(Room.id).where(room_scope_predicate(scope))),
-        "agency": ids(select(Agency.id).where(agency_scope_predicate(scope))),
-        "occupancy": ids(
-            select(Occupancy.id).where(
-                or_(
-                    scope.agency_predicate(Occupancy.agency_id),
-                    Occupancy.room_id.in_(select(Room.id).where(room_scope_predicate(scope))),
-                )
-            )
-        ),
-    }
-    return or_(
-        *(
-            and_(AuditEvent.object_type == kind, AuditEvent.object_id.in_(stmt))
-            for kind, stmt in kinds.items()
-        )
-    )
+    """Events about objects within ``scope`` (``backend.services.scope.audit_events``)."""
+    return scopes.audit_events(scope)
 
 
 def list_events(

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, select, text
 from sqlalchemy.orm import Session
 
+from backend import timekeeping
 from backend.db.compliance import (
     FINDING_STATUSES,
     RULE_CODES,
@@ -35,6 +36,7 @@ from backend.db.compliance import (
 )
 from backend.db.models import Agency, Building, Floor, Occupancy, Region, Room
 from backend.services import audit, standards
+from backend.services import scope as scopes
 from backend.services.errors import InvalidInput, NotFound
 from backend.services.inventory import Page
 from backend.services.scope import Scope, adcode_range
@@ -152,10 +154,6 @@ class EvaluationResult:
         )
 
 
-def _today() -> dt.date:
-    return dt.date.today()
-
-
 def evaluate(
     session: Session,
     target: Target,
@@ -167,7 +165,7 @@ def evaluate(
     """Run every configured rule over ``target`` and merge the findings (caller's transaction)."""
     t0 = time.perf_counter()
     session.flush()  # the rules read the caller's pending changes
-    as_of = as_of or _today()
+    as_of = as_of or timekeeping.today()
     version = standards.resolve_version(session, as_of, version)
     threshold = standards.setting(session, version, standards.IDLE_THRESHOLD)
     coefficient_min = standards.setting(session, version, standards.USABLE_COEFFICIENT_MIN)
@@ -343,10 +341,10 @@ def evaluate_rooms(
 
 # ------------------------------------------------------------------ reading findings
 def _visible(scope: Scope) -> ColumnElement[bool]:
-    return scope.predicate(ComplianceFinding.region_adcode, ComplianceFinding.agency_id)
+    return scopes.findings(scope)
 
 
-def _filters(
+def finding_filters(
     scope: Scope,
     *,
     rule: str | None = None,
@@ -355,6 +353,7 @@ def _filters(
     building: int | None = None,
     status: str | None = None,
 ) -> list[ColumnElement[bool]]:
+    """WHERE clauses of a findings query: visible to ``scope`` and matching the filters."""
     where = [_visible(scope)]
     if rule is not None:
         if rule not in RULE_CODES and rule != "data_quality":
@@ -420,7 +419,7 @@ def list_findings(
     status: str | None = None,
 ) -> dict[str, Any]:
     """One page of findings the caller may see, largest excess first."""
-    where = _filters(
+    where = finding_filters(
         scope, rule=rule, region=region, agency=agency, building=building, status=status
     )
     matched = session.execute(
@@ -503,9 +502,12 @@ def summary(
     """Totals per rule for a region subtree, and per rule for each group of one level."""
     if level is not None and level not in LEVELS:
         raise InvalidInput(f"unknown level {level!r}", details={"levels": list(LEVELS)})
-    if region is not None and session.get(Region, region) is None:
-        raise NotFound(f"region {region} not found", details={"region": region})
-    if region is not None and not scope.allows_region(region) and not scope.agencies:
+    if region is not None and (
+        session.execute(
+            select(Region.adcode).where(Region.adcode == region, scopes.regions(scope))
+        ).first()
+        is None
+    ):
         raise NotFound(f"region {region} not found", details={"region": region})
     if level is None:
         level = (
@@ -515,7 +517,7 @@ def summary(
             if region % 100 == 0
             else "agency"
         )
-    where = _filters(scope, region=region)
+    where = finding_filters(scope, region=region)
     live = ComplianceFinding.status != "closed"
     totals = session.execute(
         select(
@@ -599,7 +601,7 @@ def seed_demo(session: Session, *, as_of: dt.date | None = None) -> dict[str, in
     Deterministic picks among vacant office rooms: some rented out or lent without approval,
     some lent with approval, some kept in an approved use; one idle building lent unapproved.
     """
-    as_of = as_of or _today()
+    as_of = as_of or timekeeping.today()
     sql = statements()
     if session.execute(text(sql["demo_has_uses"])).scalar_one():
         return {"leases": 0, "approved_uses": 0}

@@ -28,7 +28,7 @@ import numpy as np
 import shapely
 from sqlalchemy import Connection, text
 
-from backend import reference
+from backend import reference, timekeeping
 from backend.settings import DATA_DIR
 from gis.area import area_method, round_area, storey_building_area
 from gis.crs import gk3_zone_crs, transformer
@@ -261,7 +261,7 @@ class DemoGenerator:
         self.conn = conn
         self.adcode = province_adcode
         self.rng = np.random.default_rng(seed)
-        self.as_of = as_of or dt.date.today()
+        self.as_of = as_of or timekeeping.today()
         self.with_imdf = with_imdf
         self.allowance = office_allowances()
         self.report = DemoReport()

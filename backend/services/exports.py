@@ -19,12 +19,12 @@ from sqlalchemy import String, and_, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
-from backend import reference
+from backend import reference, timekeeping
 from backend.db.compliance import ComplianceFinding, StandardOfficeAllowance
 from backend.db.models import Agency, Building, Floor, Occupancy, Region, Room
 from backend.services import compliance, standards
+from backend.services import scope as scopes
 from backend.services.errors import InvalidInput
-from backend.services.inventory import room_scope_predicate
 from backend.services.scope import Scope, adcode_range
 
 MAX_ROWS = 200_000
@@ -126,7 +126,7 @@ def register_xlsx(
 ) -> bytes:
     """登记造册: agency → building → floor → room, with occupants, allowance and status."""
     version = standards.resolve_version(session, _as_of())
-    where = [room_scope_predicate(scope), Floor.valid_to.is_(None)]
+    where = [scopes.rooms(scope), Floor.valid_to.is_(None)]
     if region is not None:
         where.append(Building.region_adcode.between(*adcode_range(region)))
     if agency is not None:
@@ -134,10 +134,7 @@ def register_xlsx(
     if building is not None:
         where.append(Room.building_id == building)
     today = _as_of()
-    active = and_(
-        Occupancy.start_date <= today,
-        (Occupancy.end_date.is_(None)) | (Occupancy.end_date > today),
-    )
+    active = timekeeping.active_on(Occupancy.start_date, Occupancy.end_date, today)
     occupants = (
         select(
             Occupancy.room_id,
@@ -173,7 +170,11 @@ def register_xlsx(
                 aggregate_order_by(literal(","), ComplianceFinding.id),
             ).label("rules"),
         )
-        .where(ComplianceFinding.status != "closed", ComplianceFinding.room_id.is_not(None))
+        .where(
+            ComplianceFinding.status != "closed",
+            ComplianceFinding.room_id.is_not(None),
+            scopes.findings(scope),
+        )
         .group_by(ComplianceFinding.room_id)
         .subquery()
     )
@@ -253,7 +254,7 @@ def findings_xlsx(
     status: str | None = None,
 ) -> bytes:
     """The findings list (整改清单) with Chinese headers."""
-    where = compliance._filters(
+    where = compliance.finding_filters(
         scope, rule=rule, region=region, agency=agency, building=building, status=status
     )
     count = session.execute(
@@ -310,4 +311,4 @@ def _check_size(count: int) -> None:
 
 
 def _as_of() -> Any:
-    return compliance._today()
+    return timekeeping.today()

@@ -6,16 +6,17 @@ so every change is covered — also writes that do not go through this API. The 
 time T of a table is: for rows changed after T, the first image that stopped being
 current after T; for the others, the current row; rows recorded after T are left out.
 Floors are plan versions: the version valid at T (``valid_from ≤ T < valid_to``).
-Occupancy carries its own dates: occupied on day D when ``start_date ≤ D`` and
-``end_date`` is empty or not before D. Raw SQL of this capability lives in this module;
-identifiers come from the ORM tables, every value is bound.
+Occupancy carries its own dates: occupied on day D as ``backend.timekeeping`` defines it
+(``[start_date, end_date)``). Row images are scoped with the predicates of
+``backend.services.scope`` applied to the image's own columns (a room by its agency and
+``region_adcode`` then). Raw SQL of this capability lives in this module; identifiers come
+from the ORM tables, every value is bound.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -33,21 +34,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON, Text
 
+from backend import timekeeping
 from backend.db.models import Building, Floor, Occupancy, Room
+from backend.services import scope as scopes
 from backend.services.errors import NotFound
 from backend.services.inventory import GEOJSON_DECIMALS, BBox, Page
 from backend.services.scope import Scope
 
-TZ = ZoneInfo("Asia/Shanghai")
-
-
-def cutoff(day: dt.date) -> dt.datetime:
-    """The end of ``day`` in China Standard Time.
-
-    >>> cutoff(dt.date(2026, 1, 1)).isoformat()
-    '2026-01-02T00:00:00+08:00'
-    """
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=TZ)
+cutoff = timekeeping.end_of_day
 
 
 def _state(table: Table, at: dt.datetime, extra: tuple[str, ...] = ()) -> Any:
@@ -138,10 +132,7 @@ ROOM_PROPS = [
 def _buildings(day: dt.date, scope: Scope) -> tuple[Any, Select[Any]]:
     at = cutoff(day)
     b = _state(Building.__table__, at, ("created_at",))  # type: ignore[arg-type]
-    visible = scope.predicate(b.c.region_adcode, b.c.agency_id)
-    if scope.agencies and not scope.unrestricted:
-        housing = select(Room.building_id).where(Room.agency_id.in_(sorted(scope.agencies)))
-        visible = or_(visible, b.c.id.in_(housing))
+    visible = scopes.buildings(scope, id=b.c.id, region=b.c.region_adcode, agency=b.c.agency_id)
     return b, select(b.c.id).where(b.c.created_at < at, visible).order_by(b.c.id)
 
 
@@ -205,16 +196,13 @@ def _rooms(day: dt.date, scope: Scope) -> tuple[Any, Select[Any]]:
     floors_then = select(Floor.id).where(
         Floor.valid_from < at, or_(Floor.valid_to.is_(None), Floor.valid_to >= at)
     )
-    parts: list[ColumnElement[bool]] = []
-    if scope.unrestricted:
-        visible: ColumnElement[bool] = r.c.id.is_not(None)
-    else:
-        if scope.agencies:
-            parts.append(scope.agency_predicate(r.c.agency_id))
-        if scope.regions:
-            in_region = select(Building.id).where(scope.region_predicate(Building.region_adcode))
-            parts.append(r.c.building_id.in_(in_region))
-        visible = or_(*parts) if parts else r.c.id.is_(None)
+    # images written before rooms carried their region (migration 0005) lack it: take the
+    # building's, which a room never leaves
+    region = func.coalesce(
+        r.c.region_adcode,
+        select(Building.region_adcode).where(Building.id == r.c.building_id).scalar_subquery(),
+    )
+    visible = scopes.rooms(scope, region=region, agency=r.c.agency_id)
     stmt = (
         select(r.c.id)
         .where(and_(r.c.created_at < at, r.c.floor_id.in_(floors_then), visible))
@@ -247,8 +235,5 @@ def get_room(session: Session, room_id: int, *, scope: Scope, day: dt.date) -> s
 
 
 def occupied_on(day: dt.date) -> ColumnElement[bool]:
-    """Occupancies running on ``day`` (their own valid-time dates)."""
-    return and_(
-        Occupancy.start_date <= day,
-        or_(Occupancy.end_date.is_(None), Occupancy.end_date >= day),
-    )
+    """Occupancies running on ``day`` (their own valid-time dates, ``backend.timekeeping``)."""
+    return timekeeping.active_on(Occupancy.start_date, Occupancy.end_date, day)

@@ -23,7 +23,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    true,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
@@ -31,6 +30,7 @@ from sqlalchemy.types import JSON, BigInteger, Numeric, Text
 
 from backend.db.async_pool import Compiled, Reader, Statement, compile_statement
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Region, Room
+from backend.services import scope as scopes
 from backend.services import users
 from backend.services.errors import NotFound
 from backend.services.scope import Scope, adcode_range
@@ -146,7 +146,7 @@ def list_regions(
     simplify: float | None = 0.001,
     page: Page = Page(),
 ) -> str:
-    stmt = select(Region.adcode).where(_region_visible(scope)).order_by(Region.adcode)
+    stmt = select(Region.adcode).where(scopes.regions(scope)).order_by(Region.adcode)
     if level:
         stmt = stmt.where(Region.level == level)
     if parent is not None:
@@ -156,23 +156,10 @@ def list_regions(
     return _collection(session, stmt, _region_feature(simplify), page)
 
 
-def _region_visible(scope: Scope) -> ColumnElement[bool]:
-    if scope.unrestricted:
-        return true()
-    # a scoped caller sees its regions' subtrees and their ancestors (for navigation)
-    parts: list[ColumnElement[bool]] = [scope.region_predicate(Region.adcode)]
-    for a in scope.regions:
-        parts.append(Region.adcode.in_({a - a % 10000, a - a % 100}))
-    if scope.agencies:
-        agency_regions = select(Agency.region_adcode).where(Agency.id.in_(sorted(scope.agencies)))
-        parts.append(Region.adcode.in_(agency_regions))
-    return or_(*parts)
-
-
 def get_region(
     session: Session, adcode: int, *, scope: Scope, simplify: float | None = None
 ) -> str:
-    stmt = select(Region.adcode).where(Region.adcode == adcode, _region_visible(scope))
+    stmt = select(Region.adcode).where(Region.adcode == adcode, scopes.regions(scope))
     return _one(session, stmt, _region_feature(simplify), "region", adcode)
 
 
@@ -218,10 +205,6 @@ def _agency_feature() -> ColumnElement[Any]:
     )
 
 
-def agency_scope_predicate(scope: Scope) -> ColumnElement[bool]:
-    return scope.predicate(Agency.region_adcode, Agency.id)
-
-
 def list_agencies(
     session: Session,
     *,
@@ -234,7 +217,7 @@ def list_agencies(
     stmt = (
         select(Agency.id)
         .join(Region, Region.adcode == Agency.region_adcode)
-        .where(agency_scope_predicate(scope))
+        .where(scopes.agencies(scope))
         .order_by(Agency.id)
     )
     if region is not None:
@@ -250,23 +233,12 @@ def get_agency(session: Session, agency_id: int, *, scope: Scope) -> str:
     stmt = (
         select(Agency.id)
         .join(Region, Region.adcode == Agency.region_adcode)
-        .where(Agency.id == agency_id, agency_scope_predicate(scope))
+        .where(Agency.id == agency_id, scopes.agencies(scope))
     )
     return _one(session, stmt, _agency_feature(), "agency", agency_id)
 
 
 # ---------------------------------------------------------------- buildings
-def building_scope_predicate(scope: Scope) -> ColumnElement[bool]:
-    """Buildings in scope: in a scoped region, or managed by / housing a scoped agency."""
-    if scope.unrestricted:
-        return true()
-    parts = [scope.predicate(Building.region_adcode, Building.agency_id)]
-    if scope.agencies:
-        housing = select(Room.building_id).where(Room.agency_id.in_(sorted(scope.agencies)))
-        parts.append(Building.id.in_(housing))
-    return or_(*parts)
-
-
 def _building_feature() -> ColumnElement[Any]:
     current = and_(Floor.building_id == Building.id, Floor.valid_to.is_(None))
     floors = select(func.count()).where(current).scalar_subquery()
@@ -307,7 +279,7 @@ def list_buildings(
     q: str | None = None,
     page: Page = Page(),
 ) -> str:
-    stmt = select(Building.id).where(building_scope_predicate(scope)).order_by(Building.id)
+    stmt = select(Building.id).where(scopes.buildings(scope)).order_by(Building.id)
     if bbox:
         stmt = stmt.where(Building.footprint.op("&&")(bbox.envelope()))
     if region is not None:
@@ -322,14 +294,14 @@ def list_buildings(
 
 
 def get_building(session: Session, building_id: int, *, scope: Scope) -> str:
-    stmt = select(Building.id).where(Building.id == building_id, building_scope_predicate(scope))
+    stmt = select(Building.id).where(Building.id == building_id, scopes.buildings(scope))
     return _one(session, stmt, _building_feature(), "building", building_id)
 
 
 def require_building(session: Session, building_id: int, *, scope: Scope) -> Building:
     """The building row, or NotFound (also when it lies outside the scope)."""
     b = session.execute(
-        select(Building).where(Building.id == building_id, building_scope_predicate(scope))
+        select(Building).where(Building.id == building_id, scopes.buildings(scope))
     ).scalar_one_or_none()
     if b is None:
         raise NotFound(
@@ -339,11 +311,11 @@ def require_building(session: Session, building_id: int, *, scope: Scope) -> Bui
 
 
 # ---------------------------------------------------------------- floors
-def _floor_feature() -> ColumnElement[Any]:
-    rooms = select(func.count()).where(Room.floor_id == Floor.id).scalar_subquery()
-    usable = (
-        select(func.sum(Room.usable_area_m2)).where(Room.floor_id == Floor.id).scalar_subquery()
-    )
+def _floor_feature(scope: Scope) -> ColumnElement[Any]:
+    """A floor with its room count and usable area over the rooms the caller may see."""
+    visible = and_(Room.floor_id == Floor.id, scopes.rooms(scope))
+    rooms = select(func.count()).where(visible).scalar_subquery()
+    usable = select(func.sum(Room.usable_area_m2)).where(visible).scalar_subquery()
     return _feature(
         Floor.id,
         Floor.outline,
@@ -365,13 +337,6 @@ def _floor_feature() -> ColumnElement[Any]:
     )
 
 
-def _floor_scope(scope: Scope) -> ColumnElement[bool]:
-    if scope.unrestricted:
-        return true()
-    visible = select(Building.id).where(building_scope_predicate(scope))
-    return Floor.building_id.in_(visible)
-
-
 def list_floors(
     session: Session,
     *,
@@ -384,7 +349,7 @@ def list_floors(
 ) -> str:
     stmt = (
         select(Floor.id)
-        .where(_floor_scope(scope))
+        .where(scopes.floors(scope))
         .order_by(Floor.building_id, Floor.level, Floor.version)
     )
     if not include_history:
@@ -395,31 +360,15 @@ def list_floors(
         stmt = stmt.where(Floor.level == level)
     if bbox:
         stmt = stmt.where(Floor.outline.op("&&")(bbox.envelope()))
-    return _collection(session, stmt, _floor_feature(), page)
+    return _collection(session, stmt, _floor_feature(scope), page)
 
 
 def get_floor(session: Session, floor_id: int, *, scope: Scope) -> str:
-    stmt = select(Floor.id).where(Floor.id == floor_id, _floor_scope(scope))
-    return _one(session, stmt, _floor_feature(), "floor", floor_id)
+    stmt = select(Floor.id).where(Floor.id == floor_id, scopes.floors(scope))
+    return _one(session, stmt, _floor_feature(scope), "floor", floor_id)
 
 
 # ---------------------------------------------------------------- rooms
-def room_scope_predicate(scope: Scope) -> ColumnElement[bool]:
-    """Rooms in scope: allocated to a scoped agency, or in a building of a scoped region.
-
-    The building's region is kept on the room (``rooms.region_adcode``), so this is a range
-    filter on the rows an index returns, not a look-up of the region's buildings.
-    """
-    if scope.unrestricted:
-        return true()
-    parts: list[ColumnElement[bool]] = []
-    if scope.agencies:
-        parts.append(scope.agency_predicate(Room.agency_id))
-    if scope.regions:
-        parts.append(scope.region_predicate(Room.region_adcode))
-    return or_(*parts) if parts else literal(False)
-
-
 def _room_feature() -> ColumnElement[Any]:
     return _feature(
         Room.id,
@@ -454,7 +403,7 @@ def list_rooms(
     stmt = (
         select(Room.id)
         .join(Floor, Floor.id == Room.floor_id)
-        .where(room_scope_predicate(scope))
+        .where(scopes.rooms(scope))
         .order_by(Room.id)
     )
     if current_only and floor is None:
@@ -476,7 +425,7 @@ def get_room(session: Session, room_id: int, *, scope: Scope) -> str:
     stmt = (
         select(Room.id)
         .join(Floor, Floor.id == Room.floor_id)
-        .where(Room.id == room_id, room_scope_predicate(scope))
+        .where(Room.id == room_id, scopes.rooms(scope))
     )
     return _one(session, stmt, _room_feature(), "room", room_id)
 
@@ -495,13 +444,13 @@ def _by_id_statement(kind: str, scope: Scope) -> Compiled:
     """The by-id statement of ``kind`` for ``scope``, compiled once (``id`` bound per call)."""
     if kind == "building":
         stmt = select(Building.version, cast(_building_feature(), Text)).where(
-            Building.id == bindparam("id", 0, BigInteger), building_scope_predicate(scope)
+            Building.id == bindparam("id", 0, BigInteger), scopes.buildings(scope)
         )
     else:
         stmt = (
             select(Room.version, cast(_room_feature(), Text))
             .join(Floor, Floor.id == Room.floor_id)
-            .where(Room.id == bindparam("id", 0, BigInteger), room_scope_predicate(scope))
+            .where(Room.id == bindparam("id", 0, BigInteger), scopes.rooms(scope))
         )
     return compile_statement(stmt)
 
@@ -570,7 +519,7 @@ def building_points(session: Session, *, scope: Scope, region: int | None = None
             Building.status,
             Building.name,
         ).label("p")
-    ).where(building_scope_predicate(scope))
+    ).where(scopes.buildings(scope))
     if region is not None:
         stmt = stmt.where(Building.region_adcode.between(*adcode_range(region)))
     sub = stmt.subquery()

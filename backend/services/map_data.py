@@ -10,7 +10,6 @@ room with no occupancy covering today is vacant; idle days count from the last m
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from collections.abc import Callable
@@ -25,15 +24,15 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    or_,
     select,
     true,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.types import Float
+from sqlalchemy.types import Date, Float
 
-from backend import reference
+from backend import reference, timekeeping
 from backend.db.models import SRID, Agency, Building, Floor, Occupancy, Region, Room
+from backend.services import scope as scopes
 from backend.services import standards, tiles
 from backend.services.errors import NotFound
 from backend.services.findings import (
@@ -42,7 +41,7 @@ from backend.services.findings import (
     OVER_STANDARD_RULE,
     findings_table,
 )
-from backend.services.inventory import BBox, building_scope_predicate, room_scope_predicate
+from backend.services.inventory import BBox
 from backend.services.scope import Scope, adcode_range
 
 WORLD_M = 40_075_016.685578488  # Web Mercator world width
@@ -92,19 +91,14 @@ def _cached(session: Session, key: tuple[Any, ...], compute: Callable[[], T]) ->
     return value
 
 
-def _scope_key(scope: Scope) -> str:
-    return "*" if scope.unrestricted else f"{sorted(scope.regions)}|{sorted(scope.agencies)}"
-
-
 # ---------------------------------------------------------------- shared pieces
 def occupied_now(room_id: Any) -> ColumnElement[bool]:
-    """A current occupancy covers today."""
+    """An occupancy is active today (China Standard Time, ``backend.timekeeping``)."""
     return (
         select(literal(1))
         .where(
             Occupancy.room_id == room_id,
-            Occupancy.start_date <= func.current_date(),
-            or_(Occupancy.end_date.is_(None), Occupancy.end_date > func.current_date()),
+            timekeeping.active_on(Occupancy.start_date, Occupancy.end_date, timekeeping.today()),
         )
         .exists()
     )
@@ -112,7 +106,7 @@ def occupied_now(room_id: Any) -> ColumnElement[bool]:
 
 def _room_filters(scope: Scope, flt: MapFilter) -> list[ColumnElement[bool]]:
     """Current rooms in scope, in the region subtree, of agencies of the level."""
-    parts = [Floor.valid_to.is_(None), room_scope_predicate(scope)]
+    parts = [Floor.valid_to.is_(None), scopes.rooms(scope)]
     if flt.region is not None:
         parts.append(Room.region_adcode.between(*adcode_range(flt.region)))
     if flt.agency_level:
@@ -134,7 +128,7 @@ def region_stats(session: Session, *, scope: Scope, level: str) -> list[dict[str
     over-standard area. Buildings count where they stand (their county by location)."""
     return _cached(
         session,
-        ("region_stats", level, _scope_key(scope)),
+        ("region_stats", level, scope.key),
         lambda: _region_stats(session, scope=scope, level=level),
     )
 
@@ -156,7 +150,7 @@ def _region_stats(session: Session, *, scope: Scope, level: str) -> list[dict[st
         )
         .select_from(Building)
         .join(county, true())
-        .where(building_scope_predicate(scope))
+        .where(scopes.buildings(scope))
         .subquery("pb")
     )
     rooms = (
@@ -186,7 +180,11 @@ def _region_stats(session: Session, *, scope: Scope, level: str) -> list[dict[st
     if findings_table(session):
         over = (
             select(FINDINGS.c.building_id, _area(FINDINGS.c.excess_m2).label("excess"))
-            .where(FINDINGS.c.rule_code == OVER_STANDARD_RULE, FINDINGS.c.status.in_(OPEN_STATUSES))
+            .where(
+                FINDINGS.c.rule_code == OVER_STANDARD_RULE,
+                FINDINGS.c.status.in_(OPEN_STATUSES),
+                scopes.findings(scope, FINDINGS),
+            )
             .group_by(FINDINGS.c.building_id)
             .subquery("over")
         )
@@ -227,7 +225,7 @@ def building_clusters(
     """``[lon, lat, count, id, status, name]`` per screen cell; id/status/name for singles."""
     return _cached(
         session,
-        ("clusters", zoom, bbox, _scope_key(scope)),
+        ("clusters", zoom, bbox, scope.key),
         lambda: _building_clusters(session, scope=scope, zoom=zoom, bbox=bbox),
     )
 
@@ -243,7 +241,7 @@ def _building_clusters(
         Building.name,
         point.label("p"),
         func.ST_SnapToGrid(point, cell).label("cell"),
-    ).where(building_scope_predicate(scope))
+    ).where(scopes.buildings(scope))
     if bbox is not None:
         pts = pts.where(Building.footprint.op("&&")(bbox.envelope()))
     p = pts.subquery("p")
@@ -280,7 +278,7 @@ def _idle_days() -> ColumnElement[Any]:
         .correlate(Room)
         .scalar_subquery()
     )
-    return func.coalesce(func.current_date() - last_out, 100_000)
+    return func.coalesce(literal(timekeeping.today(), Date) - last_out, 100_000)
 
 
 def vacancy_bins(
@@ -295,7 +293,7 @@ def vacancy_bins(
     """``[lat, lon, idle_m2, rooms]`` per grid cell: vacant office rooms weighted by area."""
     return _cached(
         session,
-        ("bins", zoom, bbox, flt, min_idle_days, _scope_key(scope)),
+        ("bins", zoom, bbox, flt, min_idle_days, scope.key),
         lambda: _vacancy_bins(
             session, scope=scope, zoom=zoom, bbox=bbox, flt=flt, min_idle_days=min_idle_days
         ),
@@ -341,7 +339,7 @@ def summary(session: Session, *, scope: Scope, flt: MapFilter) -> dict[str, Any]
     """Total usable and office area, vacancy, over-standard area and open findings."""
     return _cached(
         session,
-        ("summary", flt, _scope_key(scope)),
+        ("summary", flt, scope.key),
         lambda: _summary(session, scope=scope, flt=flt),
     )
 
@@ -380,10 +378,7 @@ def _summary(session: Session, *, scope: Scope, flt: MapFilter) -> dict[str, Any
         f = FINDINGS
         where: list[ColumnElement[bool]] = [
             f.c.status.in_(OPEN_STATUSES),
-            or_(
-                f.c.building_id.in_(select(Building.id).where(building_scope_predicate(scope))),
-                scope.predicate(f.c.region_adcode, f.c.agency_id),
-            ),
+            scopes.findings(scope, f),
         ]
         if flt.region is not None:
             where.append(f.c.region_adcode.between(*adcode_range(flt.region)))
@@ -428,8 +423,7 @@ def floor_rooms(session: Session, floor_id: int, *, scope: Scope) -> dict[str, A
     vacancy and open findings, plus totals (the building page's table and popups)."""
     floor = session.execute(
         select(Floor.id, Floor.building_id, Floor.level, Floor.name).where(
-            Floor.id == floor_id,
-            Floor.building_id.in_(select(Building.id).where(building_scope_predicate(scope))),
+            Floor.id == floor_id, scopes.floors(scope)
         )
     ).first()
     if floor is None:
@@ -448,7 +442,7 @@ def floor_rooms(session: Session, floor_id: int, *, scope: Scope) -> dict[str, A
             func.ST_Y(centre).label("lat"),
         )
         .outerjoin(Agency, Agency.id == Room.agency_id)
-        .where(Room.floor_id == floor_id, room_scope_predicate(scope))
+        .where(Room.floor_id == floor_id, scopes.rooms(scope))
         .order_by(Room.number, Room.id)
     ).mappings()
     table: dict[int, dict[str, Any]] = {}
@@ -479,6 +473,7 @@ def floor_rooms(session: Session, floor_id: int, *, scope: Scope) -> dict[str, A
                 .where(
                     FINDINGS.c.room_id.in_(list(table)),
                     FINDINGS.c.status.in_(OPEN_STATUSES),
+                    scopes.findings(scope, FINDINGS),
                 )
                 .order_by(FINDINGS.c.id)
             )
@@ -510,7 +505,7 @@ def floor_rooms(session: Session, floor_id: int, *, scope: Scope) -> dict[str, A
 
 
 def _add_occupants(session: Session, table: dict[int, dict[str, Any]]) -> None:
-    today = dt.date.today()
+    today = timekeeping.today()
     allowances = standards.office_allowances_in_effect(session, today)
     names = rank_names()
     rows = session.execute(
@@ -526,8 +521,7 @@ def _add_occupants(session: Session, table: dict[int, dict[str, Any]]) -> None:
         .join(Agency, Agency.id == Occupancy.agency_id)
         .where(
             Occupancy.room_id.in_(list(table)),
-            Occupancy.start_date <= today,
-            or_(Occupancy.end_date.is_(None), Occupancy.end_date > today),
+            timekeeping.active_on(Occupancy.start_date, Occupancy.end_date, today),
         )
         .order_by(Occupancy.room_id, Occupancy.id)
     )
@@ -588,15 +582,15 @@ def building_outline(session: Session, building_id: int, *, scope: Scope) -> Bui
             func.ST_YMin(Building.footprint),
             func.ST_XMax(Building.footprint),
             func.ST_YMax(Building.footprint),
-        ).where(Building.id == building_id, building_scope_predicate(scope))
+        ).where(Building.id == building_id, scopes.buildings(scope))
     ).first()
     if row is None:
         raise NotFound(
             f"building {building_id} not found", message_zh=f"办公楼 {building_id} 不存在"
         )
-    offices = (
+    offices = (  # the caller's office rooms only: the roll-up never counts hidden rooms
         select(func.count())
-        .where(Room.floor_id == Floor.id, Room.category == "office")
+        .where(Room.floor_id == Floor.id, Room.category == "office", scopes.rooms(scope))
         .correlate(Floor)
         .scalar_subquery()
     )

@@ -32,6 +32,7 @@ from backend.db.models import Agency, Building, Floor, Region
 from backend.db.plans import PlanFile, PlanImport
 from backend.domain import SPACE_CATEGORIES
 from backend.services import audit, inventory
+from backend.services import scope as scopes
 from backend.services.access import Principal
 from backend.services.errors import (
     Conflict,
@@ -393,7 +394,9 @@ def import_plan(
             Floor.building_id == building.id, Floor.level == req.level, Floor.valid_to.is_(None)
         )
     ).scalar_one_or_none()
-    report, rows, frame = _validate(session, plan, req, crs, georef, building, previous, s)
+    report, rows, frame = _validate(
+        session, plan, req, crs, georef, building, previous, s, scope=scope
+    )
     report["source"] = {
         "sha256": file_sha,
         "filename": req.filename[:255],
@@ -460,6 +463,8 @@ def _validate(
     building: Building,
     previous: Floor | None,
     s: UploadSettings,
+    *,
+    scope: Scope,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], _Frame | None]:
     errors: list[v.Issue] = list(plan.errors)
     warnings: list[v.Issue] = list(plan.warnings)
@@ -648,7 +653,7 @@ def _validate(
     if georef is not None:
         method += " (georeferenced from local CAD units)"
     is_imdf = plan.format == "imdf"
-    agencies = _agency_ids(session, plan.agencies, building, warnings, index)
+    agencies = _agency_ids(session, plan.agencies, building, warnings, index, scope=scope)
     rows: list[dict[str, Any]] = []
     for k, feature in enumerate(index):
         category, sub = map_category(plan.categories[k], imdf=is_imdf)
@@ -762,10 +767,18 @@ def _agency_ids(
     building: Building,
     warnings: list[v.Issue],
     index: list[int],
+    *,
+    scope: Scope,
 ) -> list[int | None]:
-    """Agency ids from the file (ids), defaulting to the building's managing agency."""
+    """Agency ids from the file (ids), defaulting to the building's managing agency.
+
+    An agency outside the caller's scope is treated exactly like an unknown one."""
     wanted = {int(x) for x in values if x and x.isdigit()}
-    known = set(session.execute(select(Agency.id).where(Agency.id.in_(wanted))).scalars())
+    known = set(
+        session.execute(
+            select(Agency.id).where(Agency.id.in_(wanted), scopes.agencies(scope))
+        ).scalars()
+    )
     out: list[int | None] = []
     for k, x in enumerate(values):
         if not x:

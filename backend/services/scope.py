@@ -1,7 +1,39 @@
-"""Scope: which part of the register a caller may see. Enforced here, in one place.
+"""Scope: which part of the register a caller may see. Every scope predicate lives here.
 
-A scope is a set of region subtrees (by adcode) and/or a set of agencies. Every list,
-every object fetched by id, every tile and export filters through these predicates.
+A scope is a set of region subtrees (by adcode) and/or a set of agencies; admins are
+unrestricted. This module owns the one predicate per object type, and every path that
+returns an object or a figure derived from objects — lists, by-id reads (also the asyncpg
+path), writes, history (``?as_of=``), vector tiles, map aggregates, floor and building
+roll-ups, exports, the audit trail and compliance findings — filters with it:
+
+=================  ==========================================================================
+object             visible when
+=================  ==========================================================================
+region             in a scoped subtree, an ancestor of one (navigation), or a scoped
+                   agency's region
+agency             in a scoped region subtree, or a scoped agency
+staffing           its agency is visible
+building           in a scoped region, managed by a scoped agency, or housing a room of one
+floor              its building is visible (the outline and storey are the building's);
+                   room counts and areas on it count only visible rooms
+room               allocated to a scoped agency, or in a building of a scoped region
+                   (``rooms.region_adcode``)
+occupancy          of a scoped agency, or in a visible room
+lease              of a scoped agency, on a visible room, or on a building in a scoped
+                   region / managed by a scoped agency
+finding            its object is visible: room → the room; room pair → both rooms;
+                   floor → its building in a scoped region or managed by a scoped agency
+                   (a floor finding sums every room of the floor, so housing one room is
+                   not enough); agency → the agency; occupancy / lease → that record;
+                   person → the office it names (``room_id``) or the main agency
+audit event        its object is visible (events about other kinds only for admins)
+history image      the same predicates applied to the row image of that day
+=================  ==========================================================================
+
+Figures (counts, areas, excess m²) are computed only over visible rows, so a list, the
+map and the aggregates always agree. An object outside the scope answers exactly like a
+missing one (404 ``not_found``), before any validation that depends on it.
+Row-level security in PostgreSQL is the second wall; these predicates are the first.
 """
 
 from __future__ import annotations
@@ -9,8 +41,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
-from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import QueryableAttribute, aliased
+
+from backend.db.compliance import ComplianceFinding, Lease
+from backend.db.models import (
+    Agency,
+    AgencyStaffing,
+    AuditEvent,
+    Building,
+    Floor,
+    Occupancy,
+    Region,
+    Room,
+)
 
 Column = ColumnElement[Any] | QueryableAttribute[Any]
 
@@ -40,6 +96,17 @@ class Scope:
     def everything(cls) -> Scope:
         return cls(unrestricted=True)
 
+    @property
+    def key(self) -> str:
+        """A short stable text for cache keys.
+
+        >>> Scope.everything().key, Scope(regions=frozenset({330100}), agencies=frozenset({7})).key
+        ('*', 'r[330100]a[7]')
+        """
+        if self.unrestricted:
+            return "*"
+        return f"r{sorted(self.regions)}a{sorted(self.agencies)}"
+
     def region_predicate(self, column: Column) -> ColumnElement[bool]:
         """Rows whose region adcode lies in one of the scope's subtrees."""
         if self.unrestricted:
@@ -49,6 +116,7 @@ class Scope:
         return or_(*(column.between(*adcode_range(a)) for a in sorted(self.regions)))
 
     def agency_predicate(self, column: Column) -> ColumnElement[bool]:
+        """Rows of one of the scope's agencies."""
         if self.unrestricted:
             return true()
         if not self.agencies:
@@ -76,4 +144,213 @@ class Scope:
         )
 
 
-__all__ = ["Scope", "adcode_range", "and_"]
+# ---------------------------------------------------------------- per object type
+def regions(scope: Scope, adcode: Column = Region.adcode) -> ColumnElement[bool]:
+    """Regions: the scoped subtrees, their ancestors (for navigation), scoped agencies' regions."""
+    if scope.unrestricted:
+        return true()
+    parts: list[ColumnElement[bool]] = [scope.region_predicate(adcode)]
+    for a in sorted(scope.regions):
+        parts.append(adcode.in_(sorted({a - a % 10000, a - a % 100})))
+    if scope.agencies:
+        parts.append(
+            adcode.in_(select(Agency.region_adcode).where(Agency.id.in_(sorted(scope.agencies))))
+        )
+    return or_(*parts)
+
+
+def agencies(
+    scope: Scope, *, region: Column = Agency.region_adcode, id: Column = Agency.id
+) -> ColumnElement[bool]:
+    """Agencies in a scoped region subtree, and the scoped agencies."""
+    return scope.predicate(region, id)
+
+
+def agency_ids(scope: Scope) -> Any:
+    """``SELECT id FROM agencies`` the caller may see (for ``IN``)."""
+    return select(Agency.id).where(agencies(scope))
+
+
+def staffing(scope: Scope) -> ColumnElement[bool]:
+    """Staffing rows of visible agencies."""
+    if scope.unrestricted:
+        return true()
+    return AgencyStaffing.agency_id.in_(agency_ids(scope))
+
+
+def buildings_managed(
+    scope: Scope, *, region: Column = Building.region_adcode, agency: Column = Building.agency_id
+) -> ColumnElement[bool]:
+    """Buildings seen whole: in a scoped region or managed by a scoped agency."""
+    return scope.predicate(region, agency)
+
+
+def buildings(
+    scope: Scope,
+    *,
+    id: Column = Building.id,
+    region: Column = Building.region_adcode,
+    agency: Column = Building.agency_id,
+) -> ColumnElement[bool]:
+    """Buildings in a scoped region, managed by a scoped agency, or housing a room of one."""
+    if scope.unrestricted:
+        return true()
+    parts = [buildings_managed(scope, region=region, agency=agency)]
+    if scope.agencies:
+        housing = select(Room.building_id).where(Room.agency_id.in_(sorted(scope.agencies)))
+        parts.append(id.in_(housing))
+    return or_(*parts)
+
+
+def building_ids(scope: Scope) -> Any:
+    """``SELECT id FROM buildings`` the caller may see (for ``IN``)."""
+    return select(Building.id).where(buildings(scope))
+
+
+def floors(scope: Scope, building_id: Column = Floor.building_id) -> ColumnElement[bool]:
+    """Floors (every version) of visible buildings."""
+    if scope.unrestricted:
+        return true()
+    return building_id.in_(building_ids(scope))
+
+
+def rooms(
+    scope: Scope, *, region: Column = Room.region_adcode, agency: Column = Room.agency_id
+) -> ColumnElement[bool]:
+    """Rooms allocated to a scoped agency, or in a building of a scoped region.
+
+    The building's region is kept on the room (``rooms.region_adcode``), so this is a range
+    filter on the rows an index returns, not a look-up of the region's buildings.
+    """
+    if scope.unrestricted:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    if scope.agencies:
+        parts.append(scope.agency_predicate(agency))
+    if scope.regions:
+        parts.append(scope.region_predicate(region))
+    return or_(*parts) if parts else false()
+
+
+def room_ids(scope: Scope) -> Any:
+    """``SELECT id FROM rooms`` the caller may see (for ``IN``)."""
+    return select(Room.id).where(rooms(scope))
+
+
+def occupancies(
+    scope: Scope, *, agency: Column = Occupancy.agency_id, room_id: Column = Occupancy.room_id
+) -> ColumnElement[bool]:
+    """Occupancies of a scoped agency, or in a visible room."""
+    if scope.unrestricted:
+        return true()
+    return or_(scope.agency_predicate(agency), room_id.in_(room_ids(scope)))
+
+
+def leases(scope: Scope) -> ColumnElement[bool]:
+    """Leases of a scoped agency, of a visible room, or of a building seen whole."""
+    if scope.unrestricted:
+        return true()
+    managed = select(Building.id).where(buildings_managed(scope))
+    return or_(
+        scope.agency_predicate(Lease.agency_id),
+        _visible_room(scope, Lease.room_id),
+        Lease.building_id.in_(managed),
+    )
+
+
+def _visible_room(scope: Scope, room_id: Any) -> ColumnElement[bool]:
+    """The room ``room_id`` (an expression of the outer row) is visible: a look-up by key
+    per row, cheaper than collecting every visible room when few rows are tested."""
+    r = aliased(Room)
+    return (
+        select(r.id)
+        .where(r.id == room_id, rooms(scope, region=r.region_adcode, agency=r.agency_id))
+        .exists()
+    )
+
+
+def findings(scope: Scope, f: Any = None) -> ColumnElement[bool]:
+    """Findings whose object the caller may see (``f``: the findings table or an alias with
+    its columns; default ``compliance_findings``). See the module's table."""
+    if scope.unrestricted:
+        return true()
+    c = (f if f is not None else ComplianceFinding.__table__).c
+
+    def key_of(kind: str, text_key: Any) -> Any:
+        # the object id as a number, only for rows of that kind (never cast another's key)
+        return case((c.object_type == kind, cast(text_key, BigInteger)))
+
+    o = aliased(Occupancy)
+    lease_ids = select(Lease.id).where(Lease.id == key_of("lease", c.object_id), leases(scope))
+    return or_(
+        and_(c.object_type == "room", _visible_room(scope, c.room_id)),
+        and_(
+            c.object_type == "room_pair",
+            _visible_room(scope, c.room_id),
+            _visible_room(scope, key_of("room_pair", func.split_part(c.object_id, ":", 2))),
+        ),
+        and_(
+            c.object_type == "floor",
+            c.building_id.in_(select(Building.id).where(buildings_managed(scope))),
+        ),
+        and_(c.object_type == "agency", c.agency_id.in_(agency_ids(scope))),
+        and_(
+            c.object_type == "occupancy",
+            select(o.id)
+            .where(
+                o.id == key_of("occupancy", c.object_id),
+                or_(scope.agency_predicate(o.agency_id), _visible_room(scope, o.room_id)),
+            )
+            .exists(),
+        ),
+        and_(
+            c.object_type == "person",
+            or_(scope.agency_predicate(c.agency_id), _visible_room(scope, c.room_id)),
+        ),
+        and_(c.object_type == "lease", lease_ids.exists()),
+    )
+
+
+def audit_events(scope: Scope) -> ColumnElement[bool]:
+    """Events about objects within ``scope`` (unrestricted: every event)."""
+    if scope.unrestricted:
+        return true()
+
+    def ids(stmt: Any) -> Any:
+        return select(cast(stmt.subquery().c[0], String))
+
+    kinds: dict[str, Any] = {
+        "building": ids(building_ids(scope)),
+        "floor": ids(select(Floor.id).where(floors(scope))),
+        "room": ids(room_ids(scope)),
+        "agency": ids(agency_ids(scope)),
+        "occupancy": ids(select(Occupancy.id).where(occupancies(scope))),
+        "lease": ids(select(Lease.id).where(leases(scope))),
+        "compliance_finding": ids(select(ComplianceFinding.id).where(findings(scope))),
+    }
+    return or_(
+        *(
+            and_(AuditEvent.object_type == kind, AuditEvent.object_id.in_(stmt))
+            for kind, stmt in kinds.items()
+        )
+    )
+
+
+__all__ = [
+    "Scope",
+    "adcode_range",
+    "agencies",
+    "agency_ids",
+    "audit_events",
+    "building_ids",
+    "buildings",
+    "buildings_managed",
+    "findings",
+    "floors",
+    "leases",
+    "occupancies",
+    "regions",
+    "room_ids",
+    "rooms",
+    "staffing",
+]

@@ -38,9 +38,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import Float
 
 from backend.db.models import SRID, AuditEvent, Building, Floor, Room
+from backend.services import scope as scopes
 from backend.services.errors import InvalidInput
 from backend.services.findings import FINDINGS, OPEN_STATUSES, RULE_GROUPS, findings_table
-from backend.services.inventory import building_scope_predicate, room_scope_predicate
 from backend.services.scope import Scope
 from backend.settings import map_settings
 
@@ -112,12 +112,6 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def _scope_key(scope: Scope) -> str:
-    if scope.unrestricted:
-        return "*"
-    return f"r{sorted(scope.regions)}a{sorted(scope.agencies)}"
-
-
 # ---------------------------------------------------------------- SQL
 def _mvt(rows: Select[Any], layer: str) -> Select[Any]:
     # ST_AsMVT skips rows whose clipped geometry is NULL; filtering them first would make
@@ -147,7 +141,7 @@ def tile_statement(
             Building.agency_id,
             cast(Building.footprint_area_m2, Float).label("footprint_area_m2"),
             geom(Building.footprint).label("geom"),
-        ).where(Building.footprint.op("&&")(env), building_scope_predicate(scope))
+        ).where(Building.footprint.op("&&")(env), scopes.buildings(scope))
         if flt.building is not None:
             rows = rows.where(Building.id == flt.building)
         return _mvt(rows, layer)
@@ -160,10 +154,7 @@ def tile_statement(
             Floor.name,
             cast(Floor.building_area_m2, Float).label("building_area_m2"),
             geom(Floor.outline).label("geom"),
-        ).where(Floor.outline.op("&&")(env), Floor.valid_to.is_(None))
-        if not scope.unrestricted:
-            visible = select(Building.id).where(building_scope_predicate(scope))
-            rows = rows.where(Floor.building_id.in_(visible))
+        ).where(Floor.outline.op("&&")(env), Floor.valid_to.is_(None), scopes.floors(scope))
         if flt.building is not None:
             rows = rows.where(Floor.building_id == flt.building)
         if flt.level is not None:
@@ -185,7 +176,7 @@ def tile_statement(
         rows = (
             select(*cols, geom(Room.geom).label("geom"))
             .join(Floor, Floor.id == Room.floor_id)
-            .where(Room.geom.op("&&")(env), room_scope_predicate(scope))
+            .where(Room.geom.op("&&")(env), scopes.rooms(scope))
         )
         if flt.floor is not None:
             rows = rows.where(Room.floor_id == flt.floor)
@@ -206,8 +197,9 @@ def tile_statement(
 
 
 def _compliance(geom: Any, env: Any, scope: Scope, flt: TileFilter, *, points: bool) -> Select[Any]:
-    """Open findings drawn on their room (or their building when not about one room);
-    below ``POINT_BELOW_ZOOM`` as a point, since rooms would be smaller than a pixel."""
+    """Open findings the caller may see (``scope.findings``: the same predicate as the
+    findings list and the aggregates) drawn on their room, or their building when not about
+    one room; below ``POINT_BELOW_ZOOM`` as a point (rooms would be smaller than a pixel)."""
     f = FINDINGS
     shape: Any = func.coalesce(Room.geom, Building.footprint)
     if points:
@@ -231,7 +223,7 @@ def _compliance(geom: Any, env: Any, scope: Scope, flt: TileFilter, *, points: b
         .where(
             f.c.status.in_(OPEN_STATUSES),
             or_(Room.geom.op("&&")(env), and_(Room.id.is_(None), Building.footprint.op("&&")(env))),
-            building_scope_predicate(scope),
+            scopes.findings(scope, f),
         )
     )
     if flt.group:
@@ -291,7 +283,7 @@ def get_tile(
     check_tile(layer, z, x, y, flt)
     limit = map_settings().tile_cache_entries
     use_cache = use_cache and limit > 0
-    key = (layer, z, x, y, flt, _scope_key(scope), generation(layer), data_version(session))
+    key = (layer, z, x, y, flt, scope.key, generation(layer), data_version(session))
     now = time.monotonic()
     if use_cache:
         with _lock:

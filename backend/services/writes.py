@@ -22,13 +22,9 @@ from sqlalchemy.orm import Session
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Occupancy, Region, Room
 from backend.domain import BuildingStatus, LeaveReason, Ownership, SpaceCategory
 from backend.services import audit
+from backend.services import scope as scopes
 from backend.services.access import Principal
 from backend.services.errors import InvalidGeometry, InvalidInput, NotFound, StaleVersion
-from backend.services.inventory import (
-    agency_scope_predicate,
-    building_scope_predicate,
-    room_scope_predicate,
-)
 from gis.area import lonlat_planar_areas, round_area, storey_building_area
 
 Category = SpaceCategory
@@ -217,10 +213,17 @@ def _require_agency(session: Session, agency_id: int | None, principal: Principa
     if agency_id is None:
         return
     found = session.execute(
-        select(Agency.id).where(Agency.id == agency_id, agency_scope_predicate(principal.scope))
+        select(Agency.id).where(Agency.id == agency_id, scopes.agencies(principal.scope))
     ).first()
     if found is None:
         raise _not_found("agency", agency_id)
+
+
+def _require_visible(session: Session, model: Any, key: int, visible: ColumnElement[bool]) -> None:
+    """NotFound unless the target exists within scope: checked before anything that depends
+    on the target, so a hidden object answers exactly like a missing one."""
+    if session.execute(select(model.id).where(model.id == key, visible)).first() is None:
+        raise _not_found(model.__tablename__.rstrip("s"), key)
 
 
 def _footprint(geojson: dict[str, Any]) -> tuple[shapely.MultiPolygon, Decimal, str]:
@@ -257,13 +260,13 @@ def _footprint(geojson: dict[str, Any]) -> tuple[shapely.MultiPolygon, Decimal, 
 def create_building(session: Session, data: BuildingCreate, *, principal: Principal) -> int:
     """A new building in the caller's scope (region, or managed by a scoped agency)."""
     scope = principal.scope
+    _require_agency(session, data.agency_id, principal)
+    if not (scope.allows_region(data.region_adcode) or (data.agency_id in scope.agencies)):
+        raise _not_found("region", data.region_adcode)
     if session.get(Region, data.region_adcode) is None:
         raise InvalidInput(
             f"unknown region {data.region_adcode}", details={"field": "region_adcode"}
         )
-    _require_agency(session, data.agency_id, principal)
-    if not (scope.allows_region(data.region_adcode) or (data.agency_id in scope.agencies)):
-        raise _not_found("region", data.region_adcode)
     geom, area, method = _footprint(data.footprint)
     values = data.model_dump(exclude={"footprint"}) | {
         "footprint": func.ST_GeomFromWKB(shapely.to_wkb(geom), 4490),
@@ -289,6 +292,7 @@ def update_building(
     session: Session, building_id: int, data: BuildingUpdate, *, expected: int, principal: Principal
 ) -> int:
     changes = data.model_dump(exclude_unset=True)
+    _require_visible(session, Building, building_id, scopes.buildings(principal.scope))
     if "agency_id" in changes:
         _require_agency(session, changes["agency_id"], principal)
     return _apply(
@@ -299,15 +303,13 @@ def update_building(
         key=building_id,
         expected=expected,
         changes=changes,
-        visible=building_scope_predicate(principal.scope),
+        visible=scopes.buildings(principal.scope),
     )
 
 
 # ---------------------------------------------------------------- floors
 def _floor_visible(principal: Principal) -> ColumnElement[bool]:
-    return Floor.building_id.in_(
-        select(Building.id).where(building_scope_predicate(principal.scope))
-    )
+    return scopes.floors(principal.scope)
 
 
 def update_floor(
@@ -315,6 +317,7 @@ def update_floor(
 ) -> int:
     """Floor attributes; a new storey height re-counts the building area (GB/T 50353)."""
     changes = data.model_dump(exclude_unset=True)
+    _require_visible(session, Floor, floor_id, _floor_visible(principal))
     if "storey_height_m" in changes:
         raw = session.execute(
             select(Floor.outline_area_raw).where(Floor.id == floor_id, _floor_visible(principal))
@@ -340,6 +343,7 @@ def update_room(
     session: Session, room_id: int, data: RoomUpdate, *, expected: int, principal: Principal
 ) -> int:
     changes = data.model_dump(exclude_unset=True)
+    _require_visible(session, Room, room_id, scopes.rooms(principal.scope))
     if "agency_id" in changes:
         _require_agency(session, changes["agency_id"], principal)
     return _apply(
@@ -350,23 +354,19 @@ def update_room(
         key=room_id,
         expected=expected,
         changes=changes,
-        visible=room_scope_predicate(principal.scope),
+        visible=scopes.rooms(principal.scope),
     )
 
 
 # ---------------------------------------------------------------- occupancy
 def occupancy_scope_predicate(principal: Principal) -> ColumnElement[bool]:
-    """Occupancies of a scoped agency, or in a room within scope."""
-    scope = principal.scope
-    if scope.unrestricted:
-        return Occupancy.id.is_not(None)
-    rooms = select(Room.id).where(room_scope_predicate(scope))
-    return scope.agency_predicate(Occupancy.agency_id) | Occupancy.room_id.in_(rooms)
+    """Occupancies the principal may see (``backend.services.scope.occupancies``)."""
+    return scopes.occupancies(principal.scope)
 
 
 def create_occupancy(session: Session, data: OccupancyCreate, *, principal: Principal) -> int:
     room = session.execute(
-        select(Room.id).where(Room.id == data.room_id, room_scope_predicate(principal.scope))
+        select(Room.id).where(Room.id == data.room_id, scopes.rooms(principal.scope))
     ).first()
     if room is None:
         raise _not_found("room", data.room_id)
@@ -395,12 +395,15 @@ def update_occupancy(
     principal: Principal,
 ) -> int:
     changes = data.model_dump(exclude_unset=True)
-    if "end_date" in changes and changes["end_date"] is not None:
-        start = session.execute(
-            select(Occupancy.start_date).where(Occupancy.id == occupancy_id)
-        ).scalar_one_or_none()
-        if start is not None and changes["end_date"] < start:
-            raise InvalidInput("end_date is before start_date", details={"field": "end_date"})
+    visible = occupancy_scope_predicate(principal)
+    # the start date is read only within scope: a hidden record answers 404 whatever its dates
+    start = session.execute(
+        select(Occupancy.start_date).where(Occupancy.id == occupancy_id, visible)
+    ).scalar_one_or_none()
+    if start is None:
+        raise _not_found("occupancy", occupancy_id)
+    if changes.get("end_date") is not None and changes["end_date"] < start:
+        raise InvalidInput("end_date is before start_date", details={"field": "end_date"})
     return _apply(
         session,
         principal=principal,
@@ -409,7 +412,7 @@ def update_occupancy(
         key=occupancy_id,
         expected=expected,
         changes=changes,
-        visible=occupancy_scope_predicate(principal),
+        visible=visible,
     )
 
 
@@ -418,6 +421,7 @@ def replace_staffing(
     session: Session, agency_id: int, data: StaffingUpdate, *, expected: int, principal: Principal
 ) -> int:
     """Replace the staffing table; the agency's version guards it."""
+    _require_visible(session, Agency, agency_id, scopes.agencies(principal.scope))
     ranks = [r.rank_code for r in data.staffing]
     if len(set(ranks)) != len(ranks):
         raise InvalidInput("rank_code repeated", details={"field": "staffing"})
@@ -437,7 +441,7 @@ def replace_staffing(
         key=agency_id,
         expected=expected,
         changes={},
-        visible=agency_scope_predicate(principal.scope),
+        visible=scopes.agencies(principal.scope),
     )
     session.execute(delete(AgencyStaffing).where(AgencyStaffing.agency_id == agency_id))
     if data.staffing:

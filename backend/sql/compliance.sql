@@ -6,9 +6,11 @@
 -- (NULL = the whole province). Each rule inserts candidate findings into the temporary
 -- table cf_new; the merge statements then update, open and close compliance_findings.
 --
--- "Now" means at :as_of: an occupancy is active when start_date <= :as_of and it has not
--- ended (end_date NULL or after :as_of); the person is in post when left_post_on is NULL or
--- after :as_of. Areas compare as stored: usable_area_m2 is already rounded half-up to 0.01 m².
+-- "Now" means at :as_of: an occupancy, lease or approved use is active on :as_of when
+-- officemap_active_on(start_date, end_date, :as_of) (backend/timekeeping.py: the half-open
+-- [start_date, end_date), end_date being the day vacated); the person is in post when
+-- left_post_on is NULL or after :as_of. Areas compare as stored: usable_area_m2 is already
+-- rounded half-up to 0.01 m².
 
 -- name: create_new
 CREATE TEMP TABLE IF NOT EXISTS cf_new (
@@ -43,8 +45,7 @@ WITH use AS (
     LEFT JOIN standard_office_allowances a
            ON a.version = :version AND a.agency_level = ag.level AND a.rank_code = o.rank_code
     JOIN rooms r ON r.id = o.room_id
-    WHERE o.start_date <= :as_of
-      AND (o.end_date IS NULL OR o.end_date > :as_of)
+    WHERE officemap_active_on(o.start_date, o.end_date, :as_of)
       AND (o.left_post_on IS NULL OR o.left_post_on > :as_of)
       AND (CAST(:floors AS int[]) IS NULL OR r.floor_id = ANY(CAST(:floors AS int[])))
     GROUP BY o.room_id
@@ -67,8 +68,7 @@ SELECT 'office_over_standard', 'room', r.id::text, r.id, r.floor_id, r.building_
                LEFT JOIN standard_office_allowances a
                       ON a.version = :version AND a.agency_level = ag.level
                      AND a.rank_code = o.rank_code
-               WHERE o.room_id = r.id AND o.start_date <= :as_of
-                 AND (o.end_date IS NULL OR o.end_date > :as_of)
+               WHERE o.room_id = r.id AND officemap_active_on(o.start_date, o.end_date, :as_of)
                  AND (o.left_post_on IS NULL OR o.left_post_on > :as_of)))
 FROM use u
 JOIN rooms r ON r.id = u.room_id
@@ -83,8 +83,7 @@ JOIN rooms r ON r.id = o.room_id
 JOIN floors f ON f.id = r.floor_id AND f.valid_to IS NULL
 LEFT JOIN standard_office_allowances a
        ON a.version = :version AND a.agency_level = ag.level AND a.rank_code = o.rank_code
-WHERE o.start_date <= :as_of
-  AND (o.end_date IS NULL OR o.end_date > :as_of)
+WHERE officemap_active_on(o.start_date, o.end_date, :as_of)
   AND (o.left_post_on IS NULL OR o.left_post_on > :as_of)
   AND a.max_usable_m2 IS NULL
   AND (CAST(:floors AS int[]) IS NULL OR r.floor_id = ANY(CAST(:floors AS int[])));
@@ -163,8 +162,7 @@ WITH held AS (
     LEFT JOIN standard_office_allowances a
            ON a.version = :version AND a.agency_level = ag.level AND a.rank_code = o.rank_code
     WHERE o.person_id IS NOT NULL
-      AND o.start_date <= :as_of
-      AND (o.end_date IS NULL OR o.end_date > :as_of)
+      AND officemap_active_on(o.start_date, o.end_date, :as_of)
       AND (o.left_post_on IS NULL OR o.left_post_on > :as_of)
       AND (CAST(:persons AS text[]) IS NULL OR o.person_id = ANY(CAST(:persons AS text[])))
     ORDER BY o.person_id, o.room_id, o.is_concurrent_post, o.start_date
@@ -259,17 +257,17 @@ WITH target_floors AS (
            max(x.ended) AS last_ended
     FROM (
         SELECT o.room_id AS id,
-               (o.start_date <= :as_of AND (o.end_date IS NULL OR o.end_date > :as_of)) AS active,
+               officemap_active_on(o.start_date, o.end_date, :as_of) AS active,
                CASE WHEN o.end_date <= :as_of THEN o.end_date END AS ended
         FROM occupancies o JOIN office ON office.id = o.room_id
         UNION ALL
         SELECT u.room_id,
-               (u.start_date <= :as_of AND (u.end_date IS NULL OR u.end_date > :as_of)),
+               officemap_active_on(u.start_date, u.end_date, :as_of),
                CASE WHEN u.end_date <= :as_of THEN u.end_date END
         FROM approved_uses u JOIN office ON office.id = u.room_id
         UNION ALL
         SELECT l.room_id,
-               (l.start_date <= :as_of AND (l.end_date IS NULL OR l.end_date > :as_of)),
+               officemap_active_on(l.start_date, l.end_date, :as_of),
                CASE WHEN l.end_date <= :as_of THEN l.end_date END
         FROM leases l JOIN office ON office.id = l.room_id
     ) x
@@ -277,7 +275,7 @@ WITH target_floors AS (
 ), container_use AS (
     -- uses that cover a whole floor (approved use) or building (lease)
     SELECT t.id AS floor_id,
-           bool_or(c.start_date <= :as_of AND (c.end_date IS NULL OR c.end_date > :as_of))
+           bool_or(officemap_active_on(c.start_date, c.end_date, :as_of))
                AS active,
            max(CASE WHEN c.end_date <= :as_of THEN c.end_date END) AS last_ended
     FROM target_floors t
@@ -346,7 +344,7 @@ CROSS JOIN LATERAL (
                       WHERE r2.building_id = l.building_id) END AS m2
 ) area
 WHERE NOT l.approved
-  AND l.start_date <= :as_of AND (l.end_date IS NULL OR l.end_date > :as_of)
+  AND officemap_active_on(l.start_date, l.end_date, :as_of)
   AND (l.room_id IS NULL OR EXISTS (SELECT 1 FROM floors f
                                      WHERE f.id = r.floor_id AND f.valid_to IS NULL))
   AND (CAST(:buildings AS int[]) IS NULL

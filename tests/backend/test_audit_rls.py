@@ -41,7 +41,7 @@ def test_region_scope_matches_the_service_predicate(db: Session) -> None:
     from sqlalchemy import func, select
 
     from backend.db.models import Building, Room
-    from backend.services.inventory import building_scope_predicate, room_scope_predicate
+    from backend.services import scope as scopes
 
     city = db.execute(
         text(
@@ -50,10 +50,10 @@ def test_region_scope_matches_the_service_predicate(db: Session) -> None:
     ).scalar_one()
     scope = Scope(regions=frozenset({city}))
     expect_b = db.execute(
-        select(func.count()).where(building_scope_predicate(scope)).select_from(Building)
+        select(func.count()).where(scopes.buildings(scope)).select_from(Building)
     ).scalar_one()
     expect_r = db.execute(
-        select(func.count()).where(room_scope_predicate(scope)).select_from(Room)
+        select(func.count()).where(scopes.rooms(scope)).select_from(Room)
     ).scalar_one()
     as_app_role(db, scope)
     assert 0 < count(db, "buildings") == expect_b

@@ -6,7 +6,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from backend.db.models import Building, Room
-from backend.services.inventory import room_scope_predicate
+from backend.services import scope as scopes
 from backend.services.scope import Scope, adcode_range
 
 
@@ -57,7 +57,7 @@ def test_region_scope_selects_exactly_the_regions_rooms(db: Session) -> None:
     region = db.execute(select(Building.region_adcode).limit(1)).scalar_one()
     scope = Scope(regions=frozenset({region}))
     via_predicate = db.execute(
-        select(func.count()).select_from(Room).where(room_scope_predicate(scope))
+        select(func.count()).select_from(Room).where(scopes.rooms(scope))
     ).scalar_one()
     via_buildings = db.execute(
         select(func.count())

@@ -13,8 +13,8 @@ SELECT coalesce(sum(r.usable_area_m2), 0), count(*)
 FROM rooms r JOIN floors f ON f.id = r.floor_id
 WHERE f.valid_to IS NULL AND r.category = 'office'
   AND r.id NOT IN (SELECT room_id FROM occupancies
-                   WHERE start_date <= current_date
-                     AND (end_date IS NULL OR end_date > current_date))
+                   WHERE start_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date
+                     AND (end_date IS NULL OR end_date > (now() AT TIME ZONE 'Asia/Shanghai')::date))
 """
 
 
@@ -125,7 +125,7 @@ def test_floor_rooms_table_with_occupants_and_allowances(client: Any, db: Sessio
         text(
             "SELECT a.max_usable_m2 FROM standard_office_allowances a "
             "WHERE a.agency_level = :level AND a.rank_code = :rank AND a.version = ("
-            "  SELECT version FROM standard_versions WHERE effective_date <= current_date "
+            "  SELECT version FROM standard_versions WHERE effective_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date "
             "  ORDER BY effective_date DESC, loaded_at DESC LIMIT 1)"
         ),
         {"level": level, "rank": rank},
@@ -164,16 +164,16 @@ def test_floor_rooms_vacancy_matches_sql(client: Any, db: Session) -> None:
         text(
             "SELECT r.floor_id FROM rooms r JOIN floors f ON f.id = r.floor_id "
             "WHERE f.valid_to IS NULL AND r.category = 'office' AND r.id NOT IN "
-            "(SELECT room_id FROM occupancies WHERE start_date <= current_date "
-            "AND (end_date IS NULL OR end_date > current_date)) ORDER BY r.id LIMIT 1"
+            "(SELECT room_id FROM occupancies WHERE start_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date "
+            "AND (end_date IS NULL OR end_date > (now() AT TIME ZONE 'Asia/Shanghai')::date)) ORDER BY r.id LIMIT 1"
         )
     ).scalar_one()
     vacant = set(
         db.execute(
             text(
                 "SELECT id FROM rooms WHERE floor_id = :f AND category = 'office' AND id NOT IN "
-                "(SELECT room_id FROM occupancies WHERE start_date <= current_date "
-                "AND (end_date IS NULL OR end_date > current_date))"
+                "(SELECT room_id FROM occupancies WHERE start_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date "
+                "AND (end_date IS NULL OR end_date > (now() AT TIME ZONE 'Asia/Shanghai')::date))"
             ),
             {"f": floor_id},
         ).scalars()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
+from backend import timekeeping
 from backend.api.deps import ScopeDep, SessionDep
 from backend.api.html import page_response
 from backend.api.routes.inventory import RegionFilter
@@ -121,7 +121,7 @@ def vacancy_page(session: SessionDep, lang: LangQuery = "zh") -> HTMLResponse:
             lang=lang,
             province_adcode=adcode,
             bounds=bounds,
-            idle_days=standards.idle_threshold_days(session, dt.date.today()),
+            idle_days=standards.idle_threshold_days(session, timekeeping.today()),
         )
     )
 
