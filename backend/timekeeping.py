@@ -38,13 +38,14 @@ def now() -> dt.datetime:
     return dt.datetime.now(TZ)
 
 
-def today() -> dt.date:
-    """Today's date in China Standard Time (never the server's local date).
+def today(at: dt.datetime | None = None) -> dt.date:
+    """The date in China Standard Time at the instant ``at`` (default: now), never the
+    server's or the database's local date.
 
-    >>> isinstance(today(), dt.date)
-    True
+    >>> today(dt.datetime(2026, 11, 30, 16, 30, tzinfo=dt.UTC))  # 00:30 CST
+    datetime.date(2026, 12, 1)
     """
-    return now().date()
+    return (at.astimezone(TZ) if at is not None else now()).date()
 
 
 def end_of_day(day: dt.date) -> dt.datetime:

@@ -39,7 +39,7 @@ from backend.db.models import Building, Floor, Occupancy, Room
 from backend.services import scope as scopes
 from backend.services.errors import NotFound
 from backend.services.inventory import GEOJSON_DECIMALS, BBox, Page
-from backend.services.scope import Scope
+from backend.services.scope import Scope, adcode_range
 
 cutoff = timekeeping.end_of_day
 
@@ -144,7 +144,7 @@ def list_buildings(
     if bbox:
         stmt = stmt.where(b.c.footprint.op("&&")(bbox.envelope()))
     if region is not None:
-        stmt = stmt.where(Scope(regions=frozenset({region})).region_predicate(b.c.region_adcode))
+        stmt = stmt.where(b.c.region_adcode.between(*adcode_range(region)))
     if agency is not None:
         stmt = stmt.where(b.c.agency_id == agency)
     return _collection(session, stmt, _feature(b, "footprint", BUILDING_PROPS), page, day)

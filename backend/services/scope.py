@@ -202,6 +202,19 @@ def buildings(
     return or_(*parts)
 
 
+def may_place_building(scope: Scope, region_adcode: int, agency_id: int | None) -> bool:
+    """A new building may be placed in a scoped region, or for a scoped agency.
+
+    >>> may_place_building(Scope(regions=frozenset({330100})), 330106, None)
+    True
+    >>> may_place_building(Scope(agencies=frozenset({7})), 330106, 8)
+    False
+    """
+    return scope.allows_region(region_adcode) or (
+        agency_id is not None and (scope.unrestricted or agency_id in scope.agencies)
+    )
+
+
 def building_ids(scope: Scope) -> Any:
     """``SELECT id FROM buildings`` the caller may see (for ``IN``)."""
     return select(Building.id).where(buildings(scope))
@@ -348,6 +361,7 @@ __all__ = [
     "findings",
     "floors",
     "leases",
+    "may_place_building",
     "occupancies",
     "regions",
     "room_ids",

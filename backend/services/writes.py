@@ -261,7 +261,7 @@ def create_building(session: Session, data: BuildingCreate, *, principal: Princi
     """A new building in the caller's scope (region, or managed by a scoped agency)."""
     scope = principal.scope
     _require_agency(session, data.agency_id, principal)
-    if not (scope.allows_region(data.region_adcode) or (data.agency_id in scope.agencies)):
+    if not scopes.may_place_building(scope, data.region_adcode, data.agency_id):
         raise _not_found("region", data.region_adcode)
     if session.get(Region, data.region_adcode) is None:
         raise InvalidInput(
