@@ -429,7 +429,7 @@ def replace_staffing(
         dict(r)
         for r in session.execute(
             select(AgencyStaffing.rank_code, AgencyStaffing.quota, AgencyStaffing.headcount)
-            .where(AgencyStaffing.agency_id == agency_id)
+            .where(AgencyStaffing.agency_id == agency_id, scopes.staffing(principal.scope))
             .order_by(AgencyStaffing.rank_code)
         ).mappings()
     ]

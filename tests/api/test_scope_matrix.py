@@ -442,6 +442,30 @@ def test_by_id_reads_and_history(
     assert checked > 40
 
 
+REGIONS_SEEN = {
+    "officer_A": {"county2"},  # the region of the caller's agency
+    "officer_B": {"county1"},
+    "region": {"city1", "county1"},  # the subtree (and its ancestors, for navigation)
+}
+
+
+@pytest.mark.parametrize(("viewer", "role"), CASES)
+def test_regions_and_region_roll_ups(viewer: str, role: str, client_as: Any, world: World) -> None:
+    v, w = VIEWERS[viewer], world
+    c = client_for(client_as, w, v, role)
+    unknown = 990101  # a well-formed adcode no region has
+    for key in ("county1", "county2", "city1", "city2"):
+        adcode = w.adcodes[key]
+        for path in ("/api/v1/regions/{a}", "/api/v1/compliance/summary?region={a}"):
+            r = c.get(path.format(a=adcode))
+            if key in REGIONS_SEEN[viewer]:
+                assert r.status_code == 200, (key, path, r.text)
+            else:
+                missing = c.get(path.format(a=unknown))
+                assert r.status_code == 404, (key, path)
+                assert masked(r, adcode) == masked(missing, unknown)
+
+
 @pytest.mark.parametrize(("viewer", "role"), CASES)
 def test_lists_and_roll_ups(viewer: str, role: str, client_as: Any, world: World) -> None:
     v, w = VIEWERS[viewer], world
