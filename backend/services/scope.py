@@ -293,7 +293,6 @@ def findings(scope: Scope, f: Any = None) -> ColumnElement[bool]:
         # the object id as a number, only for rows of that kind (never cast another's key)
         return case((c.object_type == kind, cast(text_key, BigInteger)))
 
-    o = aliased(Occupancy)
     lease_ids = select(Lease.id).where(Lease.id == key_of("lease", c.object_id), leases(scope))
     return or_(
         and_(c.object_type == "room", _visible_room(scope, c.room_id)),
@@ -307,17 +306,10 @@ def findings(scope: Scope, f: Any = None) -> ColumnElement[bool]:
             c.building_id.in_(select(Building.id).where(buildings_managed(scope))),
         ),
         and_(c.object_type == "agency", c.agency_id.in_(agency_ids(scope))),
+        # an occupancy's agency and room never change (no API edits them) and the finding
+        # carries both: the occupancy predicate on them, without a look-up per finding
         and_(
-            c.object_type == "occupancy",
-            select(o.id)
-            .where(
-                o.id == key_of("occupancy", c.object_id),
-                or_(scope.agency_predicate(o.agency_id), _visible_room(scope, o.room_id)),
-            )
-            .exists(),
-        ),
-        and_(
-            c.object_type == "person",
+            c.object_type.in_(("occupancy", "person")),
             or_(scope.agency_predicate(c.agency_id), _visible_room(scope, c.room_id)),
         ),
         and_(c.object_type == "lease", lease_ids.exists()),
