@@ -41,8 +41,6 @@ from backend.services.errors import NotFound
 from backend.services.inventory import GEOJSON_DECIMALS, BBox, Page
 from backend.services.scope import Scope, adcode_range
 
-cutoff = timekeeping.end_of_day
-
 
 def _state(table: Table, at: dt.datetime, extra: tuple[str, ...] = ()) -> Any:
     """The rows of ``table`` as they stood at ``at`` (a subquery with the table's columns)."""
@@ -130,7 +128,7 @@ ROOM_PROPS = [
 
 
 def _buildings(day: dt.date, scope: Scope) -> tuple[Any, Select[Any]]:
-    at = cutoff(day)
+    at = timekeeping.end_of_day(day)
     b = _state(Building.__table__, at, ("created_at",))  # type: ignore[arg-type]
     visible = scopes.buildings(scope, id=b.c.id, region=b.c.region_adcode, agency=b.c.agency_id)
     return b, select(b.c.id).where(b.c.created_at < at, visible).order_by(b.c.id)
@@ -157,7 +155,7 @@ def get_building(session: Session, building_id: int, *, scope: Scope, day: dt.da
 
 
 def _floors(day: dt.date, scope: Scope) -> tuple[Any, Select[Any]]:
-    at = cutoff(day)
+    at = timekeeping.end_of_day(day)
     f = _state(Floor.__table__, at)  # type: ignore[arg-type]
     _, visible_buildings = _buildings(day, scope)
     stmt = (
@@ -191,7 +189,7 @@ def get_floor(session: Session, floor_id: int, *, scope: Scope, day: dt.date) ->
 
 
 def _rooms(day: dt.date, scope: Scope) -> tuple[Any, Select[Any]]:
-    at = cutoff(day)
+    at = timekeeping.end_of_day(day)
     r = _state(Room.__table__, at, ("created_at",))  # type: ignore[arg-type]
     floors_then = select(Floor.id).where(
         Floor.valid_from < at, or_(Floor.valid_to.is_(None), Floor.valid_to >= at)
