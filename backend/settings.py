@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,7 +104,7 @@ DATA_DIR = PROJECT_ROOT / "data"
 
 
 class AuthSettings(BaseSettings):
-    """Authentication: JWT signing, session cookie, login rate limit."""
+    """Authentication: JWT signing and the session cookie (sessions: ``SessionSettings``)."""
 
     model_config = SettingsConfigDict(env_prefix="OFFICEMAP_AUTH_")
 
@@ -114,10 +116,61 @@ class AuthSettings(BaseSettings):
     audience: str = "officemap-api"
     token_minutes: int = 480
     cookie_name: str = "officemap_session"
-    login_attempts: int = Field(default=10, description="failed logins allowed per window")
-    login_window_seconds: int = 300
 
 
 @lru_cache
 def auth_settings() -> AuthSettings:
     return AuthSettings()
+
+
+def _address_list(value: object) -> object:
+    """A comma-separated string (the usual form in an environment variable) as a list."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+AddressList = Annotated[list[str], NoDecode, BeforeValidator(_address_list)]
+
+
+class SessionSettings(BaseSettings):
+    """Sessions: cross-site request checks, trusted proxies and login throttling."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_SESSION_")
+
+    allowed_origins: AddressList = Field(
+        default_factory=list,
+        description="Origins besides the server's own host allowed to send cookie-signed "
+        "writes (scheme://host[:port], comma-separated), e.g. the public name behind a proxy.",
+    )
+    trusted_proxies: AddressList = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For is "
+        "believed; default none: the peer address is the client.",
+    )
+    login_free_failures: int = Field(
+        default=5,
+        ge=1,
+        description="failed sign-ins of one user name from one client before delays",
+    )
+    login_free_failures_per_client: int = Field(
+        default=30,
+        ge=1,
+        description="failed sign-ins from one client (any user names) before delays; higher, "
+        "as an office behind one NAT address shares it",
+    )
+    login_base_delay_seconds: float = Field(
+        default=2.0, gt=0, description="first delay; doubles with each further failure"
+    )
+    login_max_delay_seconds: float = Field(default=900.0, gt=0, description="longest delay")
+    login_window_seconds: int = Field(
+        default=3600, ge=1, description="a key's failures are forgotten this long after its last"
+    )
+
+
+@lru_cache
+def session_settings() -> SessionSettings:
+    return SessionSettings()

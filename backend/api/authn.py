@@ -1,9 +1,18 @@
-"""The gate: anonymous requests reach only the login page, health, static assets and docs.
+"""The gates: cross-site writes refused; anonymous requests reach only the login page,
+health, static assets and docs.
 
-A pure ASGI middleware checks that a request carries a valid token (``Authorization:
-Bearer`` or the session cookie) before any route runs; who the caller is, and what they
-may see, is decided by ``backend.api.deps.get_principal``. Anonymous page requests are
-redirected to ``/login``; anonymous API requests get 401.
+Pure ASGI middlewares run before any route (and before any body is read):
+
+- ``CrossSiteGuard``: a request with an unsafe method that carries the session cookie (and
+  no bearer token) must come from this server's origin — ``Origin`` matching ``Host`` or
+  one of ``OFFICEMAP_SESSION_ALLOWED_ORIGINS``, or ``Sec-Fetch-Site: same-origin`` — else
+  403 JSON (``backend.sessions.service.cross_site_refusal``). The login form is checked
+  the same way when it names a foreign Origin (login CSRF).
+- ``AuthGate``: the request carries a validly signed token (``Authorization: Bearer`` or
+  the session cookie); who the caller is, what they may see and whether the token was
+  revoked is decided where the users row is read (``backend.api.deps.get_principal``,
+  ``users.read_as``). Anonymous page requests are redirected to ``/login``; anonymous API
+  requests get 401.
 """
 
 from __future__ import annotations
@@ -13,11 +22,13 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.services import auth
-from backend.services.errors import Unauthenticated
+from backend.services.errors import DomainError, Forbidden, Unauthenticated
+from backend.sessions.service import cross_site_refusal
+from backend.settings import auth_settings
 
 PUBLIC_PATHS = frozenset(
     {
@@ -35,6 +46,45 @@ PUBLIC_PREFIXES = ("/static/",)
 
 def is_public(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+def _credentials(headers: list[tuple[bytes, bytes]]) -> tuple[bool, bool]:
+    """(has a bearer token, has the session cookie)."""
+    has_bearer = has_cookie = False
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").partition(" ")
+            has_bearer = has_bearer or (scheme.lower() == "bearer" and bool(credentials.strip()))
+        elif name == b"cookie":
+            has_cookie = has_cookie or auth.cookie_name().encode() in value
+    return has_bearer, has_cookie
+
+
+class CrossSiteGuard:
+    """Refuse cookie-authenticated unsafe requests from another origin (CSRF), with 403."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        has_bearer, has_cookie = _credentials(scope["headers"])
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        # the login form is also checked when a browser names its origin (login CSRF)
+        login = scope["path"] == "/login" and "origin" in headers
+        ambient = not has_bearer and (has_cookie or login)
+        reason = cross_site_refusal(scope["method"], headers, ambient_credentials=ambient)
+        if reason is None:
+            await self.app(scope, receive, send)
+            return
+        error = Forbidden(
+            f"cross-site request refused: {reason}",
+            message_zh="已拒绝跨站请求：带登录 Cookie 的写操作须来自本站页面",
+            details={"reason": "cross_site", "origin": headers.get("origin", "")[:100] or None},
+        )
+        await _send(send, 403, _json_error(error), [])
 
 
 def request_token(headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -86,7 +136,7 @@ class AuthGate:
             await _send(send, 303, b"", [(b"location", location.encode())])
 
 
-def _json_error(exc: Unauthenticated) -> bytes:
+def _json_error(exc: DomainError) -> bytes:
     body: dict[str, Any] = {
         "code": exc.code,
         "message": exc.message,
@@ -107,5 +157,19 @@ async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes,
     await send({"type": "http.response.body", "body": body})
 
 
+def set_session_cookie(response: Response, request: Request, token: str) -> None:
+    """The HttpOnly, SameSite=Strict session cookie (Secure over https)."""
+    response.set_cookie(
+        auth.cookie_name(),
+        token,
+        max_age=auth_settings().token_minutes * 60,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_middleware(AuthGate)
+    app.add_middleware(CrossSiteGuard)  # added last: runs first

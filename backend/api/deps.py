@@ -22,6 +22,7 @@ from backend.services.access import Principal
 from backend.services.errors import InvalidInput, PreconditionRequired, StaleVersion
 from backend.services.inventory import BBox, Page
 from backend.services.scope import Scope
+from backend.sessions.service import client_address
 
 MAX_LIMIT = 10_000
 
@@ -49,7 +50,7 @@ def get_principal(
     token = token or request.cookies.get(auth.cookie_name())
     if not token:
         raise auth.not_signed_in()
-    principal = users.load_principal(session, auth.token_subject(token))
+    principal = users.load_principal(session, auth.token_claims(token))
     users.apply_database_scope(session, principal.scope)
     return principal
 
@@ -68,11 +69,14 @@ async def get_reader(request: Request) -> Reader:
 ReaderDep = Annotated[Reader, Depends(get_reader)]
 
 
-async def get_token_user(request: Request, token: Annotated[str | None, Depends(bearer)]) -> str:
-    """The signed-in caller's username (bearer token or session cookie); 401 when anonymous.
+async def get_token_user(
+    request: Request, token: Annotated[str | None, Depends(bearer)]
+) -> auth.TokenClaims:
+    """The signed-in caller's token claims (bearer token or session cookie); 401 when anonymous.
 
     For the lean by-id reads, which load the user's roles and scope in the same round trip
-    as the object (``users.read_as``), on the event loop without a session.
+    as the object (``users.read_as``), on the event loop without a session; that statement
+    also checks that the token was not revoked.
     """
     token = token or request.cookies.get(auth.cookie_name())
     if not token:
@@ -81,20 +85,30 @@ async def get_token_user(request: Request, token: Annotated[str | None, Depends(
     recent = _verified_tokens.get(token)
     if recent is not None and recent[1] > now:
         return recent[0]
-    subject = auth.token_subject(token)
+    claims = auth.token_claims(token)
     if len(_verified_tokens) >= 10_000:
         _verified_tokens.clear()
-    _verified_tokens[token] = (subject, now + TOKEN_RECHECK_SECONDS)
-    return subject
+    _verified_tokens[token] = (claims, now + TOKEN_RECHECK_SECONDS)
+    return claims
 
 
 # tokens whose signature was checked in the last few seconds (the auth gate also checks
-# every request's token, expiry included, before any route runs): token → (subject, until)
+# every request's token, expiry included, before any route runs): token → (claims, until)
 TOKEN_RECHECK_SECONDS = 5.0
-_verified_tokens: dict[str, tuple[str, float]] = {}
+_verified_tokens: dict[str, tuple[auth.TokenClaims, float]] = {}
 
 
-TokenUserDep = Annotated[str, Depends(get_token_user)]
+TokenUserDep = Annotated[auth.TokenClaims, Depends(get_token_user)]
+
+
+def get_client(request: Request) -> str:
+    """The client's address for throttling: the peer, or the forwarded address when the peer
+    is a configured trusted proxy (``backend.sessions.service.client_address``)."""
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.getlist("x-forwarded-for"))
+
+
+ClientDep = Annotated[str, Depends(get_client)]
 
 
 def get_scope(principal: PrincipalDep) -> Scope:

@@ -41,14 +41,29 @@ def status_for(exc: e.DomainError) -> int:
     return 400
 
 
-async def _domain(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, e.DomainError)
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, e.Unauthenticated) else None
+def error_response(exc: e.DomainError) -> JSONResponse:
+    """The JSON answer of a domain error (``WWW-Authenticate`` on 401, ``Retry-After`` on 429).
+
+    Routes that must commit their transaction although they refuse (a failed sign-in is
+    recorded for throttling) return this instead of raising.
+    """
+    headers: dict[str, str] = {}
+    if isinstance(exc, e.Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, e.RateLimited):
+        details = exc.details if isinstance(exc.details, dict) else {}
+        headers["Retry-After"] = str(details.get("retry_after_seconds", 1))
+        headers["Cache-Control"] = "no-store"
     return JSONResponse(
         error_body(exc.code, exc.message, exc.message_zh, exc.details),
         status_code=status_for(exc),
-        headers=headers,
+        headers=headers or None,
     )
+
+
+async def _domain(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, e.DomainError)
+    return error_response(exc)
 
 
 async def _validation(_: Request, exc: Exception) -> JSONResponse:

@@ -25,6 +25,9 @@ class User(Base):
     )
     agencies: Mapped[list[int]] = mapped_column(ARRAY(Integer), server_default="{}")
     active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    token_generation: Mapped[int] = mapped_column(
+        Integer, server_default="0", comment="tokens of an older generation are refused"
+    )
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

@@ -202,3 +202,6 @@ class ComplianceFinding(Base):
     first_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     evaluation_id: Mapped[int | None] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(
+        Integer, server_default="1", comment="ETag; bumped by trigger when status/figures change"
+    )

@@ -1,7 +1,9 @@
-"""Authentication: Argon2id password hashes, signed JWTs (HS256 pinned), login rate limit.
+"""Authentication: Argon2id password hashes, signed JWTs (HS256 pinned).
 
-Tokens carry only the username (``sub``); roles and scope are read from the users table on
-every request, so a revoke takes effect at once.
+Tokens carry the username (``sub``), their id (``jti``) and the user's token generation
+(``gen``); roles and scope are read from the users table on every request, together with
+the check that the token was not revoked (``backend.sessions.service``), so a revoke, a
+sign-out or a password change takes effect at once.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 import secrets
 import threading
 import time
-from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from backend.services.errors import RateLimited, Unauthenticated
+from backend.services.errors import Unauthenticated
 from backend.settings import auth_settings, state_settings
 
 ALGORITHM = "HS256"
@@ -76,8 +78,18 @@ def _state_secret(path: Path) -> str:
     return value
 
 
-def issue_token(username: str, *, minutes: int | None = None) -> str:
-    """A signed access token for ``username``."""
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a valid token says: who, which token, under which generation, until when."""
+
+    username: str
+    jti: str
+    generation: int
+    expires_at: dt.datetime
+
+
+def issue_token(username: str, *, generation: int = 0, minutes: int | None = None) -> str:
+    """A signed access token for ``username`` under the user's token ``generation``."""
     s = auth_settings()
     now = dt.datetime.now(dt.UTC)
     claims = {
@@ -87,13 +99,18 @@ def issue_token(username: str, *, minutes: int | None = None) -> str:
         "iat": now,
         "nbf": now,
         "exp": now + dt.timedelta(minutes=minutes if minutes is not None else s.token_minutes),
-        "jti": secrets.token_hex(8),
+        "jti": secrets.token_hex(16),
+        "gen": generation,
     }
     return jwt.encode(claims, signing_secret(), algorithm=ALGORITHM)
 
 
-def token_subject(token: str) -> str:
-    """The username of a valid token; Unauthenticated for anything else."""
+def token_claims(token: str) -> TokenClaims:
+    """The claims of a validly signed, unexpired token; Unauthenticated for anything else.
+
+    Whether the token was revoked is checked against the database where the users row is
+    read (``users.load_principal``, ``users.read_as``).
+    """
     s = auth_settings()
     try:
         claims: dict[str, Any] = jwt.decode(
@@ -102,52 +119,26 @@ def token_subject(token: str) -> str:
             algorithms=[ALGORITHM],
             audience=s.audience,
             issuer=s.issuer,
-            options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+            options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
         )
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("token expired", message_zh="登录已过期，请重新登录") from None
     except jwt.PyJWTError:
         raise Unauthenticated("invalid token", message_zh="登录凭证无效") from None
-    return str(claims["sub"])
+    generation = claims.get("gen", 0)
+    if not isinstance(generation, int) or not isinstance(claims["jti"], str):
+        raise Unauthenticated("invalid token", message_zh="登录凭证无效")
+    return TokenClaims(
+        username=str(claims["sub"]),
+        jti=claims["jti"][:64],
+        generation=generation,
+        expires_at=dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC),
+    )
 
 
-class LoginLimiter:
-    """Failed logins per key (username and client address) in a sliding window."""
-
-    def __init__(self, attempts: int, window_seconds: float) -> None:
-        self.attempts = attempts
-        self.window = window_seconds
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def check(self, *keys: str) -> None:
-        """Raise RateLimited when any key has used up its attempts."""
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                q = self._failures.get(key)
-                while q and q[0] < now - self.window:
-                    q.popleft()
-                if q is not None and len(q) >= self.attempts:
-                    raise RateLimited(
-                        "too many failed logins, try again later",
-                        message_zh="登录失败次数过多，请稍后再试",
-                        details={"retry_after_seconds": int(self.window)},
-                    )
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._failures.setdefault(key, deque()).append(now)
-
-    def reset(self, *keys: str) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
-
-
-LIMITER = LoginLimiter(auth_settings().login_attempts, auth_settings().login_window_seconds)
+def token_subject(token: str) -> str:
+    """The username of a validly signed, unexpired token (revocation is not checked here)."""
+    return token_claims(token).username
 
 
 def not_signed_in() -> Unauthenticated:

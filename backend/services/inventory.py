@@ -30,8 +30,8 @@ from sqlalchemy.types import JSON, BigInteger, Numeric, Text
 
 from backend.db.async_pool import Compiled, Reader, Statement, compile_statement
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Region, Room
+from backend.services import auth, users
 from backend.services import scope as scopes
-from backend.services import users
 from backend.services.errors import NotFound
 from backend.services.scope import Scope, adcode_range
 
@@ -462,21 +462,27 @@ def _by_id(kind: str, key: int) -> Callable[[Scope], Statement]:
     return statement_for
 
 
-async def _read_one(reader: Reader, kind: str, key: int, username: str) -> VersionedFeature:
-    row = await users.read_as(reader, username, _by_id(kind, key))
+async def _read_one(
+    reader: Reader, kind: str, key: int, user: auth.TokenClaims
+) -> VersionedFeature:
+    row = await users.read_as(reader, user, _by_id(kind, key))
     if row is None:
         raise NotFound(f"{kind} {key} not found", message_zh=f"{kind} {key} 不存在")
     return VersionedFeature(version=int(row[0]), body=str(row[1]))
 
 
-async def read_building(reader: Reader, building_id: int, *, username: str) -> VersionedFeature:
-    """``get_building`` for the user, on the lean read path: one round trip, scope and RLS."""
-    return await _read_one(reader, "building", building_id, username)
+async def read_building(
+    reader: Reader, building_id: int, *, user: auth.TokenClaims
+) -> VersionedFeature:
+    """``get_building`` for the token's user, on the lean read path: one round trip, scope,
+    RLS and the token's revocation check."""
+    return await _read_one(reader, "building", building_id, user)
 
 
-async def read_room(reader: Reader, room_id: int, *, username: str) -> VersionedFeature:
-    """``get_room`` for the user, on the lean read path: one round trip, scope and RLS."""
-    return await _read_one(reader, "room", room_id, username)
+async def read_room(reader: Reader, room_id: int, *, user: auth.TokenClaims) -> VersionedFeature:
+    """``get_room`` for the token's user, on the lean read path: one round trip, scope, RLS
+    and the token's revocation check."""
+    return await _read_one(reader, "room", room_id, user)
 
 
 # ---------------------------------------------------------------- health

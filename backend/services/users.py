@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, exists, func, select, text
 from sqlalchemy.orm import Session
 
 from backend.db.access import User
@@ -15,6 +15,8 @@ from backend.services import audit, auth
 from backend.services.access import ROLES, Principal
 from backend.services.errors import Conflict, InvalidInput, NotFound
 from backend.services.scope import Scope, adcode_range
+from backend.sessions import service as throttle
+from backend.sessions.models import RevokedToken
 
 DEMO_USERNAMES = {
     "admin": "admin",
@@ -183,16 +185,26 @@ def principal_for(
     return Principal(username=username, roles=role_set, scope=scope)
 
 
+# the token's user is active and the token neither signed out nor of an older generation
+_LIVE_TOKEN_USER = (
+    (User.username == bindparam("username", ""))
+    & User.active.is_(True)
+    & (User.token_generation == bindparam("gen", 0))
+    & ~exists().where(RevokedToken.jti == bindparam("jti", ""))
+)
 _ACTIVE_USER = compile_statement(
-    select(User.username, User.roles, User.regions, User.agencies).where(
-        User.username == bindparam("username", ""), User.active.is_(True)
-    )
+    select(User.username, User.roles, User.regions, User.agencies).where(_LIVE_TOKEN_USER)
 )
 
 
-async def read_principal(reader: Reader, username: str) -> Principal:
+def _token_values(claims: auth.TokenClaims) -> dict[str, object]:
+    return {"username": claims.username, "gen": claims.generation, "jti": claims.jti}
+
+
+async def read_principal(reader: Reader, claims: auth.TokenClaims) -> Principal:
     """``load_principal`` on the lean read path (one prepared statement, no ORM)."""
-    (row,) = await reader.fetch([(_ACTIVE_USER, {"username": username})])
+    username = claims.username
+    (row,) = await reader.fetch([(_ACTIVE_USER, _token_values(claims))])
     if row is None:
         _principals.pop(username, None)
         raise auth.bad_credentials()
@@ -209,22 +221,23 @@ _principals: dict[str, Principal] = {}
 
 
 async def read_as(
-    reader: Reader, username: str, statement_for: Callable[[Scope], Statement]
+    reader: Reader, claims: auth.TokenClaims, statement_for: Callable[[Scope], Statement]
 ) -> Row | None:
     """``statement_for(scope)``'s first row, read under the user's current scope and RLS settings.
 
     One round trip: the users row, the scope settings and the statement are pipelined with the
     last principal seen for ``username``; if the users row no longer gives that principal (a
     grant or revoke since), the read is repeated with the new one. Unauthenticated when the
-    account is gone or inactive.
+    account is gone or inactive, or the token was revoked (same statement as the users row).
     """
-    principal = _principals.get(username) or await read_principal(reader, username)
+    username = claims.username
+    principal = _principals.get(username) or await read_principal(reader, claims)
     for _ in range(3):
         user, row = await reader.fetch(
             [
                 (
                     _ACTIVE_USER_SETTING_SCOPE,
-                    {**_scope_settings(principal.scope), "username": username},
+                    {**_scope_settings(principal.scope), **_token_values(claims)},
                 ),
                 statement_for(principal.scope),
             ]
@@ -241,10 +254,15 @@ async def read_as(
     )
 
 
-def load_principal(session: Session, username: str) -> Principal:
-    """The active user's principal; Unauthenticated when the account is gone or inactive."""
+def load_principal(session: Session, claims: auth.TokenClaims) -> Principal:
+    """The principal of a token's active user; Unauthenticated when the account is gone or
+    inactive, or the token was signed out or issued before a password change."""
     user = session.scalars(
-        select(User).where(User.username == username, User.active.is_(True))
+        select(User).where(
+            User.username == claims.username,
+            User.active.is_(True),
+            throttle.live_token_filter(claims),
+        )
     ).one_or_none()
     if user is None:
         raise auth.bad_credentials()
@@ -252,16 +270,20 @@ def load_principal(session: Session, username: str) -> Principal:
 
 
 def authenticate(session: Session, username: str, password: str, *, client: str) -> Principal:
-    """Check credentials (rate-limited); the same error for unknown user and wrong password."""
-    keys = (f"user:{username}", f"client:{client}")
-    auth.LIMITER.check(*keys)
+    """Check credentials (throttled per client and per user and client, in PostgreSQL); the
+    same error for an unknown user and a wrong password.
+
+    A failure is recorded in ``session``: callers answer the refusal without raising through
+    the transaction, so that it commits.
+    """
+    throttle.check_throttle(session, username, client)
     user = session.scalars(
         select(User).where(User.username == username, User.active.is_(True))
     ).one_or_none()
     if not auth.verify_password(user.password_hash if user else None, password) or user is None:
-        auth.LIMITER.failed(*keys)
+        throttle.record_failure(session, username, client)
         raise auth.bad_credentials()
-    auth.LIMITER.reset(f"user:{username}")
+    throttle.record_success(session, username, client)
     return principal_of(user)
 
 
@@ -296,7 +318,7 @@ _ACTIVE_USER_SETTING_SCOPE = compile_statement(
         func.set_config("officemap.unrestricted", bindparam("u", ""), True),
         func.set_config("officemap.regions", bindparam("r", ""), True),
         func.set_config("officemap.agencies", bindparam("a", ""), True),
-    ).where(User.username == bindparam("username", ""), User.active.is_(True))
+    ).where(_LIVE_TOKEN_USER)
 )
 
 
@@ -335,8 +357,8 @@ def ensure_demo_users(session: Session) -> list[DemoAccount]:
             regions = [province] if province is not None else []
             scope = f"region {province}"
         password = f"demo-{username}"
-        exists = session.scalars(select(User.id).where(User.username == username)).first()
-        if exists is None:
+        known = session.scalars(select(User.id).where(User.username == username)).first()
+        if known is None:
             create_user(
                 session,
                 actor="demo",

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
-from backend.api.deps import PrincipalDep, SessionDep
+from backend.api.authn import request_token, set_session_cookie
+from backend.api.deps import ClientDep, PrincipalDep, SessionDep
+from backend.api.errors import error_response
 from backend.api.html import page_response
 from backend.services import auth, users
 from backend.services.errors import RateLimited, Unauthenticated
+from backend.sessions import service as sessions
 from backend.settings import auth_settings
 from map_ui.templating import render_page
 
@@ -36,18 +39,29 @@ TEXT = {
 }
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-@router.post("/api/v1/auth/token", summary="OAuth2 password flow: a bearer token")
+@router.post(
+    "/api/v1/auth/token",
+    summary="OAuth2 password flow: a bearer token",
+    response_model=None,
+    responses={
+        401: {"description": "unknown user or wrong password (one answer for both)"},
+        429: {"description": "too many failed sign-ins from this client: wait Retry-After"},
+    },
+)
 def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, request: Request
-) -> dict[str, Any]:
-    """Exchange username and password for a signed JWT (Bearer)."""
-    principal = users.authenticate(session, form.username, form.password, client=_client(request))
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, client: ClientDep
+) -> dict[str, Any] | JSONResponse:
+    """Exchange username and password for a signed JWT (Bearer).
+
+    Failed sign-ins are throttled per client and per (user, client) with a growing delay;
+    failures from one client never refuse the user signing in from another.
+    """
+    try:
+        principal = users.authenticate(session, form.username, form.password, client=client)
+    except (Unauthenticated, RateLimited) as exc:
+        return error_response(exc)
     return {
-        "access_token": auth.issue_token(principal.username),
+        "access_token": sessions.issue_for(session, principal.username),
         "token_type": "bearer",
         "expires_in": auth_settings().token_minutes * 60,
     }
@@ -96,6 +110,7 @@ def login_form(next: str | None = None, lang: LangQuery = "zh") -> HTMLResponse:
 def login_submit(
     request: Request,
     session: SessionDep,
+    client: ClientDep,
     username: Annotated[str, Form(max_length=80)],
     password: Annotated[str, Form(max_length=200)],
     next: Annotated[str | None, Form(max_length=2000)] = None,
@@ -103,26 +118,20 @@ def login_submit(
 ) -> HTMLResponse | RedirectResponse:
     """Check the form; on success set the HttpOnly, SameSite=Strict session cookie."""
     try:
-        principal = users.authenticate(session, username, password, client=_client(request))
+        principal = users.authenticate(session, username, password, client=client)
     except (Unauthenticated, RateLimited) as exc:
         message = exc.message_zh if lang == "zh" else exc.message
         status = 429 if isinstance(exc, RateLimited) else 401
         return page_response(login_page(lang, _safe_next(next), message), status_code=status)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        auth.cookie_name(),
-        auth.issue_token(principal.username),
-        max_age=auth_settings().token_minutes * 60,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    set_session_cookie(response, request, sessions.issue_for(session, principal.username))
     return response
 
 
 @router.api_route("/logout", methods=["GET", "POST"], include_in_schema=False)
-def logout() -> RedirectResponse:
+def logout(request: Request, session: SessionDep) -> RedirectResponse:
+    """Sign out: the presented token (cookie or bearer) is revoked, the cookie removed."""
+    sessions.sign_out(session, request_token(list(request.scope["headers"])))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(auth.cookie_name(), path="/")
     return response

@@ -25,6 +25,7 @@ from backend.db.async_pool import Reader
 from backend.domain import AgencyLevel, BuildingStatus, RegionLevel
 from backend.services import history, inventory, users
 from backend.services import history as history_service
+from backend.services.auth import TokenClaims
 
 router = APIRouter(prefix="/api/v1", tags=["inventory 台账"])
 
@@ -64,10 +65,10 @@ AsOfQuery = Annotated[
 
 
 async def _as_of(
-    reader: Reader, username: str, read: Callable[..., str], key: int, day: dt.date
+    reader: Reader, user: TokenClaims, read: Callable[..., str], key: int, day: dt.date
 ) -> str:
     """A historical by-id read (ORM, blocking) in a worker thread, under the caller's RLS scope."""
-    principal = await users.read_principal(reader, username)
+    principal = await users.read_principal(reader, user)
 
     def run() -> str:
         with reader.session() as session:
@@ -177,7 +178,7 @@ async def get_building(
 ) -> Response:
     if as_of is not None:
         return geojson(await _as_of(reader, user, history.get_building, building_id, as_of))
-    return _versioned(await inventory.read_building(reader, building_id, username=user))
+    return _versioned(await inventory.read_building(reader, building_id, user=user))
 
 
 @router.get(
@@ -300,4 +301,4 @@ async def get_room(
 ) -> Response:
     if as_of is not None:
         return geojson(await _as_of(reader, user, history.get_room, room_id, as_of))
-    return _versioned(await inventory.read_room(reader, room_id, username=user))
+    return _versioned(await inventory.read_room(reader, room_id, user=user))

@@ -1,0 +1,1 @@
+"""Sign-out and password change (backend.sessions)."""

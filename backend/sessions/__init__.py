@@ -1,0 +1,1 @@
+"""Sessions: cross-site checks for cookie writes, token revocation, login throttling."""
