@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, text
+from sqlalchemy import ColumnElement, and_, func, select, text, update
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
@@ -37,7 +37,7 @@ from backend.db.compliance import (
 from backend.db.models import Agency, Building, Floor, Occupancy, Region, Room
 from backend.services import audit, standards
 from backend.services import scope as scopes
-from backend.services.errors import InvalidInput, NotFound
+from backend.services.errors import InvalidInput, NotFound, StaleVersion
 from backend.services.inventory import Page
 from backend.services.scope import Scope, adcode_range
 
@@ -404,6 +404,7 @@ def finding_dict(f: ComplianceFinding) -> dict[str, Any]:
         "evaluated_at": f.evaluated_at.isoformat(),
         "status": f.status,
         "details": f.details,
+        "version": f.version,
     }
 
 
@@ -453,28 +454,60 @@ def get_finding(session: Session, finding_id: int, *, scope: Scope) -> Complianc
 
 
 def set_status(
-    session: Session, finding_id: int, status: str, *, scope: Scope, actor: str, note: str | None
+    session: Session,
+    finding_id: int,
+    status: str,
+    *,
+    expected: int,
+    scope: Scope,
+    actor: str,
+    note: str | None,
 ) -> ComplianceFinding:
-    """Move a finding to open / rectifying / closed (an inspector's decision), audited."""
+    """Move a finding to open / rectifying / closed (an inspector's decision), audited.
+
+    Optimistic: ``expected`` is the finding's version the decision was based on (its ETag);
+    StaleVersion when a re-evaluation or another inspector changed it since.
+    """
     if status not in FINDING_STATUSES:
         raise InvalidInput(f"unknown status {status!r}")
     f = get_finding(session, finding_id, scope=scope)
-    before = {"status": f.status}
-    f.status = status
-    f.closed_at = dt.datetime.now(dt.UTC) if status == "closed" else None
+    before = {"status": f.status, "version": f.version}
+    if f.version != expected:
+        raise _stale_finding(finding_id, f.version, expected)
+    values: dict[str, Any] = {
+        "status": status,
+        "closed_at": dt.datetime.now(dt.UTC) if status == "closed" else None,
+    }
     if note:
-        f.details = {**(f.details or {}), "status_note": note}
-    session.flush()
+        values["details"] = {**(f.details or {}), "status_note": note}
+    updated = session.execute(
+        update(ComplianceFinding)
+        .where(ComplianceFinding.id == finding_id, ComplianceFinding.version == expected)
+        .values(**values)
+        .returning(ComplianceFinding.version)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if updated is None:  # a concurrent change committed first
+        session.expire(f)
+        raise _stale_finding(finding_id, f.version, expected)
+    session.expire(f)
     audit.record(
         session,
         actor=actor,
         action="compliance.finding.status",
         object_type="compliance_finding",
-        object_id=f.id,
+        object_id=finding_id,
         before=before,
-        after={"status": status, "note": note},
+        after={"status": status, "note": note, "version": updated},
     )
-    return f
+    return get_finding(session, finding_id, scope=scope)
+
+
+def _stale_finding(finding_id: int, current: int, expected: int) -> StaleVersion:
+    return StaleVersion(
+        f"finding {finding_id} is at version {current}, not {expected}: reload and retry",
+        details={"current_version": current, "if_match": expected},
+    )
 
 
 def _group_key(level: str) -> tuple[ColumnElement[Any], Any]:

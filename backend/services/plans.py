@@ -33,13 +33,14 @@ from backend.db.plans import PlanFile, PlanImport
 from backend.domain import SPACE_CATEGORIES
 from backend.services import audit, inventory
 from backend.services import scope as scopes
-from backend.services.access import Principal
+from backend.services.access import Principal, roles_for
 from backend.services.errors import (
     Conflict,
     DomainError,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    StaleVersion,
     UnsupportedMediaType,
 )
 from backend.services.scope import Scope
@@ -102,6 +103,12 @@ class PlanRequest:
     dry_run: bool = False
     repair: bool = False
     idempotency_key: str | None = None
+    # the floor version the upload replaces: its number (If-Match), NEW_LEVEL for a level
+    # without a floor yet (If-None-Match: *), None: unconditional (the operator's CLI)
+    expected_version: int | None = None
+
+
+NEW_LEVEL = -1  # expected_version of a first upload: no current floor at that level
 
 
 @dataclass
@@ -373,7 +380,7 @@ def import_plan(
     request_sha = _request_sha(req, file_sha, crs, mapping.storey_height_m)
 
     if not req.dry_run:
-        principal.require("surveyor", "admin")
+        principal.require(*roles_for("plan.import"))
         session.execute(
             text("SELECT pg_advisory_xact_lock(:a, :b)"),
             {"a": PLAN_LOCK, "b": req.building_id * 1024 + (req.level & 1023)},
@@ -381,6 +388,8 @@ def import_plan(
         replay = _replay(session, req, request_sha)
         if replay is not None:
             return replay
+        if req.expected_version is not None:
+            _check_floor_version(session, req)
 
     try:
         plan = read_plan(
@@ -431,6 +440,42 @@ def import_plan(
         request_sha,
     )
     return PlanOutcome("imported", report, floor_id)
+
+
+def current_floor_version(session: Session, building_id: int, level: int) -> int | None:
+    """The version of the level's current floor (its ETag), None when there is none."""
+    return session.execute(
+        select(Floor.version).where(
+            Floor.building_id == building_id, Floor.level == level, Floor.valid_to.is_(None)
+        )
+    ).scalar_one_or_none()
+
+
+def _check_floor_version(session: Session, req: PlanRequest) -> None:
+    """Optimistic locking of uploads: StaleVersion (412) unless the upload names the floor
+    version it replaces (or a level without a floor, for a first upload)."""
+    current = current_floor_version(session, req.building_id, req.level)
+    if current == req.expected_version or (current is None and req.expected_version == NEW_LEVEL):
+        return
+    if current is None:
+        message = (
+            f"level {req.level} has no floor yet: send If-None-Match: * to create its first version"
+        )
+    elif req.expected_version == NEW_LEVEL:
+        message = f"level {req.level} already has floor version {current}: send If-Match"
+    else:
+        message = (
+            f"the floor of level {req.level} is at version {current}, not "
+            f"{req.expected_version}: reload and retry"
+        )
+    raise StaleVersion(
+        message,
+        details={
+            "current_version": current,
+            "if_match": None if req.expected_version == NEW_LEVEL else req.expected_version,
+            "if_none_match": "*" if req.expected_version == NEW_LEVEL else None,
+        },
+    )
 
 
 def _replay(session: Session, req: PlanRequest, request_sha: str) -> PlanOutcome | None:

@@ -23,7 +23,7 @@ from backend.db.models import Agency, AgencyStaffing, Building, Floor, Occupancy
 from backend.domain import BuildingStatus, LeaveReason, Ownership, SpaceCategory
 from backend.services import audit
 from backend.services import scope as scopes
-from backend.services.access import Principal
+from backend.services.access import Principal, roles_for
 from backend.services.errors import InvalidGeometry, InvalidInput, NotFound, StaleVersion
 from gis.area import lonlat_planar_areas, round_area, storey_building_area
 
@@ -126,6 +126,15 @@ class StaffingRow(BaseModel):
     rank_code: str = Field(min_length=1, max_length=40)
     quota: int = Field(ge=0, le=100_000)
     headcount: int = Field(ge=0, le=100_000)
+
+
+class AgencyUpdate(BaseModel):
+    """Reference figures of an agency set by the managing office."""
+
+    model_config = FORBID
+    approved_office_area_m2: Decimal | None = Field(
+        default=None, ge=0, le=10_000_000, decimal_places=2, description="核定面积; null: none"
+    )
 
 
 class StaffingUpdate(BaseModel):
@@ -417,10 +426,31 @@ def update_occupancy(
 
 
 # ---------------------------------------------------------------- agency staffing
+def update_agency(
+    session: Session, agency_id: int, data: AgencyUpdate, *, expected: int, principal: Principal
+) -> int:
+    """The managing office's reference figures of an agency (approved office area)."""
+    principal.require(*roles_for("agency.approved_area"))
+    return _apply(
+        session,
+        principal=principal,
+        model=Agency,
+        what="agency",
+        key=agency_id,
+        expected=expected,
+        changes=data.model_dump(exclude_unset=True),
+        visible=scopes.agencies(principal.scope),
+    )
+
+
 def replace_staffing(
     session: Session, agency_id: int, data: StaffingUpdate, *, expected: int, principal: Principal
 ) -> int:
-    """Replace the staffing table; the agency's version guards it."""
+    """Replace the staffing table; the agency's version guards it.
+
+    Quotas (编制) judge the agency (the over-approved rule): only the managing office may
+    change them. Others allowed to write staffing may report headcounts, quotas unchanged.
+    """
     _require_visible(session, Agency, agency_id, scopes.agencies(principal.scope))
     ranks = [r.rank_code for r in data.staffing]
     if len(set(ranks)) != len(ranks):
@@ -433,6 +463,10 @@ def replace_staffing(
             .order_by(AgencyStaffing.rank_code)
         ).mappings()
     ]
+    quotas_before = {r["rank_code"]: r["quota"] for r in before if r["quota"]}
+    quotas_after = {r.rank_code: r.quota for r in data.staffing if r.quota}
+    if quotas_after != quotas_before:
+        principal.require(*roles_for("staffing.quota"))
     version = _apply(
         session,
         principal=principal,

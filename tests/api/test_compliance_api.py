@@ -101,13 +101,20 @@ def test_status_change_requires_inspector_or_admin(
     assert r.status_code == 403
     assert planner.post("/api/v1/compliance/evaluations", json={}).status_code == 403
     inspector = client_as("inspector", regions=[site.building.region_adcode])
+    tag = inspector.get(f"/api/v1/compliance/findings/{fid}").headers["ETag"]
     r = inspector.patch(
-        f"/api/v1/compliance/findings/{fid}", json={"status": "rectifying", "note": "限期腾退"}
+        f"/api/v1/compliance/findings/{fid}",
+        json={"status": "rectifying", "note": "限期腾退"},
+        headers={"If-Match": tag},
     )
     assert r.status_code == 200, r.text
-    assert r.json()["status"] == "rectifying"
+    assert r.json()["status"] == "rectifying" and r.headers["ETag"] != tag
     assert db.get(ComplianceFinding, fid).status == "rectifying"  # type: ignore[union-attr]
-    r = inspector.patch(f"/api/v1/compliance/findings/{fid}", json={"status": "done", "x": 1})
+    r = inspector.patch(
+        f"/api/v1/compliance/findings/{fid}",
+        json={"status": "done", "x": 1},
+        headers={"If-Match": r.headers["ETag"]},
+    )
     assert r.status_code == 422
 
 

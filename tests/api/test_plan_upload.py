@@ -27,6 +27,17 @@ def url(site: Site, level: int | None = None) -> str:
     )
 
 
+def precondition(client: Any, site: Site, level: int | None = None) -> dict[str, str]:
+    """What a client sends to commit: the ETag of the level's current floor (read from its
+    rooms), or ``If-None-Match: *`` for a level without a floor yet."""
+    lvl = site.level if level is None else level
+    r = client.get(f"/api/v1/buildings/{site.building_id}/floors/{lvl}/rooms?limit=1")
+    if r.status_code == 404:
+        return {"If-None-Match": "*"}
+    assert r.status_code == 200, r.text
+    return {"If-Match": r.headers["ETag"]}
+
+
 def post(
     client: Any,
     site: Site,
@@ -36,11 +47,17 @@ def post(
     headers: dict[str, str] | None = None,
     **form: str,
 ) -> Any:
+    """Upload as a client does: commits name the floor version they replace, unless the
+    test sets If-Match / If-None-Match itself."""
+    headers = dict(headers or {})
+    named = {h.lower() for h in headers} & {"if-match", "if-none-match"}
+    if form.get("dry_run") != "true" and not named:
+        headers.update(precondition(client, site, level))
     return client.post(
         url(site, level),
         files={"file": (name, data, "application/octet-stream")},
         data=form,
-        headers=headers or {},
+        headers=headers,
     )
 
 

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Query
 
 from backend.api.deps import PageDep, SessionDep, require_roles
 from backend.services import audit
-from backend.services.access import Principal
+from backend.services.access import Principal, roles_for
 
 router = APIRouter(prefix="/api/v1", tags=["audit 审计"])
 
-Auditor = Annotated[Principal, Depends(require_roles("admin", "inspector"))]
+Auditor = Annotated[Principal, Depends(require_roles(*roles_for("audit.read")))]
 
 
 @router.get("/audit", summary="Audit events (who, when, what, before, after), newest first")

@@ -6,12 +6,13 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.api.deps import PageDep, ScopeDep, SessionDep, require_roles
+from backend.api.deps import IfMatchDep, PageDep, ScopeDep, SessionDep, etag, require_roles
 from backend.db.compliance import FINDING_STATUSES, RULE_CODES
 from backend.services import compliance, standards
-from backend.services.access import Principal
+from backend.services.access import Principal, roles_for
 
 router = APIRouter(prefix="/api/v1/compliance", tags=["compliance 合规"])
 
@@ -64,11 +65,13 @@ def list_findings(
     )
 
 
-@router.get("/findings/{finding_id}", summary="One finding")
+@router.get("/findings/{finding_id}", summary="One finding (with its ETag)")
 def get_finding(
     session: SessionDep, scope: ScopeDep, finding_id: Annotated[int, Path(ge=1, le=2**62)]
-) -> dict[str, Any]:
-    return compliance.finding_dict(compliance.get_finding(session, finding_id, scope=scope))
+) -> JSONResponse:
+    """The finding; ``ETag`` is its version, the If-Match of a status change."""
+    f = compliance.get_finding(session, finding_id, scope=scope)
+    return JSONResponse(compliance.finding_dict(f), headers={"ETag": etag(f.version)})
 
 
 class StatusChange(BaseModel):
@@ -78,22 +81,34 @@ class StatusChange(BaseModel):
     note: str | None = Field(default=None, max_length=500)
 
 
-@router.patch("/findings/{finding_id}", summary="Set a finding's status (inspector)")
+@router.patch(
+    "/findings/{finding_id}",
+    summary="Set a finding's status (inspector)",
+    responses={
+        404: {"description": "not found or outside the caller's scope"},
+        412: {"description": "If-Match is stale: the finding changed since it was read"},
+        428: {"description": "If-Match missing"},
+    },
+)
 def set_status(
     session: SessionDep,
-    principal: Annotated[Principal, Depends(require_roles("admin", "inspector"))],
+    principal: Annotated[Principal, Depends(require_roles(*roles_for("finding.status")))],
     finding_id: Annotated[int, Path(ge=1, le=2**62)],
+    expected: IfMatchDep,
     change: StatusChange,
-) -> dict[str, Any]:
+) -> JSONResponse:
+    """Open / rectifying / closed, with an optional note; needs the finding's ETag as
+    ``If-Match`` (428 without, 412 when a re-evaluation or another inspector came first)."""
     f = compliance.set_status(
         session,
         finding_id,
         change.status,
+        expected=expected,
         scope=principal.scope,
         actor=principal.username,
         note=change.note,
     )
-    return compliance.finding_dict(f)
+    return JSONResponse(compliance.finding_dict(f), headers={"ETag": etag(f.version)})
 
 
 @router.get("/summary", summary="Totals per rule and level 汇总")
@@ -120,7 +135,7 @@ class EvaluationRequest(BaseModel):
 @router.post("/evaluations", summary="Re-evaluate (full province or one floor)")
 def evaluate(
     session: SessionDep,
-    principal: Annotated[Principal, Depends(require_roles("admin"))],
+    principal: Annotated[Principal, Depends(require_roles(*roles_for("compliance.evaluate")))],
     request: EvaluationRequest,
 ) -> dict[str, Any]:
     if request.floor is not None:

@@ -9,8 +9,17 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
-from backend.api.deps import PageDep, PrincipalDep, ScopeDep, SessionDep, require_roles
+from backend.api.deps import (
+    PageDep,
+    PrincipalDep,
+    ScopeDep,
+    SessionDep,
+    etag,
+    parse_if_match,
+    require_roles,
+)
 from backend.services import plans
+from backend.services.access import roles_for
 from backend.services.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 router = APIRouter(prefix="/api/v1", tags=["plans 平面图"])
@@ -102,7 +111,12 @@ def _text_field(form: Any, name: str) -> str | None:
     openapi_extra=_UPLOAD_DOC,
     responses={
         200: {"description": "dry run or replayed import: the validation report"},
-        201: {"description": "imported: a new floor version"},
+        201: {"description": "imported: a new floor version (its ETag in the answer)"},
+        412: {
+            "description": "If-Match is not the floor's current version (or If-None-Match: * "
+            "and the level has a floor)"
+        },
+        428: {"description": "a commit without If-Match (or If-None-Match: * for a new level)"},
         413: {"description": "file too large (refused before parsing)"},
         415: {"description": "extension not allowed or content of another format"},
         422: {"description": "rejected: the report with errors (same shape)"},
@@ -118,8 +132,29 @@ async def upload_plan(
     idempotency_key: Annotated[
         str | None, Header(max_length=200, description="retries with the same key: one import")
     ] = None,
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description='commits: the ETag of the floor the plan replaces, e.g. "3" (from '
+            "GET /floors/{id} or this level's rooms)",
+        ),
+    ] = None,
+    if_none_match: Annotated[
+        str | None,
+        Header(
+            alias="If-None-Match",
+            description="commits: * to create the first floor version of a level without one",
+        ),
+    ] = None,
 ) -> Response:
-    """Validate the plan; unless ``dry_run`` (or rejected), commit it as a new floor version."""
+    """Validate the plan; unless ``dry_run`` (or rejected), commit it as a new floor version.
+
+    A commit names the floor version it replaces (``If-Match``, 412 when another upload or
+    edit came first) or, for a level without a floor, sends ``If-None-Match: *``; without
+    either it is refused with 428. A retry of an import that succeeded is answered from
+    the first import (``Idempotency-Key`` or identical content) whatever its If-Match.
+    """
     settings = plans.upload_settings()
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > settings.max_bytes + FORM_OVERHEAD:
@@ -144,8 +179,10 @@ async def upload_plan(
                 details={"limit": settings.max_bytes},
             )
         dry_run = _flag(form.get("dry_run"), "dry_run")
+        expected = None
         if not dry_run:
-            require_roles("surveyor", "admin")(principal)
+            require_roles(*roles_for("plan.import"))(principal)
+            expected = _expected_floor_version(if_match, if_none_match)
         req = plans.PlanRequest(
             building_id=building_id,
             level=level,
@@ -157,6 +194,7 @@ async def upload_plan(
             dry_run=dry_run,
             repair=_flag(form.get("repair"), "repair"),
             idempotency_key=idempotency_key,
+            expected_version=expected,
         )
     outcome = plans.import_plan(session, req, principal=principal, scope=scope)
     if not outcome.accepted:
@@ -169,7 +207,22 @@ async def upload_plan(
         }
         return JSONResponse(body, status_code=422)
     status = 201 if outcome.status == "imported" else 200
-    return JSONResponse(outcome.report, status_code=status)
+    version = (outcome.report.get("floor") or {}).get("version")
+    headers = {"ETag": etag(version)} if outcome.status != "dry_run" and version else None
+    return JSONResponse(outcome.report, status_code=status, headers=headers)
+
+
+def _expected_floor_version(if_match: str | None, if_none_match: str | None) -> int:
+    """The floor version a commit replaces (``plans.NEW_LEVEL`` for If-None-Match: *)."""
+    if if_match is None and if_none_match is not None and if_none_match.strip() == "*":
+        return plans.NEW_LEVEL
+    if if_match is None and if_none_match is not None:
+        raise InvalidInput(
+            "If-None-Match on a plan upload must be *",
+            message_zh="平面图上传的 If-None-Match 只能为 *",
+            details={"header": "If-None-Match"},
+        )
+    return parse_if_match(if_match)
 
 
 @router.get(
@@ -188,6 +241,9 @@ def floor_rooms(
         int | None, Query(ge=1, description="floor version; default current")
     ] = None,
 ) -> Response:
-    """GeoJSON of the rooms of a floor version; earlier versions stay queryable."""
+    """GeoJSON of the rooms of a floor version; earlier versions stay queryable. The current
+    version's answer carries the floor's ETag (the If-Match of the next plan upload)."""
     body = plans.floor_rooms(session, building_id, level, version, scope=scope, page=page)
-    return Response(content=body, media_type="application/geo+json")
+    current = plans.current_floor_version(session, building_id, level) if version is None else None
+    headers = {"ETag": etag(current)} if current is not None else None
+    return Response(content=body, media_type="application/geo+json", headers=headers)

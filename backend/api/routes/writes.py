@@ -24,16 +24,19 @@ from backend.api.deps import (
 from backend.api.routes.inventory import GEOJSON, Id
 from backend.db.models import Occupancy
 from backend.services import inventory, writes
-from backend.services.access import Principal
+from backend.services.access import Principal, roles_for
 from backend.services.errors import NotFound
 from backend.services.history import occupied_on
 
 router = APIRouter(prefix="/api/v1", tags=["writes 编辑"])
 
-EDITORS = ("admin", "planner", "surveyor")
-LEDGER_KEEPERS = ("admin", "planner", "agency_officer")
+EDITORS = roles_for("building.update")
+LEDGER_KEEPERS = roles_for("occupancy.write")
+Creator = Annotated[Principal, Depends(require_roles(*roles_for("building.create")))]
 Editor = Annotated[Principal, Depends(require_roles(*EDITORS))]
 LedgerKeeper = Annotated[Principal, Depends(require_roles(*LEDGER_KEEPERS))]
+StaffingWriter = Annotated[Principal, Depends(require_roles(*roles_for("staffing.headcount")))]
+ManagingOffice = Annotated[Principal, Depends(require_roles(*roles_for("agency.approved_area")))]
 _W: dict[int | str, dict[str, Any]] = {
     404: {"description": "not found or outside the caller's scope"},
     412: {"description": "If-Match is stale: the object changed since it was read"},
@@ -50,7 +53,7 @@ def _feature(body: str, version: int, status: int = 200, location: str | None = 
 
 @router.post("/buildings", status_code=201, responses=_W, summary="Create a building")
 def create_building(
-    session: SessionDep, principal: Editor, body: writes.BuildingCreate
+    session: SessionDep, principal: Creator, body: writes.BuildingCreate
 ) -> Response:
     building_id = writes.create_building(session, body, principal=principal)
     feature = inventory.get_building(session, building_id, scope=principal.scope)
@@ -95,14 +98,39 @@ def update_room(
     return _feature(inventory.get_room(session, room_id, scope=principal.scope), version)
 
 
-@router.put("/agencies/{agency_id}/staffing", responses=_W, summary="Replace an agency's staffing")
+@router.patch(
+    "/agencies/{agency_id}",
+    responses=_W,
+    summary="Set an agency's approved office area (managing office)",
+)
+def update_agency(
+    session: SessionDep,
+    principal: ManagingOffice,
+    agency_id: Id,
+    expected: IfMatchDep,
+    body: writes.AgencyUpdate,
+) -> Response:
+    """核定面积: a reference figure the agency is judged by (over-approved rule); set by the
+    managing office (admin, planner), never by the agency itself."""
+    version = writes.update_agency(session, agency_id, body, expected=expected, principal=principal)
+    return _feature(inventory.get_agency(session, agency_id, scope=principal.scope), version)
+
+
+@router.put(
+    "/agencies/{agency_id}/staffing",
+    responses={**_W, 403: {"description": "quotas changed by someone not of the managing office"}},
+    summary="Replace an agency's staffing",
+)
 def replace_staffing(
     session: SessionDep,
-    principal: LedgerKeeper,
+    principal: StaffingWriter,
     agency_id: Id,
     expected: IfMatchDep,
     body: writes.StaffingUpdate,
 ) -> Response:
+    """The staffing table per rank. Quotas (编制) are set by the managing office (admin,
+    planner); an agency officer may report headcounts with the quotas unchanged (403
+    otherwise, also for the officer's own agency)."""
     version = writes.replace_staffing(
         session, agency_id, body, expected=expected, principal=principal
     )
