@@ -80,10 +80,21 @@ Kind = Literal["too_large", "unsupported", "invalid"]
 
 
 class UploadRefused(ValueError):
-    """A file refused before or while parsing (``kind`` → 413 / 415 / 422)."""
+    """A file refused before or while parsing (``kind`` → 413 / 415 / 422).
+
+    ``message`` is for the uploader; ``internal`` keeps what the library said (GDAL's
+    messages name its temporary paths and versions): for the log, never for an answer.
+    """
 
     def __init__(
-        self, kind: Kind, code: str, message: str, message_zh: str, details: Any = None
+        self,
+        kind: Kind,
+        code: str,
+        message: str,
+        message_zh: str,
+        details: Any = None,
+        *,
+        internal: str | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
@@ -91,6 +102,7 @@ class UploadRefused(ValueError):
         self.message = message
         self.message_zh = message_zh
         self.details = details
+        self.internal = internal
 
 
 @dataclass(frozen=True)
@@ -325,7 +337,11 @@ def _zip_members(data: bytes, limits: Limits) -> dict[str, bytes]:
         infos = zf.infolist()
     except (zipfile.BadZipFile, ValueError) as exc:
         raise UploadRefused(
-            "invalid", "bad_zip", f"not a readable zip: {exc}", "zip 文件无法读取"
+            "invalid",
+            "bad_zip",
+            "not a readable zip archive",
+            "zip 文件无法读取",
+            internal=str(exc),
         ) from exc
     files = [
         i
@@ -558,7 +574,11 @@ def _check_gpkg(path: Path) -> list[str]:
             con.close()
     except sqlite3.DatabaseError as exc:
         raise UploadRefused(
-            "invalid", "gpkg_corrupt", f"not a readable GeoPackage: {exc}", "GeoPackage 无法读取"
+            "invalid",
+            "gpkg_corrupt",
+            "not a readable GeoPackage",
+            "GeoPackage 无法读取",
+            internal=str(exc),
         ) from exc
     views = [n for t, n, _ in rows if t == "view"]
     triggers = [n for t, n, _ in rows if t == "trigger" and not _GPKG_TRIGGER.match(n)]
@@ -589,14 +609,15 @@ def _gdal_read(
         raise UploadRefused(
             "invalid",
             "unreadable",
-            f"the file cannot be read as {driver}: {exc}",
+            f"the file cannot be read as {driver}",
             f"无法按 {driver} 格式读取该文件",
+            internal=str(exc),
         ) from exc
     if info.get("driver") != driver:
         raise UploadRefused(
             "unsupported",
             "content_mismatch",
-            f"GDAL recognised {info.get('driver')}, not the allowed {driver}",
+            f"the content is {info.get('driver')}, not the allowed {driver}",
             "文件内容与扩展名不符",
         )
     if int(info.get("features") or 0) > limits.max_features:
@@ -611,8 +632,9 @@ def _gdal_read(
         raise UploadRefused(
             "invalid",
             "unreadable",
-            f"the file cannot be read as {driver}: {exc}",
+            f"the file cannot be read as {driver}",
             f"无法按 {driver} 格式读取该文件",
+            internal=str(exc),
         ) from exc
     if len(geoms) > limits.max_features:
         raise _too_many(len(geoms), limits)

@@ -3,6 +3,12 @@
 Written with openpyxl in write-only mode (rows streamed, constant memory per row). Both
 are filtered by the caller's scope and capped at ``MAX_ROWS``: larger exports must be
 narrowed by region, agency or building.
+
+User text is data: every text cell is written as a string cell (never a formula, whatever
+it starts with), and text starting with a character a spreadsheet reads as the start of a
+formula (``= + - @``, their full-width forms, tab, CR, LF) also carries the quote prefix,
+so it stays text when someone edits the cell. CSV has no cell types: ``csv_field`` prefixes
+such text with an apostrophe (OWASP "CSV injection").
 """
 
 from __future__ import annotations
@@ -94,6 +100,36 @@ def _ranks_zh(codes: str | None) -> str | None:
         return None
     names = rank_names_zh()
     return "、".join(names.get(c, c) for c in codes.split("、"))
+
+
+# characters that make a spreadsheet read a typed or imported value as a formula
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+
+
+def _cell(ws: WriteOnlyWorksheet, value: Any) -> Any:
+    """``value`` for ``ws.append``: text as a string cell, never a formula."""
+    if not isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"  # openpyxl would make "=…" a formula
+    if value.startswith(FORMULA_TRIGGERS):
+        cell.quotePrefix = True
+    return cell
+
+
+def _append(ws: WriteOnlyWorksheet, values: list[Any]) -> None:
+    ws.append([_cell(ws, v) for v in values])
+
+
+def csv_field(value: Any) -> Any:
+    """A CSV field that no spreadsheet runs as a formula: risky text gets a leading apostrophe.
+
+    >>> csv_field("=1+1"), csv_field("-3 层"), csv_field("办公室"), csv_field(-3)
+    ("'=1+1", "'-3 层", '办公室', -3)
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
 
 
 def _header(ws: WriteOnlyWorksheet, names: list[str]) -> None:
@@ -223,7 +259,8 @@ def register_xlsx(
             if rules
             else "合规"
         )
-        ws.append(
+        _append(
+            ws,
             [
                 ag,
                 AGENCY_LEVEL_ZH.get(level or "", level),
@@ -238,7 +275,7 @@ def register_xlsx(
                 _ranks_zh(ranks),
                 _num(allowance) if n and configured == n else None,
                 state,
-            ]
+            ],
         )
     return _save(wb)
 
@@ -276,7 +313,8 @@ def findings_xlsx(
     _header(ws, FINDING_HEADERS)
     for f, ag, bname, fname, number, _rname in session.execute(stmt):
         unit = (f.details or {}).get("unit")
-        ws.append(
+        _append(
+            ws,
             [
                 f.id,
                 compliance.RULE_NAMES.get(f.rule_code, (f.rule_code, ""))[0],
@@ -296,7 +334,7 @@ def findings_xlsx(
                 f.standard_version,
                 f.evaluated_at.astimezone().replace(tzinfo=None),
                 compliance.STATUS_NAMES.get(f.status, f.status),
-            ]
+            ],
         )
     return _save(wb)
 

@@ -486,6 +486,11 @@ async def read_room(reader: Reader, room_id: int, *, user: auth.TokenClaims) -> 
 
 
 # ---------------------------------------------------------------- health
+def database_answers(session: Session) -> None:
+    """A trivial statement: raises when the database does not answer."""
+    session.execute(select(literal(1))).scalar_one()
+
+
 def database_health(session: Session) -> dict[str, Any]:
     """PostgreSQL and PostGIS versions and register size (cheap estimates)."""
     pg = session.execute(select(func.current_setting("server_version"))).scalar_one()
@@ -510,6 +515,7 @@ __all__: Sequence[str] = [
     "VersionedFeature",
     "read_building",
     "read_room",
+    "database_answers",
     "database_health",
 ]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -50,6 +51,7 @@ from gis.crs import CGCS2000, gk3_zone_crs, transformer
 from gis.georef import GeorefError, Similarity, parse_georef
 from gis.io import FieldMapping, Limits, PlanData, UploadRefused, read_plan
 
+log = logging.getLogger(__name__)
 ACCEPTED_CRS = (4490, 4326, *range(4491, 4555))
 GEOGRAPHIC = (4490, 4326)
 PLAN_LOCK = 0x504C414E  # advisory lock class "PLAN" (two-key form: class, building·level)
@@ -177,6 +179,8 @@ def _refused(exc: UploadRefused) -> DomainError:
         "unsupported": UnsupportedMediaType,
         "invalid": InvalidInput,
     }[exc.kind]
+    if exc.internal:  # the library's own words (temporary paths, versions): the log only
+        log.warning("upload refused (%s): %s", exc.code, exc.internal)
     err = cls(exc.message, message_zh=exc.message_zh, details=exc.details)
     err.code = exc.code
     return err

@@ -18,11 +18,15 @@ def fc(client: Any, url: str) -> dict[str, Any]:
     return body
 
 
-def test_health(client: Any) -> None:
-    r = client.get("/api/v1/health")
+def test_health(client: Any, anon_client: Any, client_as: Any) -> None:
+    r = anon_client.get("/api/v1/health")
     assert r.status_code == 200
-    assert r.json()["status"] == "ok"
-    assert r.json()["database"]["postgis"].startswith("3.")
+    assert r.json() == {"status": "ok"}  # no versions, paths or sizes
+    assert client.get("/api/v1/health").json() == {"status": "ok"}
+    details = client.get("/api/v1/health/details")
+    assert details.json()["database"]["postgis"].startswith("3.")
+    assert anon_client.get("/api/v1/health/details").status_code == 401
+    assert client_as("planner").get("/api/v1/health/details").status_code == 403
 
 
 @pytest.mark.parametrize("path", ["regions", "agencies", "buildings", "floors", "rooms"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import socket
 import sqlite3
 import stat
@@ -59,7 +60,31 @@ def refused(
     assert code in codes, body
     assert {"code", "message", "message_zh"} <= set(body)
     assert counts(db, site.building_id, site.level) == before  # nothing stored
+    assert_no_internals(r.text, sent=data)
     return body
+
+
+# what GDAL / Python say about themselves: temporary paths, library names and versions,
+# stack traces. Never in an answer (logged instead).
+INTERNALS = re.compile(
+    r"/vsi\w+|/tmp/|officemap-plan-|\bGDAL\b|\bOGR\b|libgdal|pyogrio|sqlite3|"
+    r"Traceback|File \"|\.py\b",
+    re.IGNORECASE,
+)
+LIBRARY_VERSIONS = [
+    pyogrio.__gdal_version_string__,
+    shapely.geos_version_string,
+    __import__("pyproj").proj_version_str,
+    sqlite3.sqlite_version,
+]
+
+
+def assert_no_internals(text: str, sent: bytes = b"") -> None:
+    """No internals in ``text``, except words the uploader sent themselves (a zip member
+    named /tmp/evil.shp is echoed as the culprit)."""
+    found = [m for m in INTERNALS.findall(text) if m.encode() not in sent]
+    found += [v for v in LIBRARY_VERSIONS if v in text]
+    assert not found, (found, text[:2000])
 
 
 def geometry_case(
@@ -354,3 +379,39 @@ def test_deep_json_nesting_is_refused_fast(client: Any, db: Session) -> None:
     deep = b'{"type":"FeatureCollection","features":' + b"[" * 50_000 + b"]" * 50_000 + b"}"
     body = refused(client, db, deep, "plan.geojson", 422, "json_too_deep")
     assert body["details"]["depth"] > 32
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("plan.gpkg", b"SQLite format 3\x00" + b"\x00" * 200),  # truncated database
+        ("plan.gpkg", b"SQLite format 3\x00" + bytes(range(256)) * 20),
+        ("plan.dxf", b"0\nSECTION\n2\nENTITIES\n0\nLWPOLYLINE\n10\nnot-a-number\n"),
+        ("plan.geojson", b'{"type": "FeatureCollection", "features": [{"type": "Feat'),
+        ("plan.geojson", b'{"type": "FeatureCollection", "features": 7}'),
+        ("plan.zip", b"PK\x03\x04" + b"\x00" * 100),
+        ("plan.zip", None),  # a zip whose .shp is garbage
+    ],
+)
+def test_failing_uploads_never_answer_library_internals(
+    client: Any, db: Session, name: str, data: bytes | None
+) -> None:
+    """GDAL's temporary paths (/vsimem, /tmp), library names and versions and stack traces
+    stay in the log: the answer says what is wrong with the file, in the product's words."""
+    if data is None:
+        data = zip_bytes(
+            {
+                "plan.shp": b"\x00\x00\x27\x0a" + b"\xff" * 200,
+                "plan.shx": b"x" * 10,
+                "plan.dbf": b"\x03" + b"\x00" * 50,
+            }
+        )
+    site = demo_site(db)
+    before = counts(db, site.building_id, site.level)
+    for form in ({"crs": site.crs}, {"crs": site.crs, "dry_run": "true"}):
+        r = post(client, site, data, name=name, **form)
+        assert r.status_code in (413, 415, 422), r.text
+        assert_no_internals(r.text, sent=data)
+        body = r.json()
+        assert {"code", "message", "message_zh"} <= set(body)
+    assert counts(db, site.building_id, site.level) == before
