@@ -6,10 +6,11 @@ Every error body is ``{"code": …, "message": …, "message_zh": …, "details"
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.services import errors as e
@@ -61,8 +62,13 @@ def error_response(exc: e.DomainError) -> JSONResponse:
     )
 
 
-async def _domain(_: Request, exc: Exception) -> JSONResponse:
+async def _domain(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, e.DomainError)
+    path = request.url.path
+    if isinstance(exc, e.Unauthenticated) and not path.startswith(("/api/", "/tiles/")):
+        # a page whose session was signed out or revoked: sign in again, then come back
+        target = path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
     return error_response(exc)
 
 

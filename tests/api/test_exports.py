@@ -74,3 +74,102 @@ def test_findings_xlsx(client: Any, db: Session) -> None:
     assert row[15] == "cn-2014+demo-illustration" and row[17] == "待整改"
     everything = _sheet(client.get("/api/v1/exports/findings.xlsx").content)
     assert len(everything) > 100  # the demo province's findings
+
+
+# text an editor or a file can set, which a spreadsheet would otherwise run or mangle
+HOSTILE = [
+    "=1+1",
+    "+1+1",
+    "-1+1",
+    "@SUM(1,1)",
+    "\t=1+1",
+    "\r=1+1",
+    "＝1+1",
+    '=HYPERLINK("http://evil.example","点我")',
+    "=cmd|' /C calc'!A0",
+    "{{7*7}}",
+    "<script>alert(1)</script>",
+]
+
+
+def _xml_cells(body: bytes) -> list[Any]:
+    """The <c> elements of the first sheet, and a check that no cell holds a formula."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    with zipfile.ZipFile(io.BytesIO(body)) as z:
+        sheet = next(n for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
+        root = ElementTree.fromstring(z.read(sheet))
+    assert root.findall(".//m:f", ns) == []  # no formula anywhere
+    return root.findall(".//m:c", ns)
+
+
+def _assert_text_cells(body: bytes, expected: set[str]) -> None:
+    """Each hostile value is in a string cell, reads back exactly, and keeps its quote prefix."""
+    _xml_cells(body)
+    wb = load_workbook(io.BytesIO(body))
+    cells = {c.value: c for row in wb.worksheets[0].iter_rows() for c in row}
+    for value in expected:
+        cell = cells.get(value)
+        assert cell is not None, (value, sorted(str(v) for v in cells)[:50])
+        assert cell.data_type == "s", value
+        if value[:1] in "=+-@\t\r＝":
+            assert cell.quotePrefix, value
+
+
+def test_hostile_text_is_written_as_text_never_a_formula(client: Any, db: Session) -> None:
+    """Names and numbers set through the API come out of both workbooks as text."""
+    site = make_site(db)
+    rooms = [add_room(db, site, 20.0 + k) for k in range(len(HOSTILE))]
+    db.flush()
+    for room, value in zip(rooms, HOSTILE, strict=True):
+        tag = client.get(f"/api/v1/rooms/{room.id}").headers["ETag"]
+        r = client.patch(
+            f"/api/v1/rooms/{room.id}", json={"number": value}, headers={"If-Match": tag}
+        )
+        assert r.status_code == 200, r.text
+        occ = client.post(
+            "/api/v1/occupancies",
+            json={
+                "room_id": room.id,
+                "agency_id": site.agency.id,
+                "rank_code": "section_head",
+                "start_date": "2020-01-01",
+                "person_name": value,
+            },
+        )
+        assert occ.status_code == 201, occ.text
+    tag = client.get(f"/api/v1/buildings/{site.building.id}").headers["ETag"]
+    r = client.patch(
+        f"/api/v1/buildings/{site.building.id}",
+        json={"name": "=1+1 大楼"},
+        headers={"If-Match": tag},
+    )
+    assert r.status_code == 200, r.text
+    tag = client.get(f"/api/v1/floors/{site.floor.id}").headers["ETag"]
+    r = client.patch(
+        f"/api/v1/floors/{site.floor.id}", json={"name": "@1F"}, headers={"If-Match": tag}
+    )
+    assert r.status_code == 200, r.text
+    site.agency.name = "-单位+1"
+    db.flush()
+    compliance.evaluate_floor(db, site.floor.id, as_of=AS_OF)
+
+    register = client.get("/api/v1/exports/register.xlsx", params={"building": site.building.id})
+    assert register.status_code == 200, register.text
+    values = {v.strip() if v.startswith(("\t", "\r")) else v for v in HOSTILE}
+    _assert_text_cells(register.content, {*values, "=1+1 大楼", "@1F", "-单位+1"})
+
+    findings = client.get("/api/v1/exports/findings.xlsx", params={"building": site.building.id})
+    assert findings.status_code == 200, findings.text
+    _assert_text_cells(findings.content, {"=1+1 大楼", "@1F", "-单位+1", "=1+1"})
+
+
+def test_csv_fields_are_neutralised() -> None:
+    from backend.services.exports import csv_field
+
+    for value in HOSTILE:
+        out = csv_field(value)
+        assert out.startswith("'") or not value.startswith(("=", "+", "-", "@", "\t", "\r", "＝"))
+    assert csv_field("办公室 101") == "办公室 101" and csv_field(-3) == -3

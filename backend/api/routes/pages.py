@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
 from backend import timekeeping
-from backend.api.deps import ScopeDep, SessionDep
+from backend.api.deps import ScopeDep, SessionDep, get_principal
 from backend.api.html import page_response
 from backend.api.routes.inventory import RegionFilter
 from backend.db.models import Region
@@ -18,7 +18,8 @@ from backend.settings import map_settings
 from map_ui import pages
 from map_ui.pages import Basemap, FloorRef
 
-router = APIRouter(tags=["map pages 地图"])
+# every page names its signed-in caller: a signed-out or revoked session is sent to /login
+router = APIRouter(tags=["map pages 地图"], dependencies=[Depends(get_principal)])
 
 LangQuery = Annotated[Literal["zh", "en"], Query(description="page language (zh-CN default)")]
 
