@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 import backend.cli as cli
 from backend.db.access import User
 from backend.services import users
+from backend.sessions import service as sessions
 
 
 def _ints(value: str | None) -> list[int]:
@@ -66,6 +67,9 @@ def _run(session: Session, args: argparse.Namespace) -> int:
             deactivate=args.deactivate,
             **scope,
         )
+        if args.sessions:
+            sessions.revoke_all_sessions(session, username=args.username, actor="cli")
+            print(f"{args.username}: every earlier token revoked")
     u = users.get_user(session, args.username)
     print(f"{u.username}: roles={','.join(u.roles)} regions={u.regions} agencies={u.agencies}")
     return 0
@@ -80,6 +84,11 @@ def _parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--regions", help="comma-separated adcodes (each with its subtree)")
     p.add_argument("--agencies", help="comma-separated agency ids")
     p.add_argument("--deactivate", action="store_true", help="(revoke) disable the account")
+    p.add_argument(
+        "--sessions",
+        action="store_true",
+        help="(revoke) sign the user out everywhere: every token issued so far is refused",
+    )
 
 
 def demo_accounts(engine: object) -> None:

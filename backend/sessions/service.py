@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.access import User
 from backend.services import audit, auth
-from backend.services.errors import InvalidInput, RateLimited, Unauthenticated
+from backend.services.errors import InvalidInput, NotFound, RateLimited, Unauthenticated
 from backend.sessions.models import LoginThrottle, RevokedToken
 from backend.settings import SessionSettings, session_settings
 
@@ -308,6 +308,28 @@ def change_password(
         session,
         actor=actor or username,
         action="user.password",
+        object_type="user",
+        object_id=username,
+        after={"token_generation": generation},
+    )
+    return int(generation)
+
+
+def revoke_all_sessions(session: Session, *, username: str, actor: str) -> int:
+    """Sign a user out everywhere (a lost laptop, a leaked token): every token issued so far
+    is refused; the new generation."""
+    generation = session.execute(
+        update(User)
+        .where(User.username == username)
+        .values(token_generation=User.token_generation + 1)
+        .returning(User.token_generation)
+    ).scalar_one_or_none()
+    if generation is None:
+        raise NotFound(f"user {username} not found", message_zh=f"用户 {username} 不存在")
+    audit.record(
+        session,
+        actor=actor,
+        action="user.sessions_revoked",
         object_type="user",
         object_id=username,
         after={"token_generation": generation},

@@ -277,6 +277,23 @@ def test_password_change_revokes_every_earlier_token(
     assert events >= 1
 
 
+def test_an_administrator_signs_a_user_out_everywhere(app: Any, db: Session) -> None:
+    """``officemap users revoke NAME --sessions``: every token issued so far is refused."""
+    from backend.sessions import service
+
+    tokens = [auth.issue_token("surveyor") for _ in range(2)]
+    with TestClient(app) as c:
+        for t in tokens:
+            assert c.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {t}"}).is_success
+        service.revoke_all_sessions(db, username="surveyor", actor="test")
+        for t in tokens:
+            r = c.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {t}"})
+            assert r.status_code == 401
+        r = c.post("/api/v1/auth/token", data={"username": "surveyor", "password": "demo-surveyor"})
+        fresh = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        assert c.get("/api/v1/auth/me", headers=fresh).status_code == 200
+
+
 def test_cookie_password_change_sets_a_new_cookie(browser_as: Any) -> None:
     officer = browser_as("officer")
     old = officer.cookies.get(auth.cookie_name())
