@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from backend.db.compliance import ComplianceFinding
@@ -137,3 +137,45 @@ def test_findings_are_scope_filtered(client_as: Any, db: Session) -> None:
     assert inside.get(f"/api/v1/compliance/findings/{fid}").json()["excess_m2"] == float(
         Decimal("2.00")
     )
+
+
+def test_status_change_takes_if_match(client: Any, client_as: Any, db: Session) -> None:
+    """428 without If-Match, 412 when another inspector or a re-evaluation came first;
+    nothing changes either way."""
+    site, room = _over_standard_site(db)
+    client.post(
+        "/api/v1/compliance/evaluations", json={"floor": site.floor.id, "as_of": str(AS_OF)}
+    )
+    fid = db.scalars(select(ComplianceFinding.id).where(ComplianceFinding.room_id == room.id)).one()
+    url = f"/api/v1/compliance/findings/{fid}"
+    a = client_as("inspector", regions=[site.building.region_adcode])
+    b = client_as("inspector", regions=[site.building.region_adcode])
+    seen_by_a = a.get(url).headers["ETag"]
+    seen_by_b = b.get(url).headers["ETag"]
+    assert seen_by_a == seen_by_b == f'"{a.get(url).json()["version"]}"'
+
+    missing = a.patch(url, json={"status": "closed"})
+    assert missing.status_code == 428 and missing.json()["code"] == "precondition_required"
+    assert db.get(ComplianceFinding, fid).status == "open"  # type: ignore[union-attr]
+
+    first = b.patch(url, json={"status": "rectifying"}, headers={"If-Match": seen_by_b})
+    assert first.status_code == 200, first.text
+    stale = a.patch(url, json={"status": "closed"}, headers={"If-Match": seen_by_a})
+    assert stale.status_code == 412 and stale.json()["code"] == "stale_version"
+    assert stale.json()["details"]["current_version"] == first.json()["version"]
+    db.expire_all()
+    assert db.get(ComplianceFinding, fid).status == "rectifying"  # type: ignore[union-attr]
+
+    # a re-evaluation that clears the finding changes it too: the old ETag is stale
+    now = a.get(url).headers["ETag"]
+    db.execute(
+        text("UPDATE rooms SET usable_area_m2 = 10, usable_area_raw = 10 WHERE id = :r"),
+        {"r": room.id},
+    )
+    client.post(
+        "/api/v1/compliance/evaluations", json={"floor": site.floor.id, "as_of": str(AS_OF)}
+    )
+    assert a.get(url).json()["status"] == "closed"
+    late = a.patch(url, json={"status": "open"}, headers={"If-Match": now})
+    assert late.status_code == 412
+    assert a.get(url).json()["status"] == "closed"

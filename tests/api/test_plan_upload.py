@@ -182,3 +182,79 @@ def test_commit_needs_surveyor_or_admin_but_dry_run_does_not(client_as: Any, db:
     assert post(surveyor, site, data, crs=site.crs).status_code == 201
     outsider = client_as("surveyor", regions=[330000 + 9900])
     assert post(outsider, site, data, crs=site.crs, dry_run="true").status_code == 404
+
+
+def test_commits_take_if_match_on_the_floors_current_version(client: Any, db: Session) -> None:
+    """428 without a precondition, 412 when the floor moved on; nothing stored either way."""
+    site = demo_site(db)
+    _, data = plan(site)
+    _, other = plan(site, n=4)
+    before = counts(db, site.building_id, site.level)
+    tag = precondition(client, site)
+    assert (
+        tag["If-Match"]
+        == client.get(f"/api/v1/buildings/{site.building_id}/floors/{site.level}/rooms").headers[
+            "ETag"
+        ]
+    )
+
+    missing = client.post(url(site), files={"file": ("plan.geojson", data)}, data={"crs": site.crs})
+    assert missing.status_code == 428, missing.text
+    assert counts(db, site.building_id, site.level) == before
+    # a dry run writes nothing and needs no precondition
+    dry = client.post(
+        url(site), files={"file": ("plan.geojson", data)}, data={"crs": site.crs, "dry_run": "1"}
+    )
+    assert dry.status_code == 200
+
+    first = post(client, site, data, crs=site.crs, headers={**tag, "Idempotency-Key": "u-1"})
+    assert first.status_code == 201, first.text
+    assert first.headers["ETag"] == f'"{first.json()["floor"]["version"]}"' != tag["If-Match"]
+    mid = counts(db, site.building_id, site.level)
+    # a second surveyor who read the floor before the first import
+    stale = post(client, site, other, crs=site.crs, headers=tag)
+    assert stale.status_code == 412, stale.text
+    assert stale.json()["details"]["current_version"] == first.json()["floor"]["version"]
+    assert counts(db, site.building_id, site.level) == mid
+    # the first surveyor's retry is answered from the first import, not refused
+    retry = post(client, site, data, crs=site.crs, headers={**tag, "Idempotency-Key": "u-1"})
+    assert retry.status_code == 200 and retry.json()["status"] == "replayed"
+    # "create the first version" on a level that has one is stale as well
+    exists = post(client, site, other, crs=site.crs, headers={"If-None-Match": "*"})
+    assert exists.status_code == 412
+    # an edit of the floor moves its version: an upload based on the earlier one is stale
+    floor_id = first.json()["floor"]["id"]
+    etag = client.get(f"/api/v1/floors/{floor_id}").headers["ETag"]
+    assert etag == first.headers["ETag"]
+    edit = client.patch(
+        f"/api/v1/floors/{floor_id}", json={"name": "一层"}, headers={"If-Match": etag}
+    )
+    assert edit.status_code == 200, edit.text
+    late = post(client, site, other, crs=site.crs, headers={"If-Match": etag})
+    assert late.status_code == 412
+    ok = post(client, site, other, crs=site.crs, headers={"If-Match": edit.headers["ETag"]})
+    assert ok.status_code == 201, ok.text
+
+
+def test_the_first_version_of_a_new_level_needs_if_none_match(client: Any, db: Session) -> None:
+    site = demo_site(db)
+    level = 150
+    _, data = plan(site)
+    assert (
+        client.get(f"/api/v1/buildings/{site.building_id}/floors/{level}/rooms").status_code == 404
+    )
+    before = counts(db, site.building_id, level)
+    bare = client.post(
+        url(site, level), files={"file": ("plan.geojson", data)}, data={"crs": site.crs}
+    )
+    assert bare.status_code == 428, bare.text
+    for headers, status in (({"If-Match": '"1"'}, 412), ({"If-None-Match": "x"}, 422)):
+        r = post(client, site, data, crs=site.crs, level=level, headers=headers)
+        assert r.status_code == status, (headers, r.text)
+    assert counts(db, site.building_id, level) == before
+    created = post(client, site, data, crs=site.crs, level=level, headers={"If-None-Match": "*"})
+    assert created.status_code == 201, created.text
+    assert created.json()["floor"]["version"] == 1
+    _, other = plan(site, n=4)
+    again = post(client, site, other, crs=site.crs, level=level, headers={"If-None-Match": "*"})
+    assert again.status_code == 412

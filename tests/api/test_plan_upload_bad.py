@@ -415,3 +415,25 @@ def test_failing_uploads_never_answer_library_internals(
         body = r.json()
         assert {"code", "message", "message_zh"} <= set(body)
     assert counts(db, site.building_id, site.level) == before
+
+
+def test_an_unexpected_library_error_answers_without_its_text(
+    app: Any, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even an error nobody foresaw (a crash inside the reader) gives no trace or path."""
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import bearer
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(
+            f"GDAL {pyogrio.__gdal_version_string__}: /vsimem/officemap-plan-x/plan.shp failed"
+        )
+
+    monkeypatch.setattr(plans, "read_plan", crash)
+    site = demo_site(db)
+    _, data = plan(site)
+    with TestClient(app, headers=bearer("admin"), raise_server_exceptions=False) as c:
+        r = post(c, site, data, crs=site.crs, dry_run="true")
+    assert r.status_code == 500
+    assert_no_internals(r.text)
