@@ -98,6 +98,8 @@ def command(name: str) -> Callable[[Command], Command]:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from backend.sessions.service import server_proxy_options
+
     srv = server_settings()
     host, port = args.host or srv.host, args.port or srv.port
     workers = args.workers or srv.workers
@@ -117,11 +119,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 port=port,
                 workers=workers,
                 log_level="warning",
+                **server_proxy_options(),
             )
         else:
             from backend.api.app import create_app
 
-            uvicorn.run(create_app(url), host=host, port=port, log_level="warning")
+            uvicorn.run(
+                create_app(url),
+                host=host,
+                port=port,
+                log_level="warning",
+                **server_proxy_options(),
+            )
     return 0
 
 

@@ -105,6 +105,16 @@ def client_address(
     return str(addr)
 
 
+def server_proxy_options(settings: SessionSettings | None = None) -> dict[str, Any]:
+    """uvicorn's proxy options: its X-Forwarded-* handling only for the configured proxies.
+
+    uvicorn trusts X-Forwarded-For from 127.0.0.1 by default, which would let any local
+    client rotate its address; with no trusted proxy configured it is off.
+    """
+    proxies = list((settings or session_settings()).trusted_proxies)
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
+
+
 # ---------------------------------------------------------------- cross-site writes
 def _default_port(scheme: str) -> int | None:
     return {"http": 80, "https": 443}.get(scheme)

@@ -403,3 +403,68 @@ def test_unknown_users_are_throttled_too_and_answer_alike(app: Any) -> None:
         assert a.status_code == b.status_code == 401 and a.json() == b.json()
         codes = [_login(c, "x-x-x-x", user="nobody-here").status_code for _ in range(8)]
         assert 429 in codes
+
+
+def test_the_server_does_not_believe_forwarded_for_from_loopback(
+    engine: Any, database_url: str
+) -> None:
+    """The issue's case, on a real server: uvicorn trusts X-Forwarded-For from 127.0.0.1 by
+    default, which let a local client rotate its key; ``officemap serve`` turns that off
+    unless proxies are configured."""
+    import threading
+    import time
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    import uvicorn
+
+    from backend.api.app import create_app
+    from backend.db.embedded import free_port
+    from backend.sessions.service import server_proxy_options
+
+    assert server_proxy_options()["proxy_headers"] is False
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(database_url),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            **server_proxy_options(),
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    keys = ("client:127.0.0.1", "user:127.0.0.1:xff-probe")
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        codes = []
+        for k in range(8):
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/auth/token",
+                data=urllib.parse.urlencode(
+                    {"username": "xff-probe", "password": "no-no-no"}
+                ).encode(),
+                headers={"X-Forwarded-For": f"192.0.2.{k}"},
+            )
+            try:
+                urllib.request.urlopen(req, timeout=30)  # noqa: S310 - loopback test server
+                codes.append(200)
+            except urllib.error.HTTPError as exc:
+                codes.append(exc.code)
+        free = session_settings().login_free_failures
+        assert codes[:free] == [401] * free and set(codes[free:]) == {429}
+        with engine.connect() as conn:
+            stored = set(
+                conn.execute(
+                    text("SELECT key FROM login_throttle WHERE key LIKE '%xff-probe'")
+                ).scalars()
+            )
+        assert stored == {"user:127.0.0.1:xff-probe"}
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM login_throttle WHERE key = ANY(:k)"), {"k": list(keys)})
