@@ -468,3 +468,57 @@ def test_the_server_does_not_believe_forwarded_for_from_loopback(
         thread.join(timeout=10)
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM login_throttle WHERE key = ANY(:k)"), {"k": list(keys)})
+
+
+@pytest.mark.browser
+def test_a_page_on_another_origin_cannot_post_with_the_cookie(
+    browser: Any, live_server: str
+) -> None:
+    """In Chromium: a page on another port of the same host (same site, so the SameSite=Strict
+    cookie is sent) submits a form to the app. The guard refuses it; the session survives."""
+    import http.server
+    import threading
+
+    from backend.db.embedded import free_port
+
+    target = f"{live_server}/api/v1/auth/logout"
+    html = (
+        "<!doctype html><html><body>"
+        f'<form id="f" method="post" action="{target}" enctype="multipart/form-data">'
+        '<input name="x" value="1"></form>'
+        "<script>document.getElementById('f').submit()</script></body></html>"
+    ).encode()
+
+    class Evil(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(html)))
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    port = free_port()
+    evil = http.server.ThreadingHTTPServer(("127.0.0.1", port), Evil)
+    threading.Thread(target=evil.serve_forever, daemon=True).start()
+    token = auth.issue_token("admin")
+    context = browser.new_context()
+    context.add_cookies(
+        [{"name": auth.cookie_name(), "value": token, "url": live_server, "sameSite": "Strict"}]
+    )
+    page = context.new_page()
+    try:
+        with page.expect_response(target) as answer:
+            page.goto(f"http://127.0.0.1:{port}/")
+        response = answer.value
+        assert response.status == 403
+        assert response.json()["details"]["reason"] == "cross_site"
+        assert response.request.headers.get("origin") == f"http://127.0.0.1:{port}"
+        # the session still works: nothing was revoked
+        me = page.request.get(f"{live_server}/api/v1/auth/me")
+        assert me.status == 200 and me.json()["username"] == "admin"
+    finally:
+        context.close()
+        evil.shutdown()
