@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from sqlalchemy import create_engine
 
+from backend.db import roles
 from backend.db.embedded import EmbeddedPostgres
 from backend.db.migrate import upgrade
 from backend.settings import database_settings, demo_settings, server_settings, state_settings
@@ -30,10 +33,11 @@ def embedded() -> EmbeddedPostgres:
 
 @contextlib.contextmanager
 def database_url(*, keep_running: bool = False) -> Iterator[str]:
-    """The configured database URL, or an embedded cluster's (started, stopped after)."""
+    """The owner's (migrating role's) URL, configured or the embedded cluster's (started,
+    stopped after), marked for maintenance work (``roles.maintenance_url``)."""
     configured = database_settings().url
     if configured:
-        yield configured
+        yield roles.maintenance_url(configured)
         return
     pg = embedded()
     was_running = pg.running()
@@ -45,7 +49,7 @@ def database_url(*, keep_running: bool = False) -> Iterator[str]:
             f"(data in {pg.datadir})"
         )
     try:
-        yield pg.url()
+        yield roles.maintenance_url(pg.url())
     finally:
         if not keep_running and not was_running:
             pg.stop()
@@ -59,6 +63,7 @@ def _prepare(url: str, *, demo: bool) -> None:
     engine = create_engine(url)
     t0 = time.perf_counter()
     upgrade(engine)
+    _seal_audit(engine)
     _say(f"schema up to date ({time.perf_counter() - t0:.1f} s)")
     if demo:
         with engine.begin() as conn:
@@ -75,6 +80,42 @@ def _prepare(url: str, *, demo: bool) -> None:
                 _say(f"demo loaded: {report.summary()}")
         _after_demo(engine)
     engine.dispose()
+
+
+def _seal_audit(engine: object) -> None:
+    """Cover audit events from before the keyed chain (migration 0008) with a keyed one."""
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from backend.services import audit
+
+    assert isinstance(engine, Engine)
+    with Session(engine) as session, session.begin():
+        if audit.seal(session) is not None:
+            _say("audit trail: events from before the keyed chain sealed by an audit.seal event")
+
+
+def app_database_url(owner_url: str) -> str:
+    """URL of the LOGIN role requests run as: configured, or the embedded cluster's own
+    (``officemap_web``, created or re-passworded here, password in the state folder)."""
+    s = database_settings()
+    if s.url:
+        if not s.app_url:
+            raise SystemExit(missing_app_url())
+        return s.app_url
+    pg = embedded()
+    pg.start()
+    roles.ensure_app_login(owner_url, pg.app_password())
+    return pg.app_url()
+
+
+def missing_app_url() -> str:
+    return (
+        "officemap: OFFICEMAP_DATABASE_URL is set but OFFICEMAP_DATABASE_APP_URL is not.\n"
+        "  Requests run as a LOGIN role that is neither owner, superuser nor BYPASSRLS, so that\n"
+        "  row-level security applies to them; OFFICEMAP_DATABASE_URL (the owner) is only for\n"
+        f"  migrations and maintenance. {roles.CREATE_HINT}"
+    )
 
 
 def _after_demo(engine: object) -> None:
@@ -96,41 +137,145 @@ def command(name: str) -> Callable[[Command], Command]:
 
 @command("serve")
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from backend.sessions.service import server_proxy_options
+    from backend.services import audit, auth
 
     srv = server_settings()
     host, port = args.host or srv.host, args.port or srv.port
     workers = args.workers or srv.workers
+    if database_settings().url and not database_settings().app_url:
+        _say(missing_app_url().removeprefix("officemap: "))
+        return 2
     t0 = time.perf_counter()
     with database_url() as url:
         _prepare(url, demo=not args.no_demo and demo_settings().load_on_first_start)
+        app_url = app_database_url(url)
+        check = roles.check_app_role(app_url)
+        if not check.ok:
+            _say(
+                f"refusing to serve: requests would run as {check.role}, which "
+                f"{', '.join(check.problems)} (row-level security would not apply). "
+                + roles.CREATE_HINT
+            )
+            return 2
+        # secrets are read now (as root they stay readable by root only) and handed over
+        secrets_env = {
+            "OFFICEMAP_AUTH_SECRET": auth.signing_secret(),
+            "OFFICEMAP_AUDIT_KEY": audit.audit_key().decode(),
+        }
         _say(
             f"ready in {time.perf_counter() - t0:.1f} s — serving http://{host}:{port} "
-            f"(map: /map, API docs: /docs); Ctrl-C stops"
+            f"(map: /map, API docs: /docs) as database role {check.role}; Ctrl-C stops"
         )
+        if os.geteuid() == 0:
+            return _serve_unprivileged(app_url, secrets_env, host, port, workers, srv.os_user)
         if workers > 1:
-            os.environ["OFFICEMAP_DATABASE_URL"] = url
-            uvicorn.run(
-                "backend.api.app:create_app",
-                factory=True,
-                host=host,
-                port=port,
-                workers=workers,
-                log_level="warning",
-                **server_proxy_options(),
-            )
+            os.environ.pop("OFFICEMAP_DATABASE_URL", None)
+            os.environ.update(secrets_env, OFFICEMAP_DATABASE_APP_URL=app_url)
+            uvicorn_run(factory=True, host=host, port=port, workers=workers)
         else:
             from backend.api.app import create_app
 
-            uvicorn.run(
-                create_app(url),
-                host=host,
-                port=port,
-                log_level="warning",
-                **server_proxy_options(),
-            )
+            uvicorn_run(create_app(app_url), host=host, port=port)
+    return 0
+
+
+def uvicorn_run(app: object = None, *, factory: bool = False, **kwargs: object) -> None:
+    """uvicorn with the project's options (X-Forwarded-* only from configured proxies)."""
+    import uvicorn
+
+    from backend.sessions.service import server_proxy_options
+
+    target = "backend.api.app:create_app" if factory else app
+    uvicorn.run(  # type: ignore[arg-type]
+        target, factory=factory, log_level="warning", **server_proxy_options(), **kwargs
+    )
+
+
+def _serve_unprivileged(
+    app_url: str, secrets_env: dict[str, str], host: str, port: int, workers: int, user: str
+) -> int:
+    """Started as root: the server runs in a child process as the unprivileged ``user``
+    (created on first use); this process keeps root only to stop the embedded cluster."""
+    import subprocess
+
+    from backend.db.embedded import _ensure_os_user
+    from backend.settings import PROJECT_ROOT
+
+    owner = _ensure_os_user(user)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OFFICEMAP_DATABASE_")}
+    env.update(
+        secrets_env,
+        OFFICEMAP_DATABASE_APP_URL=app_url,
+        HOME="/nonexistent",
+        USER=user,
+        LOGNAME=user,
+    )
+    for key in ("OFFICEMAP_DATABASE_POOL_SIZE", "OFFICEMAP_DATABASE_ECHO"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+
+    opened = _make_reachable(Path(sys.executable).resolve(), Path(sys.base_prefix).resolve())
+    if opened:
+        _say(
+            "made reachable (search bit for others, as for the database folder) so that "
+            f"{user} can run this Python: {', '.join(map(str, opened))}"
+        )
+
+    def demote() -> None:
+        os.setgroups([])
+        os.setgid(owner.pw_gid)
+        os.setuid(owner.pw_uid)
+
+    cmd = [sys.executable, "-m", "backend.cli", "_serve-app", "--host", host, "--port", str(port)]
+    cmd += ["--workers", str(workers)]
+    # its own process group: Ctrl-C reaches this process only, which passes it on once
+    proc = subprocess.Popen(  # noqa: S603
+        cmd, env=env, preexec_fn=demote, cwd=PROJECT_ROOT, process_group=0
+    )
+    _say(f"server process {proc.pid} runs as OS user {user} (uid {owner.pw_uid})")
+
+    forwarded: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        forwarded.append(signum)
+        proc.send_signal(signum)
+
+    handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.signal(s, forward) for s in handled}
+    try:
+        code = proc.wait()
+        # uvicorn ends by re-raising the signal it stopped for: that is a normal stop
+        return 0 if code in (0, *(-s for s in forwarded)) else code
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=15)
+
+
+def _make_reachable(*paths: Path) -> list[Path]:
+    """Add the search bit for others to every parent folder of ``paths`` lacking it (an
+    interpreter installed under /root, e.g. by pyenv); returns the folders changed."""
+    changed = []
+    for path in paths:
+        for parent in path.parents:
+            mode = parent.stat().st_mode
+            if not mode & 0o001:
+                os.chmod(parent, mode | 0o001)
+                changed.append(parent)
+    return changed
+
+
+@command("_serve-app")
+def cmd_serve_app(args: argparse.Namespace) -> int:
+    """The server itself, as ``serve`` starts it when run as root (settings from the env)."""
+    if args.workers > 1:
+        uvicorn_run(factory=True, host=args.host, port=args.port, workers=args.workers)
+    else:
+        from backend.api.app import create_app
+
+        uvicorn_run(create_app(), host=args.host, port=args.port)
     return 0
 
 
@@ -138,7 +283,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_db(args: argparse.Namespace) -> int:
     if args.action == "upgrade":
         with database_url() as url:
-            upgrade(create_engine(url))
+            engine = create_engine(url)
+            upgrade(engine)
+            _seal_audit(engine)
+            engine.dispose()
             _say("schema up to date")
     elif args.action == "start":
         with database_url(keep_running=True) as url:
@@ -187,6 +335,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--no-demo", action="store_true", help="do not load the demo into an empty register"
     )
+    a = sub.add_parser("_serve-app", help=argparse.SUPPRESS)
+    a.add_argument("--host", required=True)
+    a.add_argument("--port", type=int, required=True)
+    a.add_argument("--workers", type=int, default=1)
     d = sub.add_parser("db", help="database: upgrade the schema, start/stop the embedded cluster")
     d.add_argument("action", choices=["upgrade", "start", "stop", "url"])
     g = sub.add_parser(
@@ -223,4 +375,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # run as ``python -m backend.cli``: use the importable module, where the command
+    # modules register themselves (not this ``__main__`` copy of it)
+    from backend.cli import main as cli_main
+
+    raise SystemExit(cli_main())

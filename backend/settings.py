@@ -22,6 +22,13 @@ class DatabaseSettings(BaseSettings):
         default=None,
         description="SQLAlchemy URL (postgresql+psycopg://…). Unset: embedded cluster.",
     )
+    app_url: str | None = Field(
+        default=None,
+        description=(
+            "URL of the LOGIN role requests run as (a member of officemap_app; neither owner,"
+            " superuser nor BYPASSRLS). Needed with `url`; the embedded cluster makes its own."
+        ),
+    )
     pool_size: int = 10
     echo: bool = False
 
@@ -46,6 +53,13 @@ class ServerSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    os_user: str = Field(
+        default="officemap-web",
+        description=(
+            "Unprivileged OS user the server runs as when started as root (created on first"
+            " use; not the database's OS user, so the app cannot read the cluster's files)."
+        ),
+    )
 
 
 class MapSettings(BaseSettings):
@@ -171,6 +185,25 @@ class SessionSettings(BaseSettings):
     )
 
 
+class AuditSettings(BaseSettings):
+    """Audit trail: the key of the HMAC chain, kept outside the database."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_AUDIT_")
+
+    key: str | None = Field(
+        default=None,
+        description=(
+            "HMAC key of the audit chain (hex or any text); unset: generated once into"
+            " the state dir (audit-key, mode 0600). Never stored in the database."
+        ),
+    )
+
+
 @lru_cache
 def session_settings() -> SessionSettings:
     return SessionSettings()
+
+
+@lru_cache
+def audit_settings() -> AuditSettings:
+    return AuditSettings()

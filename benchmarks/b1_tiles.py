@@ -29,6 +29,7 @@ from backend.db.embedded import free_port
 from benchmarks.common import (
     PROJECT_ROOT,
     Section,
+    app_url,
     bench_token,
     benchmark_database,
     tipg_uvicorn,
@@ -163,7 +164,7 @@ def main() -> None:
             [*ours_cmd, "--port", str(ports[k]), "--log-level", "warning"],
             dict(
                 os.environ,
-                OFFICEMAP_DATABASE_URL=url,
+                OFFICEMAP_DATABASE_APP_URL=app_url(pg),
                 OFFICEMAP_MAP_TILE_CACHE_ENTRIES="0" if k == "uncached" else "100000",
             ),
             PROJECT_ROOT,

@@ -19,6 +19,7 @@ from backend.db.embedded import free_port
 from benchmarks.common import (
     PROJECT_ROOT,
     Section,
+    app_url,
     bench_token,
     benchmark_database,
     tipg_uvicorn,
@@ -67,7 +68,7 @@ def main() -> None:
         TIPG_DB_SPATIAL_EXTENT="false",
         TIPG_DB_DATETIME_EXTENT="false",
     )
-    our_env = dict(os.environ, OFFICEMAP_DATABASE_URL=pg.url())
+    our_env = dict(os.environ, OFFICEMAP_DATABASE_APP_URL=app_url(pg))
     tipg = subprocess.Popen(
         [
             str(tipg_uvicorn()),

@@ -29,6 +29,7 @@ from backend.db.embedded import free_port
 from benchmarks.common import (
     PROJECT_ROOT,
     Section,
+    app_url,
     bench_token,
     benchmark_database,
     wait_http,
@@ -201,7 +202,7 @@ def main() -> None:
             "--log-level",
             "warning",
         ],
-        env=dict(os.environ, OFFICEMAP_DATABASE_URL=url),
+        env=dict(os.environ, OFFICEMAP_DATABASE_APP_URL=app_url(pg)),
         cwd=PROJECT_ROOT,
     )
     base = f"http://127.0.0.1:{port}"

@@ -65,6 +65,15 @@ def benchmark_database(buildings: int = 20_000) -> EmbeddedPostgres:
     return pg
 
 
+def app_url(pg: EmbeddedPostgres) -> str:
+    """URL of the app's LOGIN role on the benchmark cluster (created or re-passworded here):
+    our servers run their requests as it, like ``officemap serve``."""
+    from backend.db import roles
+
+    roles.ensure_app_login(pg.url(), pg.app_password())
+    return pg.app_url()
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:

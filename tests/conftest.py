@@ -10,18 +10,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import shutil
 import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from backend.db.embedded import EmbeddedPostgres, free_port
@@ -78,9 +80,19 @@ def database_url(pg_cluster: EmbeddedPostgres | None) -> str:
     return pg_cluster.url()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def audit_key() -> bytes:
+    """The audit chain's key for this run (never written into the project's state folder)."""
+    from backend.services import audit
+
+    key = secrets.token_hex(32).encode()  # text, so that OFFICEMAP_AUDIT_KEY can carry it
+    audit.use_key(key)
+    return key
+
+
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    """The migrated test database with a small demo province committed."""
+    """The migrated test database with a small demo province committed (owner connection)."""
     from backend.services.demo import load_demo, register_is_empty
 
     eng = create_engine(database_url, pool_size=10, max_overflow=20)
@@ -93,8 +105,46 @@ def engine(database_url: str) -> Iterator[Engine]:
     _load_extensions()
     for hook in AFTER_PREPARE:
         hook(eng)
+    # fresh connections: temp tables the owner's hooks left (compliance's cf_new) would
+    # belong to the owner, not to the app role the requests switch to
+    eng.dispose()
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def app_database_url(engine: Engine, database_url: str) -> str:
+    """URL of the LOGIN role the app's requests run as (``officemap_web``, in officemap_app)."""
+    from backend.db import roles
+
+    password = secrets.token_urlsafe(18)
+    roles.ensure_app_login(database_url, password)
+    return roles.app_url_for(database_url, password)
+
+
+APP_ROLE = "officemap_app"
+_CLEAR_SCOPE = text(
+    "SELECT set_config('officemap.unrestricted', '', true), set_config('officemap.regions', '', true),"
+    " set_config('officemap.agencies', '', true), set_config('officemap.user', '', true)"
+)
+
+
+@contextmanager
+def as_app_role(session: Session) -> Iterator[Session]:
+    """Run a request's statements on ``session`` as ``officemap_app`` (no superuser, no
+    BYPASSRLS), with no scope settings until the request writes its own; back to the
+    test's owner connection afterwards."""
+    if session.execute(text("SELECT current_user")).scalar_one() == APP_ROLE:
+        yield session
+        return
+    session.execute(_CLEAR_SCOPE)
+    session.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
+    try:
+        yield session
+    finally:
+        # an aborted transaction is rolled back at the end of the test anyway
+        with suppress(Exception):
+            session.execute(text("RESET ROLE"))
 
 
 @pytest.fixture
@@ -112,22 +162,41 @@ def db(engine: Engine) -> Iterator[Session]:
         conn.close()
 
 
+class AppRoleSessionReader:
+    """The lean read path on the test's session, as the app role (like ``SessionReader``)."""
+
+    def __init__(self, session: Session) -> None:
+        from backend.db.async_pool import SessionReader
+
+        self._session = session
+        self._reader = SessionReader(session)
+
+    async def fetch(self, statements: Sequence[Any]) -> list[Any]:
+        with as_app_role(self._session):
+            return await self._reader.fetch(statements)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with as_app_role(self._session):
+            yield self._session
+
+
 @pytest.fixture
-def app(engine: Engine, db: Session, database_url: str) -> Any:
-    """The FastAPI app whose requests use the test's rolled-back session."""
+def app(engine: Engine, db: Session, app_database_url: str) -> Any:
+    """The FastAPI app whose requests use the test's rolled-back session, as the app role."""
     from backend.api import deps
     from backend.api.app import create_app
-    from backend.db.async_pool import SessionReader
 
-    application = create_app(database_url)
+    application = create_app(app_database_url)
 
     def session_override() -> Iterator[Session]:
-        yield db
-        db.flush()
+        with as_app_role(db):
+            yield db
+            db.flush()
 
     application.dependency_overrides[deps.get_session] = session_override
     # the lean by-id reads run their statements in the same rolled-back transaction
-    application.dependency_overrides[deps.get_reader] = lambda: SessionReader(db)
+    application.dependency_overrides[deps.get_reader] = lambda: AppRoleSessionReader(db)
     return application
 
 
@@ -193,15 +262,15 @@ def client_as(app: Any, db: Session) -> Iterator[Any]:
 
 # ----------------------------------------------------------------- live server + browser
 @pytest.fixture(scope="session")
-def live_server(engine: Engine, database_url: str) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port (committed demo data)."""
+def live_server(engine: Engine, app_database_url: str) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port (committed demo data, app role)."""
     import uvicorn
 
     from backend.api.app import create_app
 
     port = free_port()
     config = uvicorn.Config(
-        create_app(database_url), host="127.0.0.1", port=port, log_level="warning"
+        create_app(app_database_url), host="127.0.0.1", port=port, log_level="warning"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from backend.api import authn, errors, routes
+from backend.db import roles
 from backend.db import session as db_session
 from backend.db.async_pool import PoolReader
 from backend.settings import database_settings, map_settings
@@ -30,8 +31,14 @@ buildings, floors and rooms, with areas computed from geometry.
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
-    """Build the app; configures the database engine from ``database_url`` or settings."""
-    url = database_url or database_settings().url
+    """Build the app; its database engine and pool connect with ``database_url``, else
+    ``OFFICEMAP_DATABASE_APP_URL``: the LOGIN role requests run as, never the owner's."""
+    url = database_url or database_settings().app_url
+    if url is None and database_settings().url:
+        raise RuntimeError(
+            "OFFICEMAP_DATABASE_APP_URL is not set: requests do not run as the owner "
+            "(OFFICEMAP_DATABASE_URL). " + roles.CREATE_HINT
+        )
     if url:
         db_session.configure(
             url, pool_size=database_settings().pool_size, echo=database_settings().echo

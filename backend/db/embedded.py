@@ -88,6 +88,19 @@ class EmbeddedPostgres:
         return self.root / "pg-password"
 
     @property
+    def app_pwfile(self) -> Path:
+        """Password of the app's LOGIN role (``backend.db.roles.APP_LOGIN``)."""
+        return self.root / "pg-app-password"
+
+    def app_password(self) -> str:
+        """The app role's password, generated on first use (readable only by this OS user)."""
+        if not self.app_pwfile.exists():
+            fd = os.open(self.app_pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(24) + "\n")
+        return self.app_pwfile.read_text().strip()
+
+    @property
     def portfile(self) -> Path:
         return self.root / "pg-port"
 
@@ -261,6 +274,14 @@ class EmbeddedPostgres:
     def url(self, dbname: str = DB_NAME) -> str:
         """SQLAlchemy URL (psycopg 3 driver)."""
         return f"postgresql+psycopg://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/{dbname}"
+
+    def app_url(self, dbname: str = DB_NAME) -> str:
+        """SQLAlchemy URL of the app's LOGIN role; it exists once ``ensure_app_login`` ran."""
+        from backend.db.roles import APP_LOGIN
+
+        return (
+            f"postgresql+psycopg://{APP_LOGIN}:{self.app_password()}@127.0.0.1:{self.port}/{dbname}"
+        )
 
 
 @contextlib.contextmanager

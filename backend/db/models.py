@@ -272,3 +272,7 @@ class AuditEvent(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(
+        String(64),
+        comment="HMAC-SHA256 chain with a key kept outside the database (NULL: before 0008)",
+    )

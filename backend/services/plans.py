@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import shapely
 from geoalchemy2 import WKBElement
-from psycopg.types.json import Jsonb
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select, text
@@ -855,6 +854,21 @@ def _multi_hex(geoms: np.ndarray) -> list[str]:
     return list(shapely.to_wkb(shapely.set_srid(multi, 4490), hex=True, include_srid=True))
 
 
+_INSERT_ROOMS = text(
+    """
+    INSERT INTO rooms (floor_id, building_id, number, category, subcategory, geom,
+                       usable_area_raw, usable_area_m2, area_method, agency_id, attributes)
+    SELECT :floor, :building, u.number, u.category, u.subcategory, u.geom::geometry,
+           u.raw, u.m2, u.method, u.agency, u.attrs::jsonb
+    FROM unnest(CAST(:number AS text[]), CAST(:category AS text[]),
+                CAST(:subcategory AS text[]), CAST(:geom AS text[]), CAST(:raw AS float8[]),
+                CAST(:m2 AS numeric[]), CAST(:method AS text[]), CAST(:agency AS int[]),
+                CAST(:attrs AS text[]))
+         AS u(number, category, subcategory, geom, raw, m2, method, agency, attrs)
+    """
+)
+
+
 def _commit(
     session: Session,
     req: PlanRequest,
@@ -915,32 +929,31 @@ def _commit(
     )
     session.add(floor)
     session.flush()
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
+    # one INSERT … SELECT FROM unnest(arrays): COPY is refused under row-level security
     geoms = _multi_hex(frame.lonlat)
-    with (
-        raw.cursor() as cur,
-        cur.copy(
-            "COPY rooms (floor_id, building_id, number, category, subcategory, geom, "
-            "usable_area_raw, usable_area_m2, area_method, agency_id, attributes) FROM STDIN"
-        ) as copy,
-    ):
-        for r, g in zip(rows, geoms, strict=True):
-            copy.write_row(
-                (
-                    floor.id,
-                    building.id,
-                    (r["number"] or None) and r["number"][:40],
-                    r["category"],
-                    r["subcategory"],
-                    g,
-                    r["usable_area_raw"],
-                    r["usable_area_m2"],
-                    r["area_method"],
-                    r["agency_id"],
-                    Jsonb({**r["attributes"], "feature": r["feature"], "name": r["name"]}),
+    session.execute(
+        _INSERT_ROOMS,
+        {
+            "floor": floor.id,
+            "building": building.id,
+            "number": [(r["number"] or None) and r["number"][:40] for r in rows],
+            "category": [r["category"] for r in rows],
+            "subcategory": [r["subcategory"] for r in rows],
+            "geom": geoms,
+            "raw": [r["usable_area_raw"] for r in rows],
+            "m2": [r["usable_area_m2"] for r in rows],
+            "method": [r["area_method"] for r in rows],
+            "agency": [r["agency_id"] for r in rows],
+            "attrs": [
+                json.dumps(
+                    {**r["attributes"], "feature": r["feature"], "name": r["name"]},
+                    ensure_ascii=False,
+                    default=str,
                 )
-            )
+                for r in rows
+            ],
+        },
+    )
     session.execute(
         insert(PlanFile)
         .values(

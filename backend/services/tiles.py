@@ -33,11 +33,12 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Float
 
-from backend.db.models import SRID, AuditEvent, Building, Floor, Room
+from backend.db.models import SRID, Building, Floor, Room
 from backend.services import scope as scopes
 from backend.services.errors import InvalidInput
 from backend.services.findings import FINDINGS, OPEN_STATUSES, RULE_GROUPS, findings_table
@@ -87,7 +88,10 @@ def data_version(session: Session) -> int:
     """
     now = time.monotonic()
     if now - _version["at"] >= VERSION_CHECK_S:
-        head = session.execute(select(func.coalesce(func.max(AuditEvent.id), 0))).scalar_one()
+        # through officemap_audit_head(): the caller's own SELECT sees only events in scope
+        head = session.execute(
+            text("SELECT coalesce((SELECT id FROM officemap_audit_head()), 0)")
+        ).scalar_one()
         _version.update(at=now, head=int(head))
     return int(_version["head"])
 

@@ -192,6 +192,20 @@ _LIVE_TOKEN_USER = (
     & (User.token_generation == bindparam("gen", 0))
     & ~exists().where(RevokedToken.jti == bindparam("jti", ""))
 )
+
+# the users row is visible to the role requests run as only for the name the request claims
+# (a verified token's subject, or the name being signed in) or under an unrestricted scope
+_CLAIM = text("SELECT set_config('officemap.user', :username, true)")
+_CLAIM_USER = compile_statement(
+    select(func.set_config("officemap.user", bindparam("username", ""), True))
+)
+
+
+def claim_user(session: Session, username: str) -> None:
+    """Make ``username``'s own users row visible to this transaction (row-level security)."""
+    session.execute(_CLAIM, {"username": username})
+
+
 _ACTIVE_USER = compile_statement(
     select(User.username, User.roles, User.regions, User.agencies).where(_LIVE_TOKEN_USER)
 )
@@ -204,7 +218,9 @@ def _token_values(claims: auth.TokenClaims) -> dict[str, object]:
 async def read_principal(reader: Reader, claims: auth.TokenClaims) -> Principal:
     """``load_principal`` on the lean read path (one prepared statement, no ORM)."""
     username = claims.username
-    (row,) = await reader.fetch([(_ACTIVE_USER, _token_values(claims))])
+    _, row = await reader.fetch(
+        [(_CLAIM_USER, {"username": username}), (_ACTIVE_USER, _token_values(claims))]
+    )
     if row is None:
         _principals.pop(username, None)
         raise auth.bad_credentials()
@@ -225,20 +241,18 @@ async def read_as(
 ) -> Row | None:
     """``statement_for(scope)``'s first row, read under the user's current scope and RLS settings.
 
-    One round trip: the users row, the scope settings and the statement are pipelined with the
-    last principal seen for ``username``; if the users row no longer gives that principal (a
+    One transaction: the claimed user and scope settings, the users row and the statement,
+    with the last principal seen for ``username``; if the users row no longer gives that principal (a
     grant or revoke since), the read is repeated with the new one. Unauthenticated when the
     account is gone or inactive, or the token was revoked (same statement as the users row).
     """
     username = claims.username
     principal = _principals.get(username) or await read_principal(reader, claims)
     for _ in range(3):
-        user, row = await reader.fetch(
+        _, user, row = await reader.fetch(
             [
-                (
-                    _ACTIVE_USER_SETTING_SCOPE,
-                    {**_scope_settings(principal.scope), **_token_values(claims)},
-                ),
+                (_SET_USER_AND_SCOPE, {**_scope_settings(principal.scope), "username": username}),
+                (_ACTIVE_USER, _token_values(claims)),
                 statement_for(principal.scope),
             ]
         )
@@ -257,6 +271,7 @@ async def read_as(
 def load_principal(session: Session, claims: auth.TokenClaims) -> Principal:
     """The principal of a token's active user; Unauthenticated when the account is gone or
     inactive, or the token was signed out or issued before a password change."""
+    claim_user(session, claims.username)
     user = session.scalars(
         select(User).where(
             User.username == claims.username,
@@ -277,6 +292,7 @@ def authenticate(session: Session, username: str, password: str, *, client: str)
     the transaction, so that it commits.
     """
     throttle.check_throttle(session, username, client)
+    claim_user(session, username)
     user = session.scalars(
         select(User).where(User.username == username, User.active.is_(True))
     ).one_or_none()
@@ -308,17 +324,14 @@ def apply_database_scope(session: Session, scope: Scope) -> None:
     session.execute(_SET_SCOPE, _scope_settings(scope))
 
 
-# the active user's row, and (when it exists) ``apply_database_scope`` in the same statement
-_ACTIVE_USER_SETTING_SCOPE = compile_statement(
+# the claimed user and ``apply_database_scope`` in one statement (before the users row is read)
+_SET_USER_AND_SCOPE = compile_statement(
     select(
-        User.username,
-        User.roles,
-        User.regions,
-        User.agencies,
+        func.set_config("officemap.user", bindparam("username", ""), True),
         func.set_config("officemap.unrestricted", bindparam("u", ""), True),
         func.set_config("officemap.regions", bindparam("r", ""), True),
         func.set_config("officemap.agencies", bindparam("a", ""), True),
-    ).where(_LIVE_TOKEN_USER)
+    )
 )
 
 
