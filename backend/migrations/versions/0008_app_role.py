@@ -144,6 +144,7 @@ NEW_POLICIES: dict[str, dict[str, tuple[str | None, str | None]]] = {
         "INSERT": (None, f"valid_to >= transaction_timestamp() AND ({HISTORY_VISIBLE})"),
     },
 }
+APPEND_ONLY = ("audit_events", "row_history")
 OLD_POLICY_TABLES = ("agencies", "agency_staffing", "buildings", "floors", "rooms", "occupancies")
 FORCED = (*OLD_POLICY_TABLES, *NEW_POLICIES)
 
@@ -211,10 +212,14 @@ def upgrade() -> None:
         ALTER ROLE {APP_ROLE} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
         """
     )
-    # exact privileges of the app: revoke what earlier migrations granted, grant what it needs
+    # grants only add (sibling migrations may grant more, e.g. column UPDATEs on users);
+    # audit and history lose every privilege but SELECT and INSERT (0004 granted more)
     for table, privileges in GRANTS.items():
-        op.execute(f"REVOKE ALL ON {table} FROM {APP_ROLE}")
         op.execute(f"GRANT {privileges} ON {table} TO {APP_ROLE}")
+    for table in APPEND_ONLY:
+        op.execute(
+            f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {table} FROM {APP_ROLE}"
+        )
     op.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE}")
 
     # scope policies of 0004/0005 apply to the app; the owner gets its own (below)
@@ -267,10 +272,16 @@ def downgrade() -> None:
         op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
     for table in OLD_POLICY_TABLES:
         op.execute(f"ALTER POLICY {table}_scope ON {table} TO PUBLIC")
-    for table in GRANTS:
+    for table in (
+        "compliance_findings",
+        "leases",
+        "approved_uses",
+        "compliance_evaluations",
+        "standard_versions",
+        "standard_office_allowances",
+        "standard_settings",
+    ):
         op.execute(f"REVOKE ALL ON {table} FROM {APP_ROLE}")
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON row_history TO {APP_ROLE}")
-    op.execute(f"GRANT SELECT ON regions, users TO {APP_ROLE}")
-    op.execute(f"GRANT SELECT, INSERT ON audit_events, plan_files, plan_imports TO {APP_ROLE}")
     op.drop_column("audit_events", "mac")
     _scope_functions("sql")
