@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine
 
@@ -179,16 +180,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def uvicorn_run(app: object = None, *, factory: bool = False, **kwargs: object) -> None:
+def uvicorn_run(app: object = None, *, factory: bool = False, **kwargs: Any) -> None:
     """uvicorn with the project's options (X-Forwarded-* only from configured proxies)."""
     import uvicorn
 
     from backend.sessions.service import server_proxy_options
 
-    target = "backend.api.app:create_app" if factory else app
-    uvicorn.run(  # type: ignore[arg-type]
-        target, factory=factory, log_level="warning", **server_proxy_options(), **kwargs
-    )
+    target: Any = "backend.api.app:create_app" if factory else app
+    options: dict[str, Any] = {**server_proxy_options(), **kwargs}
+    uvicorn.run(target, factory=factory, log_level="warning", **options)
 
 
 def _serve_unprivileged(
