@@ -12,6 +12,7 @@ One run, same data (the benchmark province), modes interleaved query by query:
 from __future__ import annotations
 
 import random
+import statistics
 import time
 from typing import Any
 
@@ -20,8 +21,9 @@ import psycopg
 from backend.db import roles
 from benchmarks.common import Section, app_url, benchmark_database, write_section
 
-ROUNDS = 5
+ROUNDS = 7
 PER_ROUND = 300
+SERVER_SAMPLE = 300
 
 ATTRIBUTE = (
     "SELECT id, usable_area_m2 FROM rooms WHERE building_id = %(b)s AND category = 'office'{p}"
@@ -44,6 +46,16 @@ SETTINGS = (
 
 def _plan(conn: psycopg.Connection[Any], sql: str, params: dict[str, Any]) -> str:
     return " / ".join(r[0] for r in conn.execute("EXPLAIN " + sql, params).fetchall())
+
+
+def _server_times(
+    conn: psycopg.Connection[Any], sql: str, params: dict[str, Any]
+) -> tuple[float, float]:
+    """PostgreSQL's own planning and execution time of one query (ms), without the client."""
+    lines = [r[0] for r in conn.execute("EXPLAIN (ANALYZE, SUMMARY) " + sql, params).fetchall()]
+    plan = next(x for x in lines if x.startswith("Planning Time"))
+    run = next(x for x in lines if x.startswith("Execution Time"))
+    return float(plan.split()[2]), float(run.split()[2])
 
 
 def main() -> None:
@@ -72,6 +84,7 @@ def main() -> None:
             "app role, RLS only": (app, "", True),
         }
         results: dict[tuple[str, str], list[float]] = {}
+        latencies: dict[tuple[str, str], list[float]] = {}
         counts: dict[tuple[str, str], int] = {}
         for _ in range(ROUNDS):
             for kind, sql in (("attribute", ATTRIBUTE), ("bbox", BBOX)):
@@ -91,26 +104,44 @@ def main() -> None:
                             t0 = time.perf_counter()
                             cur = conn.execute(sql.format(p=pred), params, prepare=True)
                             n = len(cur.fetchall())
-                            spent[mode] += time.perf_counter() - t0
+                            took = time.perf_counter() - t0
+                            spent[mode] += took
+                            latencies.setdefault((kind, mode), []).append(took)
                             counts[(kind, mode)] = counts.get((kind, mode), 0) + n
                 for mode in modes:
                     results.setdefault((kind, mode), []).append(len(sample) / spent[mode])
         rows_out = []
         for kind in ("attribute", "bbox"):
             base = sorted(results[(kind, "unscoped (owner)")])[ROUNDS // 2]
+            base_p50 = statistics.median(latencies[(kind, "unscoped (owner)")])
             for mode in modes:
                 qps = sorted(results[(kind, mode)])[ROUNDS // 2]
+                p50 = statistics.median(latencies[(kind, mode)])
                 rows_out.append(
                     [
                         kind,
                         mode,
                         f"{qps:,.0f}",
-                        f"{qps / base:.2f}",
                         f"{(base / qps - 1) * 100:+.1f} %",
+                        f"{p50 * 1e6:,.0f} µs",
+                        f"{(p50 / base_p50 - 1) * 100:+.1f} %",
                         f"{counts[(kind, mode)]:,}",
                     ]
                 )
                 print(rows_out[-1])
+        # server side: planning and execution medians, owner + predicate vs the app path
+        server: dict[str, list[tuple[float, float]]] = {"owner": [], "app": []}
+        with owner.transaction(), app.transaction():
+            app.execute(SETTINGS, scope)
+            for b, x, y in [rng.choice(targets) for _ in range(SERVER_SAMPLE)]:
+                params = {"b": b, "x": x, "y": y, "lo": city, "hi": city + 99}
+                for name, conn in (("owner", owner), ("app", app)):
+                    server[name].append(_server_times(conn, BBOX.format(p=PREDICATE), params))
+        medians = {
+            name: (statistics.median(p for p, _ in v), statistics.median(e for _, e in v))
+            for name, v in server.items()
+        }
+        print("server-side bbox medians (plan, exec ms):", medians)
         t = targets[0]
         params = {"b": t[0], "x": t[1], "y": t[2], "lo": city, "hi": city + 99}
         with app.transaction():
@@ -124,8 +155,9 @@ def main() -> None:
                 "query",
                 "mode",
                 "queries/s (median of rounds)",
-                "× unscoped",
-                "overhead",
+                "overhead (queries/s)",
+                "median latency",
+                "overhead (median latency)",
                 "rows returned",
             ],
             rows=rows_out,
@@ -147,8 +179,17 @@ def main() -> None:
                 "Modes are interleaved query by query in random order after an untimed warm-up"
                 " of the same query (cache state alike), each mode timed around its own"
                 " execute + fetch; rows returned are totals over all rounds.",
-                "Ratios, not absolute figures, are the result (2-core machine shared with other"
-                " work during the run).",
+                "Ratios, not absolute figures, are the result: the 2-core machine ran other"
+                " engineers' test suites during the run (load average about 11), so the"
+                " rates of whole rounds swing by tens of per cent; the median of the"
+                " per-query latencies (every mode's queries interleaved) is the steadier figure.",
+                "Server side (EXPLAIN ANALYZE, medians of"
+                f" {SERVER_SAMPLE} bbox queries with the predicate, interleaved): owner planning"
+                f" {medians['owner'][0] * 1000:.0f} µs + execution {medians['owner'][1] * 1000:.0f} µs;"
+                f" app path planning {medians['app'][0] * 1000:.0f} µs + execution"
+                f" {medians['app'][1] * 1000:.0f} µs. The policy adds its three initplans to every"
+                " (custom) plan and `$0 OR agency_id = ANY($1) OR region_adcode <@ $2` to every"
+                " row the index finds.",
                 "App path bbox plan: " + app_plan,
             ],
         )

@@ -145,6 +145,21 @@ NEW_POLICIES: dict[str, dict[str, tuple[str | None, str | None]]] = {
     },
 }
 APPEND_ONLY = ("audit_events", "row_history")
+# the hot policies of 0004/0005 with the region test first (same rows): a row of a region
+# scope is decided by its first test, without the per-row ANY over the agency array
+# (B7: a bbox query of ~180 rooms spent +37 µs executing under the policy, +18 µs so)
+REORDERED = {
+    "rooms": (
+        f"region_adcode <@ {R} OR {U} OR agency_id = ANY({A})",
+        f"{U} OR agency_id = ANY({A}) OR region_adcode <@ {R}",
+    ),
+    "buildings": (
+        f"region_adcode <@ {R} OR {U} OR agency_id = ANY({A})"
+        " OR id IN (SELECT officemap_agency_buildings())",
+        f"{U} OR region_adcode <@ {R} OR agency_id = ANY({A})"
+        " OR id IN (SELECT officemap_agency_buildings())",
+    ),
+}
 OLD_POLICY_TABLES = ("agencies", "agency_staffing", "buildings", "floors", "rooms", "occupancies")
 FORCED = (*OLD_POLICY_TABLES, *NEW_POLICIES)
 
@@ -225,6 +240,8 @@ def upgrade() -> None:
     # scope policies of 0004/0005 apply to the app; the owner gets its own (below)
     for table in OLD_POLICY_TABLES:
         op.execute(f"ALTER POLICY {table}_scope ON {table} TO {APP_ROLE}")
+    for table, (expr, _old) in REORDERED.items():
+        op.execute(f"ALTER POLICY {table}_scope ON {table} USING ({expr}) WITH CHECK ({expr})")
     for table, commands in NEW_POLICIES.items():
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         for command, (using, check) in commands.items():
@@ -272,6 +289,8 @@ def downgrade() -> None:
         op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
     for table in OLD_POLICY_TABLES:
         op.execute(f"ALTER POLICY {table}_scope ON {table} TO PUBLIC")
+    for table, (_new, old) in REORDERED.items():
+        op.execute(f"ALTER POLICY {table}_scope ON {table} USING ({old}) WITH CHECK ({old})")
     for table in (
         "compliance_findings",
         "leases",
