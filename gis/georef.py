@@ -25,6 +25,19 @@ class GeorefError(ValueError):
     """A georeference that cannot be used (missing points, degenerate, bad numbers)."""
 
 
+# bounds of usable numbers: projected coordinates (GK with a zone prefix reach ~4.6e7 m,
+# local drawings in mm a few 1e7), metres per drawing unit, degrees of rotation
+MAX_COORDINATE = 1e9
+SCALE_RANGE = (1e-9, 1e6)
+MAX_ROTATION_DEG = 3600.0
+
+
+def _bounded(value: float, limit: float, what: str) -> float:
+    if not (math.isfinite(value) and abs(value) <= limit):
+        raise GeorefError(f"{what} must be a finite number of magnitude at most {limit:g}")
+    return value
+
+
 @dataclass(frozen=True)
 class Similarity:
     """``X = a·x − b·y + tx``, ``Y = b·x + a·y + ty``."""
@@ -76,10 +89,14 @@ def from_origin(origin: tuple[float, float], rotation_deg: float, scale: float) 
     >>> t.apply_xy(np.array([[1000.0, 0.0]])).round(6).tolist()
     [[500000.0, 3300001.0]]
     """
-    if not (math.isfinite(scale) and scale > 0):
-        raise GeorefError("scale must be a positive number (drawing units → metres)")
-    if not all(math.isfinite(v) for v in (*origin, rotation_deg)):
-        raise GeorefError("origin and rotation must be finite numbers")
+    if not (math.isfinite(scale) and SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]):
+        raise GeorefError(
+            f"scale must be a positive number between {SCALE_RANGE[0]:g} and "
+            f"{SCALE_RANGE[1]:g} (metres per drawing unit)"
+        )
+    for value in origin:
+        _bounded(value, MAX_COORDINATE, "origin")
+    _bounded(rotation_deg, MAX_ROTATION_DEG, "rotation_deg")
     r = math.radians(rotation_deg)
     return Similarity(scale * math.cos(r), scale * math.sin(r), origin[0], origin[1])
 
@@ -100,6 +117,8 @@ def from_control_points(local: NDArray[np.float64], target: NDArray[np.float64])
         raise GeorefError("at least two control points are needed")
     if not (np.isfinite(local).all() and np.isfinite(target).all()):
         raise GeorefError("control points must be finite numbers")
+    if np.abs(local).max() > MAX_COORDINATE or np.abs(target).max() > MAX_COORDINATE:
+        raise GeorefError(f"control point coordinates must be at most {MAX_COORDINATE:g}")
     lc, tc = local.mean(axis=0), target.mean(axis=0)
     dl, dt = local - lc, target - tc
     norm = float((dl**2).sum())
@@ -110,6 +129,8 @@ def from_control_points(local: NDArray[np.float64], target: NDArray[np.float64])
     tx = float(tc[0] - a * lc[0] + b * lc[1])
     ty = float(tc[1] - b * lc[0] - a * lc[1])
     fit = Similarity(a, b, tx, ty)
+    if not SCALE_RANGE[0] <= fit.scale <= SCALE_RANGE[1]:
+        raise GeorefError(f"the control points give an unusable scale ({fit.scale:.3g})")
     res = np.hypot(*(fit.apply_xy(local) - target).T)
     return Similarity(a, b, tx, ty, float(np.sqrt((res**2).mean())), float(res.max()))
 
@@ -119,7 +140,7 @@ def _pair(value: Any, what: str) -> tuple[float, float]:
         raise GeorefError(f"{what} must be [x, y]")
     try:
         x, y = float(value[0]), float(value[1])
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise GeorefError(f"{what} must be numbers") from exc
     return x, y
 
@@ -156,6 +177,6 @@ def parse_georef(doc: dict[str, Any]) -> Similarity:
     try:
         rotation = float(doc.get("rotation_deg", 0.0))
         scale = float(doc.get("scale", 1.0))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise GeorefError("rotation_deg and scale must be numbers") from exc
     return from_origin(_pair(doc["origin"], "origin"), rotation, scale)

@@ -26,7 +26,8 @@ import struct
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import pyogrio
 import shapely
+from ezdxf.lldxf.encoding import decode_dxf_unicode
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
@@ -117,6 +119,7 @@ class Limits:
     max_vertices: int = 2_000_000
     max_feature_vertices: int = 100_000
     max_json_depth: int = 32
+    max_dxf_block_entities: int = 50_000
 
 
 @dataclass(frozen=True)
@@ -184,12 +187,25 @@ class FieldMapping:
                 if value is not None and not isinstance(value, str | int):
                     raise ValueError(f"mapping.{key} must be a string")
                 kw[key] = None if value is None else str(value)
-        if kw.get("encoding"):
-            try:
-                codecs.lookup(kw["encoding"])
-            except LookupError as exc:
-                raise ValueError(f"unknown encoding {kw['encoding']!r}") from exc
+        if kw.get("encoding") and text_codec(kw["encoding"]) is None:
+            raise ValueError(f"{kw['encoding']!r} is not a text encoding (use GBK, GB18030, UTF-8)")
         return cls(**kw)
+
+
+def text_codec(name: str) -> str | None:
+    """The canonical name of a text encoding, None for unknown names and for codecs that are
+    not character encodings (rot13, base64, zlib … transform bytes or text, not decode).
+
+    >>> text_codec("GB2312"), text_codec("rot13"), text_codec("base64"), text_codec("nope")
+    ('gb2312', None, None, None)
+    """
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError, TypeError):
+        return None
+    if not getattr(info, "_is_text_encoding", True):
+        return None
+    return info.name
 
 
 @dataclass
@@ -212,6 +228,9 @@ class PlanData:
     outline: BaseGeometry | None = None
     outline_index: int | None = None
     level_name: str | None = None
+    dxf_version: str | None = None
+    units: str | None = None
+    unit_scale: float | None = None
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
 
@@ -249,8 +268,6 @@ def _looks_like(head: bytes) -> str:
         return "json"
     if re.match(rb"^(/vsi|[a-z][a-z0-9+.-]*://)", h, re.IGNORECASE):
         return "url"
-    if re.match(rb"^0\s*\r?\n\s*SECTION", h) or h.startswith(b"AutoCAD Binary DXF"):
-        return "dxf"
     return "unknown"
 
 
@@ -265,7 +282,11 @@ def sniff(fmt: str, data: bytes) -> None:
     xml_not_accepted
     """
     kind = _looks_like(data[:4096])
-    want = {"geojson": "json", "gpkg": "sqlite", "dxf": "dxf", "zip": "zip", "imdf": "zip"}[fmt]
+    # DXF has no fixed signature (comments, ASCII or binary, any release): only content that
+    # is clearly another format is refused here; GDAL's own driver identification decides
+    want = {"geojson": "json", "gpkg": "sqlite", "dxf": "unknown", "zip": "zip", "imdf": "zip"}[
+        fmt
+    ]
     ok = kind == want
     if ok and fmt == "gpkg" and data[68:72] not in (b"GPKG", b"GP10", b"GP11"):
         ok, kind = False, "sqlite (not a GeoPackage)"
@@ -401,23 +422,47 @@ def _zip_members(data: bytes, limits: Limits) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     budget = min(limits.max_unzipped_bytes, int(len(data) * limits.max_zip_ratio) + 1)
     for i in files:
-        chunks: list[bytes] = []
-        got = 0
-        with zf.open(i) as member:
-            while chunk := member.read(1 << 16):
-                got += len(chunk)
-                budget -= len(chunk)
-                if got > i.file_size or budget < 0:
-                    raise UploadRefused(
-                        "too_large",
-                        "zip_bomb",
-                        f"zip member {i.filename!r} inflates past its declared size or the cap",
-                        "zip 成员解压超过声明大小或上限（疑似 zip 炸弹）",
-                        {"member": i.filename},
-                    )
-                chunks.append(chunk)
-        out[i.filename] = b"".join(chunks)
+        out[i.filename] = _inflate(zf, i, limits, budget)
+        budget -= len(out[i.filename])
     return out
+
+
+def _inflate(zf: zipfile.ZipFile, i: zipfile.ZipInfo, limits: Limits, budget: int) -> bytes:
+    """One member, refusing it as soon as it inflates past its declared size or the budget;
+    a member whose headers lie (sizes, CRC, method) or whose stream is broken is a 422."""
+    try:
+        return _inflate_unchecked(zf, i, budget)
+    except UploadRefused:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
+            RuntimeError) as exc:
+        raise UploadRefused(
+            "invalid",
+            "bad_zip",
+            f"zip member {i.filename!r} cannot be inflated: its headers or data are damaged "
+            f"({type(exc).__name__})",
+            "zip 成员无法解压：文件头或数据已损坏",
+            {"member": i.filename},
+        ) from exc
+
+
+def _inflate_unchecked(zf: zipfile.ZipFile, i: zipfile.ZipInfo, budget: int) -> bytes:
+    chunks: list[bytes] = []
+    got = 0
+    with zf.open(i) as member:
+        while chunk := member.read(1 << 16):
+            got += len(chunk)
+            budget -= len(chunk)
+            if got > i.file_size or budget < 0:
+                raise UploadRefused(
+                    "too_large",
+                    "zip_bomb",
+                    f"zip member {i.filename!r} inflates past its declared size or the cap",
+                    "zip 成员解压超过声明大小或上限（疑似 zip 炸弹）",
+                    {"member": i.filename},
+                )
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 # ------------------------------------------------------------------ shapefile
@@ -468,15 +513,19 @@ def shapefile_encoding(
     ('gbk', 'dbf_ldid')
     """
     if explicit:
-        return codecs.lookup(explicit).name, "explicit", None
-    if cpg is not None:
-        label = cpg.decode("ascii", "replace").strip().lower()
-        name = CPG_ALIASES.get(label)
+        name = text_codec(explicit)
         if name is None:
-            try:
-                name = codecs.lookup(label).name
-            except LookupError:
-                name = None
+            raise UploadRefused(
+                "invalid",
+                "unknown_encoding",
+                f"{explicit[:40]!r} is not a text encoding",
+                "编码名称无效",
+                {"encoding": explicit[:40]},
+            )
+        return name, "explicit", None
+    if cpg is not None:
+        label = cpg[:64].decode("ascii", "replace").strip().lower()
+        name = CPG_ALIASES.get(label) or text_codec(label)
         if name:
             return name, "cpg", None
     if len(dbf) > 29 and dbf[29] in LDID_CODEPAGES:
@@ -602,7 +651,11 @@ def _gdal_read(
     *,
     layer: str | None = None,
     encoding: str | None = None,
+    before_reading: Callable[[], dict[str, str]] | None = None,
 ) -> tuple[dict[str, Any], NDArray[np.object_], dict[str, NDArray[Any]]]:
+    """Open with GDAL, which identifies the driver from the content; refuse any driver but
+    ``driver``; run ``before_reading`` (checks of the identified file, which answer the
+    dataset open options to read with); then read."""
     try:
         info = pyogrio.read_info(path, layer=layer, encoding=encoding)
     except Exception as exc:  # GDAL reports any unreadable file as a generic error
@@ -622,11 +675,16 @@ def _gdal_read(
         )
     if int(info.get("features") or 0) > limits.max_features:
         raise _too_many(int(info["features"]), limits)
+    options = before_reading() if before_reading is not None else {}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             meta, _, geoms, values = pyogrio.raw.read(
-                path, layer=layer, encoding=encoding, max_features=limits.max_features + 1
+                path,
+                layer=layer,
+                encoding=encoding,
+                max_features=limits.max_features + 1,
+                **options,
             )
     except Exception as exc:
         raise UploadRefused(
@@ -845,12 +903,29 @@ def _read_vector(
 
 def _read_dxf(path: Path, mapping: FieldMapping, limits: Limits) -> PlanData:
     plan = PlanData(format="dxf", driver="DXF")
-    meta, wkb, fields = _gdal_read(path, "DXF", limits)
+
+    def scan() -> dict[str, str]:
+        info = dxf_scan(path.read_bytes(), limits)
+        plan.dxf_version, plan.units, plan.unit_scale = info.version, info.units, info.unit_scale
+        # R2007 and later store text as UTF-8 whatever $DWGCODEPAGE says; before that the
+        # code page applies (ANSI_936 = GBK), unless the mapping names the encoding
+        if mapping.encoding:
+            plan.encoding, plan.encoding_source = text_codec(mapping.encoding), "explicit"
+            return {"ENCODING": mapping.encoding}
+        if info.utf8:
+            plan.encoding, plan.encoding_source = "utf-8", "dxf_release"
+            return {"ENCODING": "UTF-8"}
+        return {}
+
+    meta, wkb, fields = _gdal_read(path, "DXF", limits, before_reading=scan)
     plan.features = len(wkb)
     geoms, issues = _parse_wkb(wkb, limits)
     plan.errors += issues
     layers = np.array([str(v) for v in fields.get("Layer", np.full(len(geoms), ""))], dtype=object)
-    text = _text(fields.get("Text", np.full(len(geoms), None)))
+    text = [
+        None if t is None else decode_dxf_unicode(t)
+        for t in _text(fields.get("Text", np.full(len(geoms), None)))
+    ]
     kinds = shapely.get_type_id(geoms)
     is_text = (kinds == 0) & np.array([t is not None for t in text], dtype=bool)
     on_room = layers == mapping.room_layer if mapping.room_layer else np.ones(len(geoms), bool)
@@ -914,6 +989,199 @@ def _read_dxf(path: Path, mapping: FieldMapping, limits: Limits) -> PlanData:
     return plan
 
 
+# ------------------------------------------------------------------ DXF structure
+# $INSUNITS → (name, metres per drawing unit); 0 = unitless
+INSUNITS: dict[int, tuple[str, float]] = {
+    1: ("inch", 0.0254),
+    2: ("foot", 0.3048),
+    3: ("mile", 1609.344),
+    4: ("millimetre", 0.001),
+    5: ("centimetre", 0.01),
+    6: ("metre", 1.0),
+    7: ("kilometre", 1000.0),
+    8: ("microinch", 0.0254e-6),
+    9: ("mil", 0.0254e-3),
+    10: ("yard", 0.9144),
+    11: ("angstrom", 1e-10),
+    12: ("nanometre", 1e-9),
+    13: ("micron", 1e-6),
+    14: ("decimetre", 0.1),
+    15: ("decametre", 10.0),
+    16: ("hectometre", 100.0),
+    17: ("gigametre", 1e9),
+    18: ("astronomical unit", 1.495978707e11),
+    19: ("light year", 9.4607304725808e15),
+    20: ("parsec", 3.0856775814913673e16),
+    21: ("US survey foot", 1200 / 3937),
+}
+ACAD_RELEASES = {
+    "AC1009": "R12",
+    "AC1012": "R13",
+    "AC1014": "R14",
+    "AC1015": "R2000",
+    "AC1018": "R2004",
+    "AC1021": "R2007",
+    "AC1024": "R2010",
+    "AC1027": "R2013",
+    "AC1032": "R2018",
+}
+BINARY_DXF = b"AutoCAD Binary DXF\r\n\x1a\x00"
+
+
+@dataclass(frozen=True)
+class DxfInfo:
+    """What the DXF's structure says before any geometry is built."""
+
+    version: str | None
+    units: str | None
+    unit_scale: float | None
+    binary: bool
+    expanded_entities: int
+
+    @property
+    def utf8(self) -> bool:
+        """Text is UTF-8 from R2007 (AC1021) on."""
+        return self.version in ("R2007", "R2010", "R2013", "R2018")
+
+
+def _dxf_tags(data: bytes) -> Iterator[tuple[int, str]]:
+    """(group code, value) pairs of an ASCII or binary DXF (ezdxf's low-level loaders)."""
+    from ezdxf.lldxf.tagger import ascii_tags_loader, binary_tags_loader
+
+    if data.startswith(BINARY_DXF):
+        for tag in binary_tags_loader(data, errors="replace"):
+            yield tag.code, str(tag.value)
+        return
+    # the structure is ASCII; latin-1 keeps every byte (GBK / UTF-8 text is not read here)
+    stream = io.StringIO(data.decode("latin-1"))
+    for tag in ascii_tags_loader(stream, skip_comments=True):
+        yield tag.code, str(tag.value)
+
+
+def dxf_scan(data: bytes, limits: Limits) -> DxfInfo:
+    r"""Release, $INSUNITS and the number of entities block inserts would expand to,
+    counted from the tag stream before GDAL expands anything (nested blocks multiply:
+    an INSERT of a block holding ten INSERTs of a ten-entity block is 100 entities).
+    Refuses (413) a drawing whose expansion exceeds ``limits.max_dxf_block_entities``,
+    and recursive block definitions.
+
+    >>> doc = b"0\nSECTION\n2\nHEADER\n9\n$ACADVER\n1\nAC1009\n9\n$INSUNITS\n70\n4\n0\nENDSEC\n0\nEOF\n"
+    >>> dxf_scan(doc, Limits())
+    DxfInfo(version='R12', units='millimetre', unit_scale=0.001, binary=False, expanded_entities=0)
+    """
+    version = None
+    insunits: int | None = None
+    section = None
+    var = None
+    block: str | None = None
+    entity: str | None = None
+    direct: dict[str, int] = {}  # block → own entities (INSERTs excluded)
+    nested: dict[str, dict[str, int]] = {}  # block → inserted block → copies
+    top_entities = 0
+    top_inserts: dict[str, int] = {}
+    insert_name: str | None = None
+    copies = 1
+    expect_section_name = False
+
+    def close_insert() -> None:
+        nonlocal insert_name, copies
+        if entity == "INSERT" and insert_name is not None:
+            target = nested.setdefault(block, {}) if block is not None else top_inserts
+            target[insert_name] = target.get(insert_name, 0) + max(1, copies)
+        insert_name, copies = None, 1
+
+    try:
+        for code, value in _dxf_tags(data):
+            if code == 0:
+                close_insert()
+                entity = value.strip().upper()
+                if entity == "SECTION":
+                    expect_section_name = True
+                elif entity == "ENDSEC":
+                    section = None
+                elif section == "BLOCKS" and entity == "ENDBLK":
+                    block = None
+                elif section == "BLOCKS" and entity == "BLOCK":
+                    block = ""  # named by its code 2
+                elif section == "BLOCKS" and block is not None and entity != "INSERT":
+                    direct[block] = direct.get(block, 0) + 1
+                elif section == "ENTITIES" and entity != "INSERT":
+                    top_entities += 1
+                continue
+            if expect_section_name and code == 2:
+                section, expect_section_name = value.strip().upper(), False
+                continue
+            if section == "HEADER":
+                if code == 9:
+                    var = value.strip().upper()
+                elif var == "$ACADVER" and code == 1:
+                    version = value.strip().upper()
+                elif var == "$INSUNITS" and code == 70:
+                    insunits = int(value.strip())
+            elif section == "BLOCKS" and entity == "BLOCK" and block == "" and code == 2:
+                block = value.strip()
+                direct.setdefault(block, 0)
+            elif entity == "INSERT" and section in ("BLOCKS", "ENTITIES"):
+                if code == 2:
+                    insert_name = value.strip()
+                elif code in (70, 71):  # MINSERT columns × rows
+                    copies *= max(1, min(int(value.strip()), 32767))
+        close_insert()
+    except UploadRefused:
+        raise
+    except Exception as exc:  # ezdxf's loaders raise on any malformed tag stream
+        raise UploadRefused(
+            "invalid",
+            "unreadable",
+            f"the DXF's tag structure is damaged ({type(exc).__name__})",
+            "DXF 文件结构已损坏",
+        ) from exc
+
+    cap = limits.max_dxf_block_entities
+    sizes: dict[str, int] = {}
+
+    def size(name: str, path: tuple[str, ...]) -> int:
+        if name in path:
+            raise UploadRefused(
+                "invalid",
+                "dxf_recursive_block",
+                f"block {name!r} inserts itself (through {' → '.join(path)})",
+                f"DXF 图块 {name} 递归引用自身",
+                {"block": name},
+            )
+        if name not in sizes:
+            total = direct.get(name, 0)
+            for child, n in nested.get(name, {}).items():
+                total += n * size(child, (*path, name))
+                if total > cap:
+                    break
+            sizes[name] = min(total, cap + 1)
+        return sizes[name]
+
+    expanded = top_entities
+    for name, n in top_inserts.items():
+        expanded += n * size(name, ())
+        if expanded > cap:
+            break
+    if expanded > cap:
+        raise UploadRefused(
+            "too_large",
+            "dxf_block_expansion",
+            f"block inserts would expand the drawing to more than {cap} entities "
+            "(refused before expanding; explode or purge nested blocks in CAD)",
+            f"图块插入展开后实体数超过上限 {cap}（未展开即拒绝）",
+            {"limit": cap, "expanded_at_least": expanded},
+        )
+    name_scale = INSUNITS.get(insunits or 0)
+    return DxfInfo(
+        version=ACAD_RELEASES.get(version or "", version),
+        units=name_scale[0] if name_scale else None,
+        unit_scale=name_scale[1] if name_scale else None,
+        binary=data.startswith(BINARY_DXF),
+        expanded_entities=expanded,
+    )
+
+
 def _ring_closed(coords: Any) -> bool:
     return isinstance(coords, list) and len(coords) > 0 and coords[0] == coords[-1]
 
@@ -929,11 +1197,59 @@ def _raw_unclosed(geometry: Any) -> list[float] | None:
         if geometry.get("type") == "MultiPolygon"
         else []
     )
-    for poly in polys:
-        for ring in poly or []:
+    for poly in polys if isinstance(polys, list) else []:
+        for ring in poly if isinstance(poly, list) else []:
             if not _ring_closed(ring):
                 first = ring[0] if isinstance(ring, list) and ring else None
                 return list(first[:2]) if isinstance(first, list) else None
+    return None
+
+
+def _imdf_features(doc: Any, name: str) -> list[dict[str, Any]]:
+    """The feature objects of an IMDF GeoJSON file (a FeatureCollection), else refuse."""
+    features = doc.get("features") if isinstance(doc, dict) else None
+    if not isinstance(features, list):
+        raise UploadRefused(
+            "invalid",
+            "imdf_not_feature_collection",
+            f"{name} is not a GeoJSON FeatureCollection",
+            f"{name} 不是 GeoJSON 要素集合",
+            {"file": name},
+        )
+    return [f for f in features if isinstance(f, dict)]
+
+
+def _imdf_feature(f: dict[str, Any]) -> dict[str, Any]:
+    """A feature whose ``properties`` is an object (anything else counts as none) and whose
+    ``id`` is a string or number."""
+    props = f.get("properties")
+    fid = f.get("id")
+    return {
+        **f,
+        "properties": props if isinstance(props, dict) else {},
+        "id": fid if isinstance(fid, str | int) and not isinstance(fid, bool) else None,
+    }
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _ordinal(props: dict[str, Any]) -> int | None:
+    """An IMDF level's ``ordinal`` as an integer; None when missing or not an integer.
+
+    >>> _ordinal({"ordinal": 2}), _ordinal({"ordinal": "2"}), _ordinal({"ordinal": "two"})
+    (2, 2, None)
+    """
+    value = props.get("ordinal")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e6:
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d{1,6}", value.strip()):
+        return int(value)
     return None
 
 
@@ -966,8 +1282,8 @@ def _read_imdf(
                 f"{name} is not valid JSON: {exc}",
                 f"{name} 不是有效的 JSON",
             ) from exc
-    levels = [f for f in docs["level.geojson"].get("features") or [] if isinstance(f, dict)]
-    units = [f for f in docs["unit.geojson"].get("features") or [] if isinstance(f, dict)]
+    levels = [_imdf_feature(f) for f in _imdf_features(docs["level.geojson"], "level.geojson")]
+    units = [_imdf_feature(f) for f in _imdf_features(docs["unit.geojson"], "unit.geojson")]
     if len(units) > limits.max_features:
         raise _too_many(len(units), limits)
     if mapping.imdf_level:
@@ -976,10 +1292,10 @@ def _read_imdf(
         chosen = [
             f
             for f in levels
-            if int((f.get("properties") or {}).get("ordinal", -9999)) == level
+            if _ordinal(f["properties"]) == level
             and (
                 mapping.imdf_building is None
-                or mapping.imdf_building in ((f.get("properties") or {}).get("building_ids") or [])
+                or mapping.imdf_building in _as_list(f["properties"].get("building_ids"))
             )
         ]
     if len(chosen) != 1:

@@ -17,6 +17,7 @@ VENDOR: dict[str, str] = {
     "leaflet": "leaflet/dist",
     "heat": "leaflet.heat/dist",
     "vectorgrid": "leaflet.vectorgrid/dist",
+    "swagger-ui": "swagger-ui-dist",
 }
 
 LEAFLET_JS = ("leaflet", f"{VENDOR_PREFIX}/leaflet/leaflet.js")
@@ -36,3 +37,11 @@ def vendor_dirs(node_modules: Path) -> dict[str, Path]:
     return {
         name: node_modules / sub for name, sub in VENDOR.items() if (node_modules / sub).is_dir()
     }
+
+
+# the API documentation at /docs (Swagger UI from the npm package swagger-ui-dist)
+SWAGGER_JS = f"{VENDOR_PREFIX}/swagger-ui/swagger-ui-bundle.js"
+SWAGGER_PRESET_JS = f"{VENDOR_PREFIX}/swagger-ui/swagger-ui-standalone-preset.js"
+SWAGGER_CSS = f"{VENDOR_PREFIX}/swagger-ui/swagger-ui.css"
+SWAGGER_INIT_JS = f"{OWN_PREFIX}/js/api-docs.js"
+SWAGGER_OAUTH2_REDIRECT = f"{VENDOR_PREFIX}/swagger-ui/oauth2-redirect.html"

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from backend.api import authn, errors, routes
+from backend.api import authn, docs, errors, observability, routes
 from backend.db import roles
 from backend.db import session as db_session
 from backend.db.async_pool import PoolReader
@@ -58,10 +58,13 @@ def create_app(database_url: str | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served from local assets by backend.api.docs
+        redoc_url=None,
     )
+    docs.install(app, openapi_url="/api/v1/openapi.json")
     errors.install(app)
     authn.install(app)
+    observability.install(app)  # outermost: request id, access log, catch-all JSON 500
     # every module of backend.api.routes with a ``router`` is included, in name order
     for mod in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"backend.api.routes.{mod.name}")

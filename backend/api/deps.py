@@ -11,8 +11,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
+from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
 from backend.db.async_pool import Reader
@@ -25,6 +26,33 @@ from backend.services.scope import Scope
 from backend.sessions.service import client_address
 
 MAX_LIMIT = 10_000
+# ids of the register are PostgreSQL integer (int4) or bigint columns: bound them at the
+# edge so an id the column cannot hold is a 422, not a database error
+DB_INT_MAX = 2**31 - 1
+DB_BIGINT_MAX = 2**63 - 1
+# dates the register can hold and compute with (a day after DAY_MAX still exists)
+DAY_MIN = dt.date(1900, 1, 1)
+DAY_MAX = dt.date(2199, 12, 31)
+
+IdPath = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="id (1 … 2³¹−1)")]
+BigIdPath = Annotated[int, Path(ge=1, le=DB_BIGINT_MAX, description="id (1 … 2⁶³−1)")]
+IdFilter = Annotated[int | None, Query(ge=1, le=DB_INT_MAX, description="id (1 … 2³¹−1)")]
+
+
+def check_day(value: dt.date | None) -> dt.date | None:
+    """A date within DAY_MIN … DAY_MAX (ValueError otherwise: a 422 at the edge)."""
+    if value is not None and not DAY_MIN <= value <= DAY_MAX:
+        raise ValueError(f"date must lie between {DAY_MIN} and {DAY_MAX}")
+    return value
+
+
+AS_OF_DESCRIPTION = (
+    "the state at the end of this day (YYYY-MM-DD, China Standard Time; 1900-01-01 … 2199-12-31)"
+)
+# a plain Query (usable by async routes without a dependency's thread hop)
+AsOfQuery = Annotated[
+    dt.date | None, Query(description=AS_OF_DESCRIPTION), AfterValidator(check_day)
+]
 
 
 def get_session() -> Iterator[Session]:
@@ -205,12 +233,7 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def parse_as_of(
-    as_of: Annotated[
-        dt.date | None,
-        Query(description="the state at the end of this day (YYYY-MM-DD, China Standard Time)"),
-    ] = None,
-) -> dt.date | None:
+def parse_as_of(as_of: AsOfQuery = None) -> dt.date | None:
     return as_of
 
 

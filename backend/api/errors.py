@@ -5,9 +5,12 @@ Every error body is ``{"code": …, "message": …, "message_zh": …, "details"
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
+import asyncpg
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -93,8 +96,46 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def internal_error_body(request_id: str) -> dict[str, Any]:
+    """The body of an unhandled error: the usual shape plus the request id (nothing else)."""
+    return {
+        **error_body(
+            "internal_error",
+            f"internal error; quote request id {request_id} when reporting it",
+            f"服务器内部错误；反馈问题时请提供请求编号 {request_id}",
+            {"request_id": request_id},
+        ),
+        "request_id": request_id,
+    }
+
+
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot hold (out of range, bad text): the caller's input, 422.
+
+    Parameters are bounded at the edge; this is the second wall, logged so the missing
+    bound gets fixed.
+    """
+    rid = getattr(request.state, "request_id", None)
+    logging.getLogger("officemap.errors").warning(
+        "database refused a value: %s",
+        type(exc).__name__,
+        extra={"fields": {"request_id": rid, "path": request.url.path}},
+    )
+    return JSONResponse(
+        error_body(
+            "invalid_parameter",
+            "a value is out of range or not acceptable",
+            "参数超出范围或无效",
+            {"request_id": rid},
+        ),
+        status_code=422,
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(e.DomainError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(sqlalchemy.exc.DataError, _data_error)
+    app.add_exception_handler(asyncpg.exceptions.DataError, _data_error)

@@ -43,7 +43,8 @@ class PlanImport(Base):
 
     __tablename__ = "plan_imports"
     __table_args__ = (
-        Index("uq_plan_imports_request", "request_sha256", unique=True),
+        Index("ix_plan_imports_request", "request_sha256"),
+        Index("ix_plan_imports_floor_latest", "building_id", "level", "id"),
         Index(
             "uq_plan_imports_idempotency_key",
             "idempotency_key",

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import shapely
 from geoalchemy2 import WKBElement
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select, text
@@ -80,6 +81,14 @@ class UploadSettings(BaseSettings):
     far_from_building_m: float = 200.0
     usable_coefficient_min: float | None = None
     usable_coefficient_max: float | None = None
+    workers: int = Field(
+        default=2, ge=1, le=64, description="plan imports running at once (worker threads)"
+    )
+    max_dxf_block_entities: int = Field(
+        default=Limits.max_dxf_block_entities,
+        ge=1,
+        description="DXF: entities that block inserts would expand to, counted before expanding",
+    )
 
     def limits(self) -> Limits:
         return Limits(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Limits)})
@@ -400,6 +409,9 @@ def import_plan(
         )
     except UploadRefused as exc:
         raise _refused(exc) from exc
+    georef, unit_notes = _drawing_units(plan, req, crs, georef)
+    plan.warnings += [n for n in unit_notes if n.severity == "warning"]
+    plan.errors += [n for n in unit_notes if n.severity == "error"]
 
     previous = session.execute(
         select(Floor).where(
@@ -419,6 +431,8 @@ def import_plan(
         "encoding": plan.encoding,
         "encoding_source": plan.encoding_source,
         "features": plan.features,
+        "dxf_version": plan.dxf_version,
+        "units": plan.units,
     }
     report["building_id"] = building.id
     report["level"] = req.level
@@ -481,6 +495,51 @@ def _check_floor_version(session: Session, req: PlanRequest) -> None:
     )
 
 
+def _drawing_units(
+    plan: PlanData, req: PlanRequest, crs: int, georef: Similarity | None
+) -> tuple[Similarity | None, list[v.Issue]]:
+    """Apply the drawing's $INSUNITS: the georef's scale when it gives none, a report when
+    the given (or fitted) scale contradicts it, an error when unscaled units are not metres."""
+    factor, units = plan.unit_scale, plan.units
+    if factor is None or crs in GEOGRAPHIC:
+        return georef, []
+    details = {"insunits": units, "metres_per_unit": factor}
+    if georef is None:
+        if abs(factor - 1.0) > 1e-12:
+            return None, [
+                v.Issue(
+                    "units_not_metres",
+                    f"the drawing is in {units} ($INSUNITS) but no georef scales it to metres: "
+                    "send georef (origin + rotation; the scale follows from $INSUNITS)",
+                    details=details,
+                )
+            ]
+        return None, []
+    doc = req.georef or {}
+    if "origin" in doc and "scale" not in doc:
+        placed = parse_georef({**doc, "scale": factor})
+        return placed, [
+            v.Issue(
+                "scale_from_insunits",
+                f"scale {factor:g} m per drawing unit taken from $INSUNITS ({units})",
+                severity="warning",
+                details=details,
+            )
+        ]
+    if abs(georef.scale / factor - 1) > 0.01:
+        return georef, [
+            v.Issue(
+                "scale_contradicts_insunits",
+                f"the georef scale {georef.scale:.9g} contradicts the drawing's units "
+                f"({units}, {factor:g} m per unit, $INSUNITS); the georef's scale is used — "
+                "check the areas",
+                severity="warning",
+                details={**details, "georef_scale": georef.scale},
+            )
+        ]
+    return georef, []
+
+
 def _replay(session: Session, req: PlanRequest, request_sha: str) -> PlanOutcome | None:
     if req.idempotency_key:
         row = session.execute(
@@ -494,12 +553,22 @@ def _replay(session: Session, req: PlanRequest, request_sha: str) -> PlanOutcome
             )
         if row is not None:
             return PlanOutcome("replayed", {**row.report, "status": "replayed"}, row.floor_id)
+    # without a key, a retry is the same request as the floor's latest import (and that
+    # version is still current); an earlier plan uploaded again makes a new version
     row = session.execute(
-        select(PlanImport).where(PlanImport.request_sha256 == request_sha)
+        select(PlanImport)
+        .where(PlanImport.building_id == req.building_id, PlanImport.level == req.level)
+        .order_by(PlanImport.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
-    if row is not None:
-        return PlanOutcome("replayed", {**row.report, "status": "replayed"}, row.floor_id)
-    return None
+    if row is None or row.request_sha256 != request_sha:
+        return None
+    current = session.execute(
+        select(Floor.id).where(Floor.id == row.floor_id, Floor.valid_to.is_(None))
+    ).scalar_one_or_none()
+    if current is None:
+        return None
+    return PlanOutcome("replayed", {**row.report, "status": "replayed"}, row.floor_id)
 
 
 def _validate(

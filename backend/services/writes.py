@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import shapely
@@ -33,11 +33,15 @@ FORBID = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 # ---------------------------------------------------------------- schemas
+DB_INT_MAX = 2**31 - 1  # integer (int4) id columns
+# a date the register can hold and compute with (1900-01-01 … 2199-12-31)
+Day = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2199, 12, 31))]
+
 class BuildingBase(BaseModel):
     model_config = FORBID
     name: str = Field(min_length=1, max_length=200)
     address: str | None = Field(default=None, max_length=300)
-    agency_id: int | None = Field(default=None, ge=1)
+    agency_id: int | None = Field(default=None, ge=1, le=DB_INT_MAX)
     ownership: Ownership = "owned"
     registered_owner: str | None = Field(default=None, max_length=200)
     land_certificate_no: str | None = Field(default=None, max_length=64)
@@ -59,7 +63,7 @@ class BuildingUpdate(BaseModel):
     model_config = FORBID
     name: str | None = Field(default=None, min_length=1, max_length=200)
     address: str | None = Field(default=None, max_length=300)
-    agency_id: int | None = Field(default=None, ge=1)
+    agency_id: int | None = Field(default=None, ge=1, le=DB_INT_MAX)
     ownership: Ownership | None = None
     registered_owner: str | None = Field(default=None, max_length=200)
     land_certificate_no: str | None = Field(default=None, max_length=64)
@@ -81,7 +85,7 @@ class RoomUpdate(BaseModel):
     number: str | None = Field(default=None, max_length=40)
     category: Category | None = None
     subcategory: str | None = Field(default=None, max_length=40, pattern=r"^[a-z_.]+$")
-    agency_id: int | None = Field(default=None, ge=1)
+    agency_id: int | None = Field(default=None, ge=1, le=DB_INT_MAX)
 
 
 class OccupancyBase(BaseModel):
@@ -91,16 +95,16 @@ class OccupancyBase(BaseModel):
     post_title: str | None = Field(default=None, max_length=120)
     is_concurrent_post: bool = False
     concurrent_approved: bool = False
-    end_date: dt.date | None = None
-    left_post_on: dt.date | None = None
+    end_date: Day | None = None
+    left_post_on: Day | None = None
     left_post_reason: LeaveReason | None = None
 
 
 class OccupancyCreate(OccupancyBase):
-    room_id: int = Field(ge=1)
-    agency_id: int = Field(ge=1)
+    room_id: int = Field(ge=1, le=2**63 - 1)
+    agency_id: int = Field(ge=1, le=DB_INT_MAX)
     rank_code: str = Field(min_length=1, max_length=40)
-    start_date: dt.date
+    start_date: Day
 
     @model_validator(mode="after")
     def _dates(self) -> OccupancyCreate:
@@ -116,8 +120,8 @@ class OccupancyUpdate(BaseModel):
     rank_code: str | None = Field(default=None, min_length=1, max_length=40)
     is_concurrent_post: bool | None = None
     concurrent_approved: bool | None = None
-    end_date: dt.date | None = None
-    left_post_on: dt.date | None = None
+    end_date: Day | None = None
+    left_post_on: Day | None = None
     left_post_reason: LeaveReason | None = None
 
 

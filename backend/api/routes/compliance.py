@@ -5,11 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.api.deps import IfMatchDep, PageDep, ScopeDep, SessionDep, etag, require_roles
+from backend.api.deps import (
+    DAY_MAX,
+    DAY_MIN,
+    DB_INT_MAX,
+    BigIdPath,
+    IfMatchDep,
+    PageDep,
+    ScopeDep,
+    SessionDep,
+    etag,
+    require_roles,
+)
 from backend.db.compliance import FINDING_STATUSES, RULE_CODES
 from backend.services import compliance, standards
 from backend.services.access import Principal, roles_for
@@ -38,7 +49,7 @@ assert set(Status.__args__) == set(FINDING_STATUSES)  # type: ignore[attr-define
 RegionFilter = Annotated[
     int | None, Query(ge=100000, le=999999, description="region adcode; includes its subtree")
 ]
-IdFilter = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
+IdFilter = Annotated[int | None, Query(ge=1, le=DB_INT_MAX)]
 
 
 @router.get("/findings", summary="Findings 合规问题")
@@ -67,7 +78,7 @@ def list_findings(
 
 @router.get("/findings/{finding_id}", summary="One finding (with its ETag)")
 def get_finding(
-    session: SessionDep, scope: ScopeDep, finding_id: Annotated[int, Path(ge=1, le=2**62)]
+    session: SessionDep, scope: ScopeDep, finding_id: BigIdPath
 ) -> JSONResponse:
     """The finding; ``ETag`` is its version, the If-Match of a status change."""
     f = compliance.get_finding(session, finding_id, scope=scope)
@@ -93,7 +104,7 @@ class StatusChange(BaseModel):
 def set_status(
     session: SessionDep,
     principal: Annotated[Principal, Depends(require_roles(*roles_for("finding.status")))],
-    finding_id: Annotated[int, Path(ge=1, le=2**62)],
+    finding_id: BigIdPath,
     expected: IfMatchDep,
     change: StatusChange,
 ) -> JSONResponse:
@@ -127,9 +138,9 @@ def summary(
 class EvaluationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    as_of: dt.date | None = None
+    as_of: dt.date | None = Field(default=None, ge=DAY_MIN, le=DAY_MAX)
     version: str | None = Field(default=None, max_length=60)
-    floor: int | None = Field(default=None, ge=1)
+    floor: int | None = Field(default=None, ge=1, le=DB_INT_MAX)
 
 
 @router.post("/evaluations", summary="Re-evaluate (full province or one floor)")

@@ -12,8 +12,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from backend.api.deps import (
+    DB_INT_MAX,
     AsOfDep,
+    AsOfQuery,
     BBoxDep,
+    BigIdPath,
+    IdFilter,
+    IdPath,
     PageDep,
     ReaderDep,
     ScopeDep,
@@ -57,11 +62,6 @@ def _versioned(feature: inventory.VersionedFeature) -> Response:
     )
 
 
-# the by-id reads are async: a plain Query (a sync dependency would cost a thread hop)
-AsOfQuery = Annotated[
-    dt.date | None,
-    Query(description="the state at the end of this day (YYYY-MM-DD, China Standard Time)"),
-]
 
 
 async def _as_of(
@@ -79,7 +79,7 @@ async def _as_of(
 
 
 Adcode = Annotated[int, Path(ge=100000, le=999999, description="6-digit adcode 行政区划代码")]
-Id = Annotated[int, Path(ge=1, le=2**62)]
+Id = IdPath
 RegionFilter = Annotated[
     int | None, Query(ge=100000, le=999999, description="region adcode; includes its subtree")
 ]
@@ -144,7 +144,7 @@ def list_buildings(
     page: PageDep,
     bbox: BBoxDep,
     region: RegionFilter = None,
-    agency: Annotated[int | None, Query(ge=1, description="managing agency id")] = None,
+    agency: Annotated[int | None, Query(ge=1, le=DB_INT_MAX, description="managing agency id")] = None,
     status: BuildingStatus | None = None,
     q: Annotated[str | None, Query(max_length=100, description="name contains")] = None,
     as_of: AsOfDep = None,
@@ -212,7 +212,7 @@ def list_floors(
     scope: ScopeDep,
     page: PageDep,
     bbox: BBoxDep,
-    building: Annotated[int | None, Query(ge=1)] = None,
+    building: IdFilter = None,
     level: Annotated[int | None, Query(ge=-20, le=200)] = None,
     history: Annotated[bool, Query(description="include superseded floor versions")] = False,
     as_of: AsOfDep = None,
@@ -254,9 +254,9 @@ def list_rooms(
     scope: ScopeDep,
     page: PageDep,
     bbox: BBoxDep,
-    floor: Annotated[int | None, Query(ge=1, description="floor version id")] = None,
-    building: Annotated[int | None, Query(ge=1)] = None,
-    agency: Annotated[int | None, Query(ge=1, description="allocated agency id")] = None,
+    floor: Annotated[int | None, Query(ge=1, le=DB_INT_MAX, description="floor version id")] = None,
+    building: IdFilter = None,
+    agency: Annotated[int | None, Query(ge=1, le=DB_INT_MAX, description="allocated agency id")] = None,
     category: Annotated[
         str | None,
         Query(
@@ -297,7 +297,7 @@ def list_rooms(
 
 @router.get("/rooms/{room_id}", responses=_F, response_class=Response, summary="One room")
 async def get_room(
-    reader: ReaderDep, user: TokenUserDep, room_id: Id, as_of: AsOfQuery = None
+    reader: ReaderDep, user: TokenUserDep, room_id: BigIdPath, as_of: AsOfQuery = None
 ) -> Response:
     if as_of is not None:
         return geojson(await _as_of(reader, user, history.get_room, room_id, as_of))

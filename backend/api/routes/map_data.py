@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
-from backend.api.deps import BBoxDep, ScopeDep, SessionDep
+from backend.api.deps import BBoxDep, IdPath, ScopeDep, SessionDep
 from backend.api.routes.inventory import RegionFilter
 from backend.domain import AgencyLevel
 from backend.services import map_data
@@ -66,7 +66,7 @@ def summary(
 
 @router.get("/floors/{floor_id}/rooms", summary="A floor's rooms with occupants and totals")
 def floor_rooms(
-    session: SessionDep, scope: ScopeDep, floor_id: Annotated[int, Path(ge=1, le=2**31)]
+    session: SessionDep, scope: ScopeDep, floor_id: IdPath
 ) -> dict[str, Any]:
     """Rooms (number, category, usable area, occupants' ranks and allowance, vacancy,
     open findings) and the floor's totals."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
 from backend import timekeeping
-from backend.api.deps import ScopeDep, SessionDep, get_principal
+from backend.api.deps import DB_INT_MAX, IdPath, ScopeDep, SessionDep, get_principal
 from backend.api.html import page_response
 from backend.api.routes.inventory import RegionFilter
 from backend.db.models import Region
@@ -88,8 +88,8 @@ def holdings_page(session: SessionDep, lang: LangQuery = "zh") -> HTMLResponse:
 def building_page(
     session: SessionDep,
     scope: ScopeDep,
-    building_id: Annotated[int, Path(ge=1, le=2**31)],
-    floor: Annotated[int | None, Query(ge=1, description="floor id to open")] = None,
+    building_id: IdPath,
+    floor: Annotated[int | None, Query(ge=1, le=DB_INT_MAX, description="floor id to open")] = None,
     lang: LangQuery = "zh",
 ) -> HTMLResponse:
     """Floor selector, rooms coloured by category / compliance / vacancy, room table."""

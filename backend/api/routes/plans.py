@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import weakref
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from backend.api.deps import (
+    DB_INT_MAX,
+    IdPath,
     PageDep,
     PrincipalDep,
     ScopeDep,
@@ -24,7 +31,7 @@ from backend.services.errors import InvalidInput, PayloadTooLarge, UnsupportedMe
 
 router = APIRouter(prefix="/api/v1", tags=["plans 平面图"])
 
-BuildingId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+BuildingId = IdPath
 Level = Annotated[int, Path(ge=-20, le=200, description="level number; negative below ground")]
 FORM_OVERHEAD = 64 * 1024
 
@@ -85,6 +92,20 @@ def _capped(request: Request, limit: int) -> Request:
         return message
 
     return Request(request.scope, counting_receive)
+
+
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _upload_limiter() -> anyio.CapacityLimiter:
+    """The running loop's limiter of concurrent plan imports (worker threads)."""
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(plans.upload_settings().workers)
+    return limiter
 
 
 def _flag(value: Any, name: str) -> bool:
@@ -196,7 +217,12 @@ async def upload_plan(
             idempotency_key=idempotency_key,
             expected_version=expected,
         )
-    outcome = plans.import_plan(session, req, principal=principal, scope=scope)
+    # parsing, validation and the write run in a worker thread, at most
+    # OFFICEMAP_UPLOAD_WORKERS at once: the event loop keeps serving everyone else
+    outcome = await anyio.to_thread.run_sync(
+        functools.partial(plans.import_plan, session, req, principal=principal, scope=scope),
+        limiter=_upload_limiter(),
+    )
     if not outcome.accepted:
         body = {
             "code": "plan_rejected",
@@ -238,7 +264,7 @@ def floor_rooms(
     building_id: BuildingId,
     level: Level,
     version: Annotated[
-        int | None, Query(ge=1, description="floor version; default current")
+        int | None, Query(ge=1, le=DB_INT_MAX, description="floor version; default current")
     ] = None,
 ) -> Response:
     """GeoJSON of the rooms of a floor version; earlier versions stay queryable. The current

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import Response
 
-from backend.api.deps import ScopeDep, SessionDep
+from backend.api.deps import DB_INT_MAX, IdFilter, ScopeDep, SessionDep
 from backend.services import tiles
 
 router = APIRouter(tags=["vector tiles 矢量瓦片"])
@@ -32,10 +32,12 @@ def get_tile(
     scope: ScopeDep,
     layer: Layer,
     z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
-    x: Annotated[int, Path(ge=0)],
-    y: Annotated[int, Path(ge=0)],
-    floor: Annotated[int | None, Query(ge=1, description="rooms of this floor version")] = None,
-    building: Annotated[int | None, Query(ge=1)] = None,
+    x: Annotated[int, Path(ge=0, le=2**tiles.MAX_ZOOM - 1)],
+    y: Annotated[int, Path(ge=0, le=2**tiles.MAX_ZOOM - 1)],
+    floor: Annotated[
+        int | None, Query(ge=1, le=DB_INT_MAX, description="rooms of this floor version")
+    ] = None,
+    building: IdFilter = None,
     level: Annotated[int | None, Query(ge=-20, le=200)] = None,
     group: Annotated[Group | None, Query(description="compliance layer: finding group")] = None,
     if_none_match: Annotated[str | None, Header()] = None,

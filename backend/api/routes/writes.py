@@ -13,7 +13,9 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
 from backend.api.deps import (
+    DB_BIGINT_MAX,
     AsOfDep,
+    IdFilter,
     IfMatchDep,
     PageDep,
     PrincipalDep,
@@ -174,8 +176,8 @@ def list_occupancies(
     principal: PrincipalDep,
     page: PageDep,
     as_of: AsOfDep,
-    room: Annotated[int | None, Query(ge=1)] = None,
-    agency: Annotated[int | None, Query(ge=1)] = None,
+    room: Annotated[int | None, Query(ge=1, le=DB_BIGINT_MAX)] = None,
+    agency: IdFilter = None,
 ) -> dict[str, Any]:
     """Occupancies in scope; ``as_of``: those running on that day."""
     stmt = select(Occupancy).where(writes.occupancy_scope_predicate(principal))
