@@ -297,6 +297,36 @@ def cmd_db(args: argparse.Namespace) -> int:
     elif args.action == "url":
         with database_url(keep_running=True) as url:
             print(url)
+    elif args.action in ("backup", "restore"):
+        return _backup_restore(args)
+    return 0
+
+
+def _backup_restore(args: argparse.Namespace) -> int:
+    from backend.services import backup
+
+    if not args.file:
+        _say(f"db {args.action} needs a FILE")
+        return 2
+    try:
+        with database_url() as url:
+            if args.action == "backup":
+                manifest = backup.backup(url, args.file)
+                rooms = manifest["counts"].get("rooms", 0)
+                _say(
+                    f"backup written to {args.file}: {rooms} rooms, "
+                    f"{manifest['plan_files']} original files, checksummed"
+                )
+            else:
+                report = backup.restore(url, args.file)
+                _say(
+                    f"restored {args.file} (made {report.created_at}): "
+                    f"{report.counts.get('rooms', 0)} rooms, {report.files} original files; "
+                    "row counts and files match the backup"
+                )
+    except backup.BackupError as exc:
+        _say(f"db {args.action} failed: {exc}")
+        return 1
     return 0
 
 
@@ -340,7 +370,13 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--port", type=int, required=True)
     a.add_argument("--workers", type=int, default=1)
     d = sub.add_parser("db", help="database: upgrade the schema, start/stop the embedded cluster")
-    d.add_argument("action", choices=["upgrade", "start", "stop", "url"])
+    d.add_argument("action", choices=["upgrade", "start", "stop", "url", "backup", "restore"])
+    d.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        help="backup/restore: the archive (pg_dump custom format + original files, checksummed)",
+    )
     g = sub.add_parser(
         "demo", help="generate the demo (or benchmark) province into an empty register"
     )
