@@ -106,6 +106,10 @@ class UploadRefused(ValueError):
         self.details = details
         self.internal = internal
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # crosses process boundaries (files are read in worker processes)
+        return (UploadRefused, (self.kind, self.code, self.message, self.message_zh, self.details))
+
 
 @dataclass(frozen=True)
 class Limits:

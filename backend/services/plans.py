@@ -9,7 +9,13 @@ the old version intact because nothing is visible until the one COMMIT.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 import hashlib
 import json
 import logging
@@ -192,6 +198,56 @@ def _refused(exc: UploadRefused) -> DomainError:
     err = cls(exc.message, message_zh=exc.message_zh, details=exc.details)
     err.code = exc.code
     return err
+
+
+# ------------------------------------------------------------------ reading in a worker
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _lower_priority() -> None:
+    """Worker processes yield the CPU to the server's request handling (nice +10)."""
+    with contextlib.suppress(OSError):
+        os.nice(10)
+
+
+def _reader_pool() -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            # forkserver: workers start from a clean single-threaded server with the
+            # readers imported, never forked from the threaded web server
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["gis.io"])
+            _pool = ProcessPoolExecutor(
+                max_workers=upload_settings().workers,
+                mp_context=context,
+                initializer=_lower_priority,
+            )
+        return _pool
+
+
+def read_in_worker(
+    filename: str, data: bytes, *, level: int, mapping: FieldMapping, limits: Limits
+) -> PlanData:
+    """``gis.io.read_plan`` in a worker process at lower CPU priority: parsing never holds
+    the server's interpreter, and a reader that crashes (a GDAL fault on a hostile file)
+    costs that worker, not the server — the upload is refused with a 422."""
+    global _pool
+    try:
+        future = _reader_pool().submit(
+            read_plan, filename, data, level=level, mapping=mapping, limits=limits
+        )
+        return future.result()
+    except BrokenProcessPool as exc:
+        with _pool_lock:
+            _pool = None
+        raise UploadRefused(
+            "invalid",
+            "reader_crashed",
+            "the file could not be read: the reader stopped on it",
+            "文件无法读取：读取程序在处理该文件时中止",
+        ) from exc
 
 
 # ------------------------------------------------------------------ categories
@@ -404,7 +460,7 @@ def import_plan(
             _check_floor_version(session, req)
 
     try:
-        plan = read_plan(
+        plan = read_in_worker(
             req.filename, req.data, level=req.level, mapping=mapping, limits=s.limits()
         )
     except UploadRefused as exc:
