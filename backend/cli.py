@@ -42,6 +42,9 @@ def database_url(*, keep_running: bool = False) -> Iterator[str]:
         return
     pg = embedded()
     was_running = pg.running()
+    # a cluster left running by an officemap process that was killed (SIGKILL, OOM) is
+    # adopted: this process stops it on exit, so no orphan outlives the next start and stop
+    adopted = was_running and pg.orphaned()
     t0 = time.perf_counter()
     pg.start()
     if not was_running:
@@ -49,11 +52,19 @@ def database_url(*, keep_running: bool = False) -> Iterator[str]:
             f"embedded PostgreSQL started on 127.0.0.1:{pg.port} in {time.perf_counter() - t0:.1f} s "
             f"(data in {pg.datadir})"
         )
+    elif adopted:
+        _say("adopted the embedded PostgreSQL left running by a killed officemap process")
+    owner = not keep_running and (not was_running or adopted)
+    if owner:
+        pg.claim()
+    elif keep_running:
+        pg.release()  # started on purpose by `officemap db start`: nobody stops it
     try:
         yield roles.maintenance_url(pg.url())
     finally:
-        if not keep_running and not was_running:
+        if owner:
             pg.stop()
+            pg.release()
             _say("embedded PostgreSQL stopped")
 
 
@@ -293,6 +304,7 @@ def cmd_db(args: argparse.Namespace) -> int:
             print(url)
     elif args.action == "stop":
         embedded().stop()
+        embedded().release()
         _say("embedded PostgreSQL stopped")
     elif args.action == "url":
         with database_url(keep_running=True) as url:

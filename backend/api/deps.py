@@ -61,7 +61,10 @@ def get_session() -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the transaction commits before the response is sent, so an answered
+# write is a committed write (with the default request scope FastAPI would commit after
+# sending, and a crash or a failing COMMIT in between would lose an acknowledged write)
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)

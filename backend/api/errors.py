@@ -132,6 +132,27 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database cannot be reached (stopped, restarting, connection lost): 503, retry."""
+    rid = getattr(request.state, "request_id", None)
+    logging.getLogger("officemap.errors").error(
+        "database unavailable: %s",
+        type(exc).__name__,
+        extra={"fields": {"request_id": rid, "path": request.url.path}},
+    )
+    return JSONResponse(
+        error_body(
+            "database_unavailable",
+            "the database is unavailable; retry shortly (read the object again before "
+            "repeating a write)",
+            "数据库暂时不可用，请稍后重试（重复写入前请先重新读取数据）",
+            {"request_id": rid},
+        ),
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(e.DomainError, _domain)
@@ -139,3 +160,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(sqlalchemy.exc.DataError, _data_error)
     app.add_exception_handler(asyncpg.exceptions.DataError, _data_error)
+    app.add_exception_handler(sqlalchemy.exc.OperationalError, _database_unavailable)
+    app.add_exception_handler(sqlalchemy.exc.InterfaceError, _database_unavailable)
+    app.add_exception_handler(asyncpg.exceptions.PostgresConnectionError, _database_unavailable)
+    app.add_exception_handler(asyncpg.exceptions.ConnectionDoesNotExistError, _database_unavailable)

@@ -52,6 +52,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _process_identity(pid: int) -> str:
+    """``pid start-time`` (start time from /proc, so a reused pid is not mistaken for the
+    owner); empty when no such process runs."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return ""
+    return f"{pid} {fields[19]}"
+
+
 def _ensure_os_user(name: str) -> pwd.struct_passwd:
     try:
         return pwd.getpwnam(name)
@@ -103,6 +113,27 @@ class EmbeddedPostgres:
     @property
     def portfile(self) -> Path:
         return self.root / "pg-port"
+
+    @property
+    def ownerfile(self) -> Path:
+        """The process that started the cluster and stops it on exit (``pid start-time``)."""
+        return self.root / "owner"
+
+    def claim(self) -> None:
+        """Record this process as the one that stops the cluster when it exits."""
+        self.ownerfile.write_text(_process_identity(os.getpid()))
+
+    def release(self) -> None:
+        self.ownerfile.unlink(missing_ok=True)
+
+    def orphaned(self) -> bool:
+        """Running, but the process that owned it is gone (killed without stopping it)."""
+        try:
+            identity = self.ownerfile.read_text().strip()
+        except OSError:
+            return False  # started by ``officemap db start``: kept running on purpose
+        pid = int(identity.split()[0]) if identity.split()[0].isdigit() else 0
+        return pid <= 0 or _process_identity(pid) != identity
 
     def _owner(self) -> pwd.struct_passwd | None:
         return _ensure_os_user(self.os_user) if os.geteuid() == 0 else None

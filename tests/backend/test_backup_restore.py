@@ -69,7 +69,7 @@ def drill_url(database_url: str) -> Iterator[str]:
 def _officemap(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, OFFICEMAP_DATABASE_URL=url)
     return subprocess.run(
-        [sys.executable, "-m", "backend.cli", *args],
+        [str(Path(sys.executable).parent / "officemap"), *args],
         env=env,
         cwd=PROJECT,
         capture_output=True,
