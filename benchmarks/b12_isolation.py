@@ -201,8 +201,11 @@ def main() -> None:
             f"{upload_s:.1f} s alone. Posted back to back during the upload phase.",
             f"wrk: {CONNECTIONS} connections, 1 thread, {SECONDS} s per phase; one uvicorn worker; "
             "demo province (400 buildings) in its own cluster.",
-            "Uploads are parsed, validated and written in worker threads "
-            "(OFFICEMAP_UPLOAD_WORKERS, default 2), never on the event loop.",
+            "Uploads never run on the event loop: the file is read in a worker process "
+            "(forkserver, nice +10), validation and the write in a worker thread; at most "
+            "OFFICEMAP_UPLOAD_WORKERS (default 2) at once.",
+            f"Machine load average during the run: {os.getloadavg()[0]:.1f} (shared machine; "
+            "p99 figures on a busy 2-core machine are noisy).",
         ]
         write_section(section)
     finally:
