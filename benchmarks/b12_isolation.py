@@ -33,9 +33,7 @@ SECONDS = 15
 CONNECTIONS = 4
 
 
-def maximal_plan(
-    center_lonlat: tuple[float, float], rooms: int = Limits.max_features - 1
-) -> bytes:
+def maximal_plan(center_lonlat: tuple[float, float], rooms: int = Limits.max_features - 1) -> bytes:
     """A valid GeoJSON floor at the feature limit: ``rooms`` 2 × 2 m rooms on a grid (GK
     metres) around ``center_lonlat``, with numbers and categories, plus the outline (the
     limit's last feature)."""
@@ -168,18 +166,22 @@ def main() -> None:
             ],
         )
         for name, lua in cases.items():
-            idle = run_wrk(base, lua, connections=CONNECTIONS, threads=1, seconds=SECONDS, headers=headers)
+            idle = run_wrk(
+                base, lua, connections=CONNECTIONS, threads=1, seconds=SECONDS, headers=headers
+            )
             stop = threading.Event()
             done: list[int] = []
 
-            def uploads() -> None:
+            def uploads(stop: threading.Event, done: list[int]) -> None:
                 while not stop.is_set():
                     done.append(upload_once()[0])
 
-            t = threading.Thread(target=uploads)
+            t = threading.Thread(target=uploads, args=(stop, done))
             t.start()
             time.sleep(0.5)
-            busy = run_wrk(base, lua, connections=CONNECTIONS, threads=1, seconds=SECONDS, headers=headers)
+            busy = run_wrk(
+                base, lua, connections=CONNECTIONS, threads=1, seconds=SECONDS, headers=headers
+            )
             stop.set()
             t.join()
             assert set(done) == {200}, done

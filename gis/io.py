@@ -288,9 +288,7 @@ def sniff(fmt: str, data: bytes) -> None:
     kind = _looks_like(data[:4096])
     # DXF has no fixed signature (comments, ASCII or binary, any release): only content that
     # is clearly another format is refused here; GDAL's own driver identification decides
-    want = {"geojson": "json", "gpkg": "sqlite", "dxf": "unknown", "zip": "zip", "imdf": "zip"}[
-        fmt
-    ]
+    want = {"geojson": "json", "gpkg": "sqlite", "dxf": "unknown", "zip": "zip", "imdf": "zip"}[fmt]
     ok = kind == want
     if ok and fmt == "gpkg" and data[68:72] not in (b"GPKG", b"GP10", b"GP11"):
         ok, kind = False, "sqlite (not a GeoPackage)"
@@ -438,8 +436,15 @@ def _inflate(zf: zipfile.ZipFile, i: zipfile.ZipInfo, limits: Limits, budget: in
         return _inflate_unchecked(zf, i, budget)
     except UploadRefused:
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
-            RuntimeError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:
         raise UploadRefused(
             "invalid",
             "bad_zip",

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from backend.api import authn, docs, errors, observability, routes
+from backend.api import authn, docs, errors, observability, openapi, routes
 from backend.db import roles
 from backend.db import session as db_session
 from backend.db.async_pool import PoolReader
@@ -62,6 +62,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         redoc_url=None,
     )
     docs.install(app, openapi_url="/api/v1/openapi.json")
+    openapi.install(app)
     errors.install(app)
     authn.install(app)
     observability.install(app)  # outermost: request id, access log, catch-all JSON 500

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
+import json
+import logging
 import multiprocessing
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-import hashlib
-import json
-import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache

@@ -37,6 +37,7 @@ DB_INT_MAX = 2**31 - 1  # integer (int4) id columns
 # a date the register can hold and compute with (1900-01-01 … 2199-12-31)
 Day = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2199, 12, 31))]
 
+
 class BuildingBase(BaseModel):
     model_config = FORBID
     name: str = Field(min_length=1, max_length=200)

@@ -101,7 +101,9 @@ def test_one_json_access_line_per_request_without_secrets(
     ):
         r = c.get("/api/v1/buildings/1?secret_query=hunter2")
     assert r.headers["x-request-id"] == "client-chosen-id-1"
-    lines = [JsonFormatter().format(rec) for rec in caplog.records if rec.name == "officemap.access"]
+    lines = [
+        JsonFormatter().format(rec) for rec in caplog.records if rec.name == "officemap.access"
+    ]
     assert len(lines) == 1
     doc = json.loads(lines[0])
     assert doc["request_id"] == "client-chosen-id-1" and doc["user"] == "admin"

@@ -238,13 +238,30 @@ BAD_INPUTS = {
         imdf_zip({"type": "FeatureCollection", "features": 7}, [1, 2]),
         {},
     ),
-    "mapping_encoding_rot13": lambda: ("rooms.zip", b"PK\x05\x06" + b"\0" * 18, {"mapping": '{"encoding": "rot13"}'}),
+    "mapping_encoding_rot13": lambda: (
+        "rooms.zip",
+        b"PK\x05\x06" + b"\0" * 18,
+        {"mapping": '{"encoding": "rot13"}'},
+    ),
     "cpg_names_non_text_codec": lambda: ("rooms.zip", _cpg_zip(b"base64"), {}),
-    "georef_1e308": lambda: ("floor.dxf", _ezdxf_floor("R2010", "asc"), {"georef": '{"origin": [1e308, 1e308], "scale": 1e308}'}),
+    "georef_1e308": lambda: (
+        "floor.dxf",
+        _ezdxf_floor("R2010", "asc"),
+        {"georef": '{"origin": [1e308, 1e308], "scale": 1e308}'},
+    ),
     "georef_1e308_control_points": lambda: (
         "floor.dxf",
         _ezdxf_floor("R2010", "asc"),
-        {"georef": json.dumps({"control_points": [{"local": [0, 0], "target": [1e308, 0]}, {"local": [1, 0], "target": [-1e308, 1e308]}]})},
+        {
+            "georef": json.dumps(
+                {
+                    "control_points": [
+                        {"local": [0, 0], "target": [1e308, 0]},
+                        {"local": [1, 0], "target": [-1e308, 1e308]},
+                    ]
+                }
+            )
+        },
     ),
     "zip_lying_sizes": lambda: ("rooms.zip", _lying_zip(), {}),
 }
@@ -257,9 +274,9 @@ def _cpg_zip(cpg: bytes) -> bytes:
     import shapely
 
     with tempfile.TemporaryDirectory() as tmp:
-        gpd.GeoDataFrame(
-            {"number": ["1"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4549
-        ).to_file(Path(tmp) / "rooms.shp")
+        gpd.GeoDataFrame({"number": ["1"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4549).to_file(
+            Path(tmp) / "rooms.shp"
+        )
         members = {p.name: p.read_bytes() for p in Path(tmp).iterdir() if p.suffix != ".cpg"}
     members["rooms.cpg"] = cpg
     return zip_bytes(members)

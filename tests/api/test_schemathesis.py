@@ -15,6 +15,11 @@ import psycopg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+)
 from sqlalchemy import create_engine, make_url
 
 from backend.db.embedded import EmbeddedPostgres
@@ -22,12 +27,6 @@ from backend.db.migrate import upgrade
 from backend.services.access import ROLES
 from backend.services.users import DEMO_USERNAMES
 from tests.conftest import bearer
-
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-)
 
 FUZZ_DB = "officemap_fuzz"
 EXAMPLES_PER_OPERATION = 4

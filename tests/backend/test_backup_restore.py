@@ -54,10 +54,16 @@ def drill_url(database_url: str) -> Iterator[str]:
         rooms = rooms_in(site, 4)
         data = feature_collection(rooms, [{"number": f"9{k}"} for k in range(4)])
         req = plans.PlanRequest(
-            building_id=site.building_id, level=site.level, filename="drill.geojson",
-            data=data, crs=site.crs,
+            building_id=site.building_id,
+            level=site.level,
+            filename="drill.geojson",
+            data=data,
+            crs=site.crs,
         )
-        assert plans.import_plan(session, req, principal=SYSTEM, scope=Scope.everything()).status == "imported"
+        assert (
+            plans.import_plan(session, req, principal=SYSTEM, scope=Scope.everything()).status
+            == "imported"
+        )
     engine.dispose()
     try:
         yield url
@@ -120,9 +126,7 @@ def test_restore_drill(drill_url: str, database_url: str, tmp_path: Path) -> Non
     assert _facts(drill_url) == before
 
 
-def test_an_altered_archive_is_refused_and_changes_nothing(
-    drill_url: str, tmp_path: Path
-) -> None:
+def test_an_altered_archive_is_refused_and_changes_nothing(drill_url: str, tmp_path: Path) -> None:
     before = _facts(drill_url)
     archive = tmp_path / "officemap.backup"
     assert _officemap(drill_url, "db", "backup", str(archive)).returncode == 0

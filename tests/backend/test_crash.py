@@ -80,7 +80,9 @@ class Server:
     def call(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
     ) -> tuple[int, Any, dict[str, str]]:
-        data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
+        data = (
+            json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
+        )
         h = {"Authorization": f"Bearer {self.token}", **(headers or {})}
         if body is not None and not isinstance(body, bytes):
             h["Content-Type"] = "application/json"
@@ -211,11 +213,15 @@ def test_postgres_stopped_immediately_during_a_plan_import_leaves_no_half_versio
     # an acknowledged write before the stop must survive it too
     status, _, headers = server.call("GET", f"/api/v1/buildings/{building}")
     status, _, headers = server.call(
-        "PATCH", f"/api/v1/buildings/{building}", {"name": "before the stop"},
+        "PATCH",
+        f"/api/v1/buildings/{building}",
+        {"name": "before the stop"},
         {"If-Match": headers["etag"]},
     )
     assert status == 200
-    body, ctype = multipart({"crs": gk3_zone_crs(lon)}, "big.geojson", maximal_plan((lon, lat), rooms=8_000))
+    body, ctype = multipart(
+        {"crs": gk3_zone_crs(lon)}, "big.geojson", maximal_plan((lon, lat), rooms=8_000)
+    )
     answer: dict[str, Any] = {}
 
     def upload() -> None:

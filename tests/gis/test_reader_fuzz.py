@@ -47,9 +47,11 @@ def _read(name: str, data: bytes, mapping: dict[str, Any] | None = None) -> None
 
 
 def _geojson() -> bytes:
-    return gpd.GeoDataFrame(
-        {"number": ["101", "102", "103"]}, geometry=ROOMS, crs=4549
-    ).to_json().encode()
+    return (
+        gpd.GeoDataFrame({"number": ["101", "102", "103"]}, geometry=ROOMS, crs=4549)
+        .to_json()
+        .encode()
+    )
 
 
 def _shapefile_zip() -> bytes:
@@ -197,7 +199,9 @@ def test_fuzz_imdf_bytes() -> None:
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 

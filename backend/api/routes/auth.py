@@ -12,6 +12,7 @@ from backend.api.authn import request_token, set_session_cookie
 from backend.api.deps import ClientDep, PrincipalDep, SessionDep
 from backend.api.errors import error_response
 from backend.api.html import page_response
+from backend.api.schemas import Me, Token
 from backend.services import auth, users
 from backend.services.errors import RateLimited, Unauthenticated
 from backend.sessions import service as sessions
@@ -44,6 +45,7 @@ TEXT = {
     summary="OAuth2 password flow: a bearer token",
     response_model=None,
     responses={
+        200: {"model": Token, "description": "a bearer token"},
         401: {"description": "unknown user or wrong password (one answer for both)"},
         429: {"description": "too many failed sign-ins from this client: wait Retry-After"},
     },
@@ -67,7 +69,7 @@ def token(
     }
 
 
-@router.get("/api/v1/auth/me", summary="The signed-in user: roles and scope")
+@router.get("/api/v1/auth/me", response_model=Me, summary="The signed-in user: roles and scope")
 def me(principal: PrincipalDep) -> dict[str, Any]:
     scope = principal.scope
     return {

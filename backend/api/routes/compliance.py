@@ -21,6 +21,7 @@ from backend.api.deps import (
     etag,
     require_roles,
 )
+from backend.api.schemas import Finding, FindingList
 from backend.db.compliance import FINDING_STATUSES, RULE_CODES
 from backend.services import compliance, standards
 from backend.services.access import Principal, roles_for
@@ -52,7 +53,7 @@ RegionFilter = Annotated[
 IdFilter = Annotated[int | None, Query(ge=1, le=DB_INT_MAX)]
 
 
-@router.get("/findings", summary="Findings 合规问题")
+@router.get("/findings", response_model=FindingList, summary="Findings 合规问题")
 def list_findings(
     session: SessionDep,
     scope: ScopeDep,
@@ -76,10 +77,12 @@ def list_findings(
     )
 
 
-@router.get("/findings/{finding_id}", summary="One finding (with its ETag)")
-def get_finding(
-    session: SessionDep, scope: ScopeDep, finding_id: BigIdPath
-) -> JSONResponse:
+@router.get(
+    "/findings/{finding_id}",
+    responses={200: {"model": Finding, "description": "the finding"}},
+    summary="One finding (with its ETag)",
+)
+def get_finding(session: SessionDep, scope: ScopeDep, finding_id: BigIdPath) -> JSONResponse:
     """The finding; ``ETag`` is its version, the If-Match of a status change."""
     f = compliance.get_finding(session, finding_id, scope=scope)
     return JSONResponse(compliance.finding_dict(f), headers={"ETag": etag(f.version)})
@@ -96,6 +99,7 @@ class StatusChange(BaseModel):
     "/findings/{finding_id}",
     summary="Set a finding's status (inspector)",
     responses={
+        200: {"model": Finding, "description": "the finding with its new status"},
         404: {"description": "not found or outside the caller's scope"},
         412: {"description": "If-Match is stale: the finding changed since it was read"},
         428: {"description": "If-Match missing"},

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.api.deps import SessionDep, require_roles
+from backend.api.schemas import Health
 from backend.services.access import Principal
 from backend.services.inventory import database_answers, database_health
 
@@ -20,7 +21,21 @@ log = logging.getLogger(__name__)
 @router.get(
     "/health",
     summary="Is the service healthy (anonymous: status only)",
-    responses={503: {"description": "the database does not answer"}},
+    responses={
+        200: {"model": Health, "description": "the database answers"},
+        503: {
+            "description": "the database does not answer",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"status": {"const": "unavailable"}},
+                        "required": ["status"],
+                    }
+                }
+            },
+        },
+    },
 )
 def health(session: SessionDep) -> JSONResponse:
     """``{"status": "ok"}`` when the database answers, else 503 ``unavailable``. Nothing

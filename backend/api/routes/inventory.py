@@ -26,6 +26,7 @@ from backend.api.deps import (
     TokenUserDep,
     etag,
 )
+from backend.api.schemas import Feature, FeatureCollection, geojson_response
 from backend.db.async_pool import Reader
 from backend.domain import AgencyLevel, BuildingStatus, RegionLevel
 from backend.services import history, inventory, users
@@ -36,10 +37,10 @@ router = APIRouter(prefix="/api/v1", tags=["inventory 台账"])
 
 GEOJSON = "application/geo+json"
 _FC: dict[int | str, dict[str, Any]] = {
-    200: {"content": {GEOJSON: {}}, "description": "GeoJSON FeatureCollection"}
+    200: geojson_response(FeatureCollection, "GeoJSON FeatureCollection")
 }
 _F: dict[int | str, dict[str, Any]] = {
-    200: {"content": {GEOJSON: {}}, "description": "GeoJSON Feature"},
+    200: geojson_response(Feature, "GeoJSON Feature"),
     404: {"description": "not found or outside the caller's scope"},
 }
 
@@ -60,8 +61,6 @@ def _versioned(feature: inventory.VersionedFeature) -> Response:
     return Response(
         content=feature.body, media_type=GEOJSON, headers={"ETag": etag(feature.version)}
     )
-
-
 
 
 async def _as_of(
@@ -144,7 +143,9 @@ def list_buildings(
     page: PageDep,
     bbox: BBoxDep,
     region: RegionFilter = None,
-    agency: Annotated[int | None, Query(ge=1, le=DB_INT_MAX, description="managing agency id")] = None,
+    agency: Annotated[
+        int | None, Query(ge=1, le=DB_INT_MAX, description="managing agency id")
+    ] = None,
     status: BuildingStatus | None = None,
     q: Annotated[str | None, Query(max_length=100, description="name contains")] = None,
     as_of: AsOfDep = None,
@@ -256,7 +257,9 @@ def list_rooms(
     bbox: BBoxDep,
     floor: Annotated[int | None, Query(ge=1, le=DB_INT_MAX, description="floor version id")] = None,
     building: IdFilter = None,
-    agency: Annotated[int | None, Query(ge=1, le=DB_INT_MAX, description="allocated agency id")] = None,
+    agency: Annotated[
+        int | None, Query(ge=1, le=DB_INT_MAX, description="allocated agency id")
+    ] = None,
     category: Annotated[
         str | None,
         Query(

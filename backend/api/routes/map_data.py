@@ -65,9 +65,7 @@ def summary(
 
 
 @router.get("/floors/{floor_id}/rooms", summary="A floor's rooms with occupants and totals")
-def floor_rooms(
-    session: SessionDep, scope: ScopeDep, floor_id: IdPath
-) -> dict[str, Any]:
+def floor_rooms(session: SessionDep, scope: ScopeDep, floor_id: IdPath) -> dict[str, Any]:
     """Rooms (number, category, usable area, occupants' ranks and allowance, vacancy,
     open findings) and the floor's totals."""
     return map_data.floor_rooms(session, floor_id, scope=scope)

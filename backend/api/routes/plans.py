@@ -25,6 +25,7 @@ from backend.api.deps import (
     parse_if_match,
     require_roles,
 )
+from backend.api.schemas import FeatureCollection, PlanReport, geojson_response
 from backend.services import plans
 from backend.services.access import roles_for
 from backend.services.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
@@ -131,8 +132,14 @@ def _text_field(form: Any, name: str) -> str | None:
     summary="Upload a floor plan (dry run or commit a new floor version)",
     openapi_extra=_UPLOAD_DOC,
     responses={
-        200: {"description": "dry run or replayed import: the validation report"},
-        201: {"description": "imported: a new floor version (its ETag in the answer)"},
+        200: {
+            "description": "dry run or replayed import: the validation report",
+            "model": PlanReport,
+        },
+        201: {
+            "description": "imported: a new floor version (its ETag in the answer)",
+            "model": PlanReport,
+        },
         412: {
             "description": "If-Match is not the floor's current version (or If-None-Match: * "
             "and the level has a floor)"
@@ -140,7 +147,7 @@ def _text_field(form: Any, name: str) -> str | None:
         428: {"description": "a commit without If-Match (or If-None-Match: * for a new level)"},
         413: {"description": "file too large (refused before parsing)"},
         415: {"description": "extension not allowed or content of another format"},
-        422: {"description": "rejected: the report with errors (same shape)"},
+        422: {"description": "rejected: the report with errors (same shape, plus the error code)"},
     },
 )
 async def upload_plan(
@@ -254,7 +261,7 @@ def _expected_floor_version(if_match: str | None, if_none_match: str | None) -> 
 @router.get(
     "/buildings/{building_id}/floors/{level}/rooms",
     response_class=Response,
-    responses={200: {"content": {"application/geo+json": {}}}},
+    responses={200: geojson_response(FeatureCollection, "GeoJSON FeatureCollection")},
     summary="Rooms of one floor version (current by default)",
 )
 def floor_rooms(

@@ -24,6 +24,8 @@ from backend.api.deps import (
     require_roles,
 )
 from backend.api.routes.inventory import GEOJSON, Id
+from backend.api.schemas import Feature, OccupancyList, geojson_response
+from backend.api.schemas import Occupancy as OccupancyOut
 from backend.db.models import Occupancy
 from backend.services import inventory, writes
 from backend.services.access import Principal, roles_for
@@ -40,6 +42,7 @@ LedgerKeeper = Annotated[Principal, Depends(require_roles(*LEDGER_KEEPERS))]
 StaffingWriter = Annotated[Principal, Depends(require_roles(*roles_for("staffing.headcount")))]
 ManagingOffice = Annotated[Principal, Depends(require_roles(*roles_for("agency.approved_area")))]
 _W: dict[int | str, dict[str, Any]] = {
+    200: geojson_response(Feature, "the updated object as a GeoJSON Feature"),
     404: {"description": "not found or outside the caller's scope"},
     412: {"description": "If-Match is stale: the object changed since it was read"},
     428: {"description": "If-Match missing"},
@@ -53,7 +56,12 @@ def _feature(body: str, version: int, status: int = 200, location: str | None = 
     return Response(body, status_code=status, media_type=GEOJSON, headers=headers)
 
 
-@router.post("/buildings", status_code=201, responses=_W, summary="Create a building")
+@router.post(
+    "/buildings",
+    status_code=201,
+    responses={**_W, 201: geojson_response(Feature, "the new building")},
+    summary="Create a building",
+)
 def create_building(
     session: SessionDep, principal: Creator, body: writes.BuildingCreate
 ) -> Response:
@@ -170,7 +178,11 @@ def _occupancy(session: SessionDep, principal: Principal, occupancy_id: int) -> 
     return o
 
 
-@router.get("/occupancies", summary="Occupancy 使用情况: who uses which room")
+@router.get(
+    "/occupancies",
+    response_model=OccupancyList,
+    summary="Occupancy 使用情况: who uses which room",
+)
 def list_occupancies(
     session: SessionDep,
     principal: PrincipalDep,
@@ -197,13 +209,22 @@ def list_occupancies(
     }
 
 
-@router.get("/occupancies/{occupancy_id}", summary="One occupancy record")
+@router.get(
+    "/occupancies/{occupancy_id}",
+    responses={200: {"model": OccupancyOut, "description": "the record"}},
+    summary="One occupancy record",
+)
 def get_occupancy(session: SessionDep, principal: PrincipalDep, occupancy_id: Id) -> JSONResponse:
     o = _occupancy(session, principal, occupancy_id)
     return JSONResponse(_occupancy_json(o), headers={"ETag": etag(o.version)})
 
 
-@router.post("/occupancies", status_code=201, responses=_W, summary="Record who uses a room")
+@router.post(
+    "/occupancies",
+    status_code=201,
+    responses={**_W, 200: {}, 201: {"model": OccupancyOut, "description": "the new record"}},
+    summary="Record who uses a room",
+)
 def create_occupancy(
     session: SessionDep, principal: LedgerKeeper, body: writes.OccupancyCreate
 ) -> JSONResponse:
@@ -216,7 +237,11 @@ def create_occupancy(
     )
 
 
-@router.patch("/occupancies/{occupancy_id}", responses=_W, summary="Update an occupancy")
+@router.patch(
+    "/occupancies/{occupancy_id}",
+    responses={**_W, 200: {"model": OccupancyOut, "description": "the updated record"}},
+    summary="Update an occupancy",
+)
 def update_occupancy(
     session: SessionDep,
     principal: LedgerKeeper,

@@ -24,9 +24,7 @@ depends_on = ("0002_plans",)  # the plan_imports table lives on that branch
 def upgrade() -> None:
     op.drop_index("uq_plan_imports_request", table_name="plan_imports")
     op.create_index("ix_plan_imports_request", "plan_imports", ["request_sha256"])
-    op.create_index(
-        "ix_plan_imports_floor_latest", "plan_imports", ["building_id", "level", "id"]
-    )
+    op.create_index("ix_plan_imports_floor_latest", "plan_imports", ["building_id", "level", "id"])
 
 
 def downgrade() -> None:
