@@ -15,6 +15,7 @@ import json
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from backend.api.html import page_response
 from map_ui import assets
 
 OAUTH2_REDIRECT = "/docs/oauth2-redirect"
@@ -46,7 +47,7 @@ def install(app: FastAPI, *, openapi_url: str) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
-        return HTMLResponse(docs_page(openapi_url, app.title))
+        return page_response(docs_page(openapi_url, app.title))
 
     @app.get(OAUTH2_REDIRECT, include_in_schema=False)
     def swagger_ui_redirect(request: Request) -> RedirectResponse:
