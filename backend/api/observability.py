@@ -53,7 +53,8 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    """JSON lines on stderr for the app's loggers (idempotent)."""
+    """JSON lines on stderr for the app's ``officemap.*`` loggers (idempotent; records
+    still propagate, so a host's own root handlers see them too)."""
     root = logging.getLogger("officemap")
     if any(getattr(h, "_officemap", False) for h in root.handlers):
         return
@@ -62,7 +63,6 @@ def configure_logging(level: int = logging.INFO) -> None:
     handler._officemap = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    root.propagate = False
 
 
 def _user(scope: Scope) -> str | None:
@@ -159,5 +159,7 @@ class RequestContext:
 
 
 def install(app: Any) -> None:
-    """Outermost middleware of ``app`` (add it after every other middleware)."""
+    """Outermost middleware of ``app`` (add it after every other middleware), and the
+    JSON log lines."""
+    configure_logging()
     app.add_middleware(RequestContext)

@@ -195,6 +195,12 @@ def test_sigkill_during_a_burst_of_writes_loses_no_acknowledged_write(state: Pat
         if stored == version:
             assert body["properties"]["name"] == name
     assert again.stop() == 0
+    # the server's structured log: one JSON line per request, no token in it
+    lines = [json.loads(x) for x in again.log.read_text().splitlines() if x.startswith("{")]
+    access = [x for x in lines if x.get("logger") == "officemap.access"]
+    assert access and {"request_id", "user", "route", "status", "ms"} <= set(access[-1])
+    assert any(x["route"] == "/api/v1/buildings/{building_id}" for x in access)
+    assert again.token not in again.log.read_text()
 
 
 def test_postgres_stopped_immediately_during_a_plan_import_leaves_no_half_version(

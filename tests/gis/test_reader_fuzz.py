@@ -28,6 +28,7 @@ BUDGET = settings(
     max_examples=60,
     deadline=None,
     derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 LIMITS = Limits(max_bytes=2 * 2**20, max_unzipped_bytes=8 * 2**20, max_dxf_block_entities=5_000)
