@@ -108,7 +108,22 @@ class UploadRefused(ValueError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # crosses process boundaries (files are read in worker processes)
-        return (UploadRefused, (self.kind, self.code, self.message, self.message_zh, self.details))
+        return (
+            _rebuild_refused,
+            (self.kind, self.code, self.message, self.message_zh, self.details, self.internal),
+        )
+
+
+def _rebuild_refused(
+    kind: Kind, code: str, message: str, message_zh: str, details: Any, internal: str | None
+) -> UploadRefused:
+    """
+    >>> import pickle
+    >>> e = pickle.loads(pickle.dumps(UploadRefused("invalid", "c", "m", "中", {"a": 1}, internal="x")))
+    >>> (e.kind, e.code, e.message, e.details, e.internal)
+    ('invalid', 'c', 'm', {'a': 1}, 'x')
+    """
+    return UploadRefused(kind, code, message, message_zh, details, internal=internal)
 
 
 @dataclass(frozen=True)

@@ -230,9 +230,14 @@ def test_postgres_stopped_immediately_during_a_plan_import_leaves_no_half_versio
     )
     answer: dict[str, Any] = {}
 
+    _, _, floor_headers = server.call("GET", f"/api/v1/buildings/{building}/floors/1/rooms?limit=1")
+
     def upload() -> None:
         answer["status"], answer["body"], _ = server.call(
-            "POST", f"/api/v1/buildings/{building}/floors/1/plan", body, {"Content-Type": ctype}
+            "POST",
+            f"/api/v1/buildings/{building}/floors/1/plan",
+            body,
+            {"Content-Type": ctype, "If-Match": floor_headers["etag"]},
         )
 
     t = threading.Thread(target=upload)
