@@ -33,7 +33,9 @@ EXAMPLES_PER_OPERATION = 4
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(pg_cluster: EmbeddedPostgres | None, database_url: str) -> Iterator[Any]:
+def fuzz_app(
+    pg_cluster: EmbeddedPostgres | None, database_url: str, app_database_url: str
+) -> Iterator[Any]:
     from backend.api.app import create_app
     from backend.cli import AFTER_PREPARE, _load_extensions
     from backend.db import session as db_session
@@ -58,11 +60,15 @@ def fuzz_app(pg_cluster: EmbeddedPostgres | None, database_url: str) -> Iterator
     for hook in AFTER_PREPARE:
         hook(engine)
     engine.dispose()
+    # requests run as the app's LOGIN role (not the owner), as in production
+    app_url = make_url(app_database_url).set(database=FUZZ_DB).render_as_string(
+        hide_password=False
+    )
     try:
-        yield create_app(fuzz_url)
+        yield create_app(app_url)
     finally:
         # the process-wide engine goes back to the suite's database
-        db_session.configure(database_url)
+        db_session.configure(app_database_url)
 
 
 @pytest.fixture(scope="module")
