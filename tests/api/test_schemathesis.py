@@ -61,9 +61,7 @@ def fuzz_app(
         hook(engine)
     engine.dispose()
     # requests run as the app's LOGIN role (not the owner), as in production
-    app_url = make_url(app_database_url).set(database=FUZZ_DB).render_as_string(
-        hide_password=False
-    )
+    app_url = make_url(app_database_url).set(database=FUZZ_DB).render_as_string(hide_password=False)
     try:
         yield create_app(app_url)
     finally:
