@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -54,6 +55,10 @@ log = logging.getLogger(__name__)
 ACCEPTED_CRS = (4490, 4326, *range(4491, 4555))
 GEOGRAPHIC = (4490, 4326)
 PLAN_LOCK = 0x504C414E  # advisory lock class "PLAN" (two-key form: class, building·level)
+
+# called as hook(session, building_id) after a plan is committed, in the same transaction
+# (the stock-take matches its declared rooms to the surveyed ones)
+AFTER_IMPORT: list[Callable[[Session, int], None]] = []
 
 
 class UploadSettings(BaseSettings):
@@ -442,6 +447,8 @@ def import_plan(
         file_sha,
         request_sha,
     )
+    for hook in AFTER_IMPORT:
+        hook(session, building.id)
     return PlanOutcome("imported", report, floor_id)
 
 
