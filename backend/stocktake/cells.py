@@ -27,8 +27,22 @@ class CellError(ValueError):
         self.message_zh = message_zh
 
 
+def plain(value: Any) -> str | None:
+    """Free text (names, addresses) exactly as written, trimmed; None for blanks.
+
+    >>> plain("　杭州市（演示）  "), plain(101.0), plain("—")
+    ('杭州市（演示）', '101', None)
+    """
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    s = str(value).strip(" \t\r\n\u3000\u00a0")
+    return None if s in BLANKS else s
+
+
 def text(value: Any) -> str | None:
-    """Trimmed text with full-width forms folded; None for blanks."""
+    """Trimmed text with full-width forms folded (codes, numbers, words); None for blanks."""
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():

@@ -65,6 +65,13 @@ class Ctx:
     warnings: list[Issue] = field(default_factory=list)
     counts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     kinds: dict[str, str] = field(default_factory=dict)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+    def updated(self, sheet: str, rec: Record, fields: Iterable[str]) -> None:
+        """Count an update and say which fields it changes (for the report)."""
+        self.count(sheet, "updated")
+        if len(self.changes) < self.settings.max_errors:
+            self.changes.append({"sheet": sheet, "row": rec.row, "fields": sorted(fields)})
 
     def issue(
         self, sheet: str, rec: Record | None, fld: str | None, code: str, msg: str, zh: str,
@@ -106,7 +113,7 @@ def _code(value: Any) -> str | None:
 
 def _str(limit: int) -> Callable[[Any], str | None]:
     def parse(value: Any) -> str | None:
-        s = cells.text(value)
+        s = cells.plain(value)
         if s is not None and len(s) > limit:
             raise cells.CellError("text_too_long", f"longer than {limit} characters", f"超过 {limit} 个字符")
         return s
@@ -301,6 +308,7 @@ def _report(
         "warning_count": len(ctx.warnings),
         "errors": [i.as_dict() for i in ctx.errors[:limit]],
         "warnings": [i.as_dict() for i in ctx.warnings[:limit]],
+        "changes": ctx.changes,
     }
 
 
@@ -558,11 +566,15 @@ class Plan:
                 changes["parent_id"] = None
             elif parent_id != old["parent_id"]:
                 changes["parent_id"] = parent_id
-        staffing_changed = r.staffing is not None and r.staffing != staffing_now.get(r.id, {})
+        # ranks outside the level's table cannot be written in the template: they are kept
+        # as they are and left out of the comparison
+        level_ranks = _level_ranks(r.values["level"])
+        now = {k: v for k, v in staffing_now.get(r.id, {}).items() if k in level_ranks}
+        staffing_changed = r.staffing is not None and r.staffing != now
         if not setter:
-            quota_changed = staffing_changed and {k: q for k, (q, _) in (r.staffing or {}).items()} != {
-                k: q for k, (q, _) in staffing_now.get(r.id, {}).items()
-            }
+            quota_changed = staffing_changed and {
+                k: q for k, (q, _) in (r.staffing or {}).items()
+            } != {k: q for k, (q, _) in now.items()}
             if quota_changed or any(k in changes for k in reference):
                 self._forbidden(r)
                 return
@@ -570,7 +582,7 @@ class Plan:
             if not staffing_changed:
                 r.staffing = None
             self.agency_changes.append((r, changes, False))
-            ctx.count(r.sheet, "updated")
+            ctx.updated(r.sheet, r.rec, [*changes, *(["staffing"] if staffing_changed else [])])
         else:
             ctx.count(r.sheet, "unchanged")
 
@@ -780,7 +792,7 @@ class Plan:
                 self.building_changes.append((r, changes, fact_changes, False))
                 if users_changed:
                     self._users[id(r)] = users
-                ctx.count(r.sheet, "updated")
+                ctx.updated(r.sheet, r.rec, [*changes, *fact_changes, *(["users"] if users_changed else [])])
             else:
                 ctx.count(r.sheet, "unchanged")
 
@@ -960,7 +972,7 @@ class Plan:
             changes = _diff(values, old)
             if changes:
                 self.room_changes.append((r, changes))
-                self.ctx.count(r.sheet, "updated")
+                self.ctx.updated(r.sheet, r.rec, changes)
             else:
                 self.ctx.count(r.sheet, "unchanged")
 
@@ -1067,7 +1079,7 @@ class Plan:
             changes = _diff(values, old)
             if changes:
                 self.occupant_changes.append((r, changes, old["id"]))
-                ctx.count(r.sheet, "updated")
+                ctx.updated(r.sheet, r.rec, changes)
             else:
                 ctx.count(r.sheet, "unchanged")
 
@@ -1134,7 +1146,12 @@ class Plan:
                     ).execution_options(synchronize_session=False)
                 )
             if r.staffing is not None:
-                s.execute(delete(AgencyStaffing).where(AgencyStaffing.agency_id == r.id))
+                s.execute(
+                    delete(AgencyStaffing).where(
+                        AgencyStaffing.agency_id == r.id,
+                        AgencyStaffing.rank_code.in_(sorted(_level_ranks(r.values["level"]))),
+                    )
+                )
                 if r.staffing:
                     s.execute(insert(AgencyStaffing), [
                         {"agency_id": r.id, "rank_code": k, "quota": q, "headcount": h}
@@ -1254,6 +1271,10 @@ class Plan:
             for r in rows:
                 copy.write_row(r)
         return [int(i) for i in ids]
+
+
+def _level_ranks(level: str) -> set[str]:
+    return {r.rank_code for r in codes.rank_rows() if r.agency_level == level}
 
 
 def _id_of(x: BuildingRow | RoomRow | int) -> int | None:

@@ -19,6 +19,9 @@ from backend.stocktake.template import COLUMNS, KINDS, SUB_HEADERS, header_key
 from backend.stocktake.workbook import RawSheet
 
 HEADER_SCAN_ROWS = 30
+# sheets of the register's own exports that are views, not ledger sheets (登记造册 lists the
+# surveyed rooms; importing it as declared rooms would turn 实 into 账)
+VIEW_SHEETS = {"登记造册", "问题清单", "尚欠事项"}
 _FOOTER = re.compile(
     r"^(合计|总计|小计|共计|填表人|填报人|制表人|审核人|审核|负责人|单位负责人|联系人|联系电话|"
     r"签字|签章|盖章|单位盖章|填报日期|填表日期|备注|说明|注[:：])"
@@ -189,6 +192,15 @@ def _is_footer(row: list[Any]) -> bool:
 def records(raw: RawSheet, mapping: Mapping, issues: list[Issue]) -> Sheet | None:
     """The sheet's data rows, or None (with a warning) when it is no ledger sheet."""
     if mapping.sheets.get(raw.name) == "ignore":
+        return None
+    if raw.name in VIEW_SHEETS and raw.name not in mapping.sheets:
+        issues.append(
+            Issue(
+                raw.name, None, None, "view_sheet_ignored",
+                "a view of the register export, not a ledger sheet: ignored",
+                "登记造册导出的汇总视图，不是台账工作表，已忽略",
+            )
+        )
         return None
     if raw.hidden and raw.name not in mapping.sheets:
         issues.append(
