@@ -7,14 +7,12 @@ for the agency's level (``data/standards/ranks.csv``).
 
 from __future__ import annotations
 
-import csv
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent.parent / "data"
+from backend import reference
 
 CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -302,11 +300,10 @@ class RankRow:
 
 @lru_cache
 def rank_rows() -> tuple[RankRow, ...]:
-    """The standard's rank rows (ranks.csv)."""
-    with open(DATA / "standards" / "ranks.csv", encoding="utf-8") as f:
-        return tuple(
-            RankRow(r["agency_level"], r["rank_code"], r["name_zh"]) for r in csv.DictReader(f)
-        )
+    """The standard's rank rows (backend.reference)."""
+    return tuple(
+        RankRow(r.agency_level, r.rank_code, r.name_zh) for r in reference.ranks().values()
+    )
 
 
 @lru_cache
@@ -370,27 +367,21 @@ def ladder_step_for(agency_level: str, rank_code: str) -> int | None:
 
 
 # ---------------------------------------------------------------- space categories
-GROUP_NAMES = {
-    "office": "办公室用房",
-    "service": "服务用房",
-    "equipment": "设备用房",
-    "ancillary": "附属用房",
-    "technical": "业务技术用房",
-    "circulation": "交通用房",
-}
+def group_names() -> dict[str, str]:
+    """Category → its Chinese name (办公室用房 …), from backend.reference."""
+    return {c: g.name_zh for c, g in reference.category_groups().items()}
 
 
 @lru_cache
 def subcategories() -> dict[str, tuple[str, str]]:
-    """Subcategory code → (group, Chinese name) from space_categories.csv."""
-    with open(DATA / "space_categories.csv", encoding="utf-8") as f:
-        return {r["code"]: (r["category"], r["name_zh"]) for r in csv.DictReader(f)}
+    """Subcategory code → (group, Chinese name) (backend.reference)."""
+    return {c.code: (c.category, c.name_zh) for c in reference.space_categories().values()}
 
 
 @lru_cache
 def _category_names() -> dict[str, tuple[str, str | None]]:
     out: dict[str, tuple[str, str | None]] = {}
-    for group, name in GROUP_NAMES.items():
+    for group, name in group_names().items():
         out[_rank_key(name)] = (group, None)
         out[group] = (group, None)
     for code, (group, name) in subcategories().items():
@@ -427,7 +418,7 @@ def category_label(category: str | None, subcategory: str | None) -> str | None:
     if subcategory and subcategory in subcategories():
         return subcategories()[subcategory][1]
     if category:
-        return GROUP_NAMES.get(category, category)
+        return group_names().get(category, category)
     return None
 
 

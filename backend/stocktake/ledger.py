@@ -74,27 +74,37 @@ class Ctx:
             self.changes.append({"sheet": sheet, "row": rec.row, "fields": sorted(fields)})
 
     def issue(
-        self, sheet: str, rec: Record | None, fld: str | None, code: str, msg: str, zh: str,
-        *, warning: bool = False,
+        self,
+        sheet: str,
+        rec: Record | None,
+        fld: str | None,
+        code: str,
+        msg: str,
+        zh: str,
+        *,
+        warning: bool = False,
     ) -> None:
         column = rec.columns.get(fld) if rec is not None and fld else None
         row = rec.row if rec is not None else None
-        (self.warnings if warning else self.errors).append(
-            Issue(sheet, row, column, code, msg, zh)
-        )
+        (self.warnings if warning else self.errors).append(Issue(sheet, row, column, code, msg, zh))
 
     def value(self, sheet: str, rec: Record, fld: str, parse: Callable[[Any], Any]) -> Any:
         """The parsed value of a field; INVALID (and an error) when it does not parse."""
         if fld in rec.no_value:
             self.issue(
-                sheet, rec, fld, "formula_without_value",
+                sheet,
+                rec,
+                fld,
+                "formula_without_value",
                 "formula without a cached value: open and save the workbook in Excel/WPS",
                 "公式没有计算结果：请在 Excel/WPS 中打开并保存后再导入",
             )
             return INVALID
         raw = rec.values.get(fld)
         if isinstance(raw, str) and raw.startswith("#") and raw.rstrip("!?").isupper():
-            self.issue(sheet, rec, fld, "cell_error", f"cell error {raw[:12]}", f"单元格错误 {raw[:12]}")
+            self.issue(
+                sheet, rec, fld, "cell_error", f"cell error {raw[:12]}", f"单元格错误 {raw[:12]}"
+            )
             return INVALID
         try:
             return parse(raw)
@@ -115,7 +125,9 @@ def _str(limit: int) -> Callable[[Any], str | None]:
     def parse(value: Any) -> str | None:
         s = cells.plain(value)
         if s is not None and len(s) > limit:
-            raise cells.CellError("text_too_long", f"longer than {limit} characters", f"超过 {limit} 个字符")
+            raise cells.CellError(
+                "text_too_long", f"longer than {limit} characters", f"超过 {limit} 个字符"
+            )
         return s
 
     return parse
@@ -198,7 +210,9 @@ def import_ledger(
         raise InvalidInput(
             f"mapping: {exc}", message_zh="mapping 参数无效", details={"parameter": "mapping"}
         ) from exc
-    limits = Limits(s.max_bytes, s.max_unzipped_bytes, s.max_zip_ratio, s.max_zip_members, s.max_rows)
+    limits = Limits(
+        s.max_bytes, s.max_unzipped_bytes, s.max_zip_ratio, s.max_zip_members, s.max_rows
+    )
     try:
         raw = read(req.filename, req.data, limits)
     except Refused as exc:
@@ -221,8 +235,14 @@ def import_ledger(
         )
     if not sheets:
         ctx.errors.append(
-            Issue("", None, None, "no_ledger_sheet", "no ledger sheet found in the file",
-                  "文件中未找到台账工作表（单位、房屋、房间、使用人）")
+            Issue(
+                "",
+                None,
+                None,
+                "no_ledger_sheet",
+                "no ledger sheet found in the file",
+                "文件中未找到台账工作表（单位、房屋、房间、使用人）",
+            )
         )
     by_kind: dict[str, list[Sheet]] = defaultdict(list)
     for sh in sheets:
@@ -350,8 +370,13 @@ class Plan:
             return
         rows = self.session.execute(
             select(
-                Agency.id, Agency.credit_code, Agency.name, Agency.level, Agency.region_adcode,
-                Agency.parent_id, Agency.approved_office_area_m2,
+                Agency.id,
+                Agency.credit_code,
+                Agency.name,
+                Agency.level,
+                Agency.region_adcode,
+                Agency.parent_id,
+                Agency.approved_office_area_m2,
             ).where(Agency.credit_code.in_(want), agency_scope_predicate(self.scope))
         ).mappings()
         for r in rows:
@@ -400,7 +425,10 @@ class Plan:
 
     def _unknown_agency(self, sheet: str, rec: Record, fld: str, code: str) -> None:
         self.ctx.issue(
-            sheet, rec, fld, "unknown_agency",
+            sheet,
+            rec,
+            fld,
+            "unknown_agency",
             f"agency {code[:20]} is neither in the file nor in the register within your scope",
             f"单位 {code[:20]} 既不在本文件中，也不在您权限范围内的登记库中",
         )
@@ -413,23 +441,41 @@ class Plan:
             for rec in sh.records:
                 code = ctx.value(sh.name, rec, "credit_code", _code)
                 if code is None:
-                    ctx.issue(sh.name, rec, "credit_code", "required", "统一社会信用代码 missing", "缺少统一社会信用代码")
+                    ctx.issue(
+                        sh.name,
+                        rec,
+                        "credit_code",
+                        "required",
+                        "统一社会信用代码 missing",
+                        "缺少统一社会信用代码",
+                    )
                     continue
                 if code is INVALID:
                     continue
                 problem = codes.credit_code_problem(code)
                 if problem:
                     ctx.issue(
-                        sh.name, rec, "credit_code", f"credit_code_{problem}",
+                        sh.name,
+                        rec,
+                        "credit_code",
+                        f"credit_code_{problem}",
                         f"统一社会信用代码 {code[:20]} is invalid ({problem}, GB 32100-2015)",
-                        {"checksum": f"统一社会信用代码 {code} 校验位错误（GB 32100-2015）",
-                         "length": f"统一社会信用代码 {code[:20]} 应为 18 位",
-                         "characters": f"统一社会信用代码 {code[:20]} 含无效字符"}[problem],
+                        {
+                            "checksum": f"统一社会信用代码 {code} 校验位错误（GB 32100-2015）",
+                            "length": f"统一社会信用代码 {code[:20]} 应为 18 位",
+                            "characters": f"统一社会信用代码 {code[:20]} 含无效字符",
+                        }[problem],
                     )
                     continue
                 if code in self.agency_rows:
-                    ctx.issue(sh.name, rec, "credit_code", "duplicate_agency",
-                              f"agency {code} appears twice", f"单位 {code} 重复出现")
+                    ctx.issue(
+                        sh.name,
+                        rec,
+                        "credit_code",
+                        "duplicate_agency",
+                        f"agency {code} appears twice",
+                        f"单位 {code} 重复出现",
+                    )
                     continue
                 values: dict[str, Any] = {}
                 name = ctx.value(sh.name, rec, "name", _str(200))
@@ -441,12 +487,24 @@ class Plan:
                     bad = True
                 level = codes.parse_level(level_raw) if isinstance(level_raw, str) else None
                 if level is None and level_raw is not INVALID:
-                    ctx.issue(sh.name, rec, "level", "unknown_level",
-                              f"unknown agency level {str(level_raw)[:20]!r}",
-                              f"无法识别的单位级别：{str(level_raw)[:20]}（应为 中央/省/市/县/乡）")
+                    ctx.issue(
+                        sh.name,
+                        rec,
+                        "level",
+                        "unknown_level",
+                        f"unknown agency level {str(level_raw)[:20]!r}",
+                        f"无法识别的单位级别：{str(level_raw)[:20]}（应为 中央/省/市/县/乡）",
+                    )
                     bad = True
                 if region is None and region is not INVALID:
-                    ctx.issue(sh.name, rec, "region", "required", "行政区划代码 missing", "缺少行政区划代码")
+                    ctx.issue(
+                        sh.name,
+                        rec,
+                        "region",
+                        "required",
+                        "行政区划代码 missing",
+                        "缺少行政区划代码",
+                    )
                     bad = True
                 values.update(name=name, level=level, region_adcode=region)
                 if "approved_area" in present:
@@ -468,8 +526,12 @@ class Plan:
         self._load_agencies([r.credit_code for r in rows] + [r.parent for r in rows if r.parent])
         known_regions = regions.existing(self.session, {r.values["region_adcode"] for r in rows})
         staffing_now = self._db_staffing(
-            [self.db_agencies[r.credit_code]["id"] for r in rows
-             if r.credit_code in self.db_agencies and not self.db_agencies[r.credit_code].get("hidden")]
+            [
+                self.db_agencies[r.credit_code]["id"]
+                for r in rows
+                if r.credit_code in self.db_agencies
+                and not self.db_agencies[r.credit_code].get("hidden")
+            ]
         )
         for r in rows:
             self._agency_plan(r, known_regions, staffing_now)
@@ -494,7 +556,10 @@ class Plan:
             if code is None:
                 code = next(c for c in (codes.ladder_rank(j, level) for j in range(1, 10)) if c)
                 self.ctx.issue(
-                    sh.name, rec, f"quota.{i}", "rank_above_level",
+                    sh.name,
+                    rec,
+                    f"quota.{i}",
+                    "rank_above_level",
                     f"{codes.LADDER[i - 1]} is above the {level} table: counted as its top rank",
                     f"{codes.LADDER[i - 1]} 高于该级别标准表，按其最高一档计",
                     warning=True,
@@ -510,31 +575,54 @@ class Plan:
         out: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
         if ids:
             for a, rank, q, h in self.session.execute(
-                select(AgencyStaffing.agency_id, AgencyStaffing.rank_code, AgencyStaffing.quota,
-                       AgencyStaffing.headcount).where(AgencyStaffing.agency_id.in_(ids))
+                select(
+                    AgencyStaffing.agency_id,
+                    AgencyStaffing.rank_code,
+                    AgencyStaffing.quota,
+                    AgencyStaffing.headcount,
+                ).where(AgencyStaffing.agency_id.in_(ids))
             ):
                 out[a][rank] = (q, h)
         return out
 
     def _agency_plan(
-        self, r: AgencyRow, known_regions: set[int], staffing_now: dict[int, dict[str, tuple[int, int]]]
+        self,
+        r: AgencyRow,
+        known_regions: set[int],
+        staffing_now: dict[int, dict[str, tuple[int, int]]],
     ) -> None:
         ctx = self.ctx
         region = r.values["region_adcode"]
         if region not in known_regions:
-            ctx.issue(r.sheet, r.rec, "region", "unknown_region", f"unknown region code {region}",
-                      f"行政区划代码 {region} 不存在")
+            ctx.issue(
+                r.sheet,
+                r.rec,
+                "region",
+                "unknown_region",
+                f"unknown region code {region}",
+                f"行政区划代码 {region} 不存在",
+            )
             return
         found = self.db_agencies.get(r.credit_code)
         if found is not None and found.get("hidden"):
             ctx.issue(
-                r.sheet, r.rec, "credit_code", "agency_not_writable",
-                "this agency is outside your scope", "该单位不在您的权限范围内",
+                r.sheet,
+                r.rec,
+                "credit_code",
+                "agency_not_writable",
+                "this agency is outside your scope",
+                "该单位不在您的权限范围内",
             )
             return
         if found is None and not self.scope.allows_region(region):
-            ctx.issue(r.sheet, r.rec, "region", "agency_not_writable",
-                      "you may not register agencies in this region", "您无权在该区划登记单位")
+            ctx.issue(
+                r.sheet,
+                r.rec,
+                "region",
+                "agency_not_writable",
+                "you may not register agencies in this region",
+                "您无权在该区划登记单位",
+            )
             return
         parent_id: Any = None
         if r.parent is not None:
@@ -543,16 +631,24 @@ class Plan:
                 self._unknown_agency(r.sheet, r.rec, "parent", r.parent)
                 return
             if r.parent == r.credit_code:
-                ctx.issue(r.sheet, r.rec, "parent", "parent_is_self", "an agency cannot be its own parent",
-                          "上级单位不能是本单位")
+                ctx.issue(
+                    r.sheet,
+                    r.rec,
+                    "parent",
+                    "parent_is_self",
+                    "an agency cannot be its own parent",
+                    "上级单位不能是本单位",
+                )
                 return
-        reference = ("approved_office_area_m2", )
+        reference = ("approved_office_area_m2",)
         setter = ctx.principal.has_any(*REFERENCE_SETTERS)
         if found is None:
             r.id = None
             new = dict(r.values)
-            if not setter and (new.get("approved_office_area_m2") is not None
-                               or any(q for q, _ in (r.staffing or {}).values())):
+            if not setter and (
+                new.get("approved_office_area_m2") is not None
+                or any(q for q, _ in (r.staffing or {}).values())
+            ):
                 self._forbidden(r)
                 return
             self.agency_changes.append((r, new, True))
@@ -588,7 +684,10 @@ class Plan:
 
     def _forbidden(self, r: AgencyRow) -> None:
         self.ctx.issue(
-            r.sheet, r.rec, None, "reference_figure_forbidden",
+            r.sheet,
+            r.rec,
+            None,
+            "reference_figure_forbidden",
             "only the managing office (admin, planner) may set staffing quotas and approved areas",
             "仅管理机关（管理员、规划调配）可设置核定编制和核定面积",
         )
@@ -604,11 +703,18 @@ class Plan:
                 row = self._building_row(sh, rec, present)
                 if row is None:
                     continue
-                key = ("id", row.id) if row.id else ("name", row.agency_code, row.values.get("name"))
+                key = (
+                    ("id", row.id) if row.id else ("name", row.agency_code, row.values.get("name"))
+                )
                 if key in seen:
-                    ctx.issue(sh.name, rec, "name", "duplicate_building",
-                              f"building {row.values.get('name')} appears twice",
-                              f"房屋“{row.values.get('name')}”重复出现")
+                    ctx.issue(
+                        sh.name,
+                        rec,
+                        "name",
+                        "duplicate_building",
+                        f"building {row.values.get('name')} appears twice",
+                        f"房屋“{row.values.get('name')}”重复出现",
+                    )
                     continue
                 seen[key] = row
                 rows.append(row)
@@ -623,7 +729,7 @@ class Plan:
         agency = v(sh.name, rec, "agency", _code)
         values: dict[str, Any] = {"name": name}
         facts: dict[str, Any] = {}
-        simple = {
+        simple: dict[str, tuple[str, Callable[[Any], Any]]] = {
             "address": ("address", _str(300)),
             "certificate_no": ("building_certificate_no", _str(64)),
             "registered_owner": ("registered_owner", _str(200)),
@@ -634,11 +740,12 @@ class Plan:
         for fld, (col, parse) in simple.items():
             if fld in present:
                 values[col] = v(sh.name, rec, fld, parse)
-        for fld, (col, parse) in {
+        fact_fields: dict[str, tuple[str, Callable[[Any], Any]]] = {
             "title_area": ("title_area_m2", cells.decimal),
             "use": ("use", _str(60)),
             "issued_on": ("issued_on", cells.date),
-        }.items():
+        }
+        for fld, (col, parse) in fact_fields.items():
             if fld in present:
                 facts[col] = v(sh.name, rec, fld, parse)
         if "ownership" in present:
@@ -646,8 +753,14 @@ class Plan:
             if isinstance(o, str):
                 values["ownership"] = codes.parse_ownership(o)
                 if values["ownership"] is None:
-                    ctx.issue(sh.name, rec, "ownership", "unknown_ownership",
-                              f"unknown ownership {o[:20]!r}", f"无法识别的权属性质：{o[:20]}（自有/租用/借用）")
+                    ctx.issue(
+                        sh.name,
+                        rec,
+                        "ownership",
+                        "unknown_ownership",
+                        f"unknown ownership {o[:20]!r}",
+                        f"无法识别的权属性质：{o[:20]}（自有/租用/借用）",
+                    )
                     values["ownership"] = INVALID
             elif o is None:
                 values.pop("ownership", None)
@@ -655,9 +768,21 @@ class Plan:
         users = None
         if "users" in present:
             u = v(sh.name, rec, "users", cells.text)
-            users = INVALID if u is INVALID else sorted(
-                {p.strip().upper() for p in (u or "").replace("，", "、").replace(",", "、")
-                 .replace(";", "、").replace("；", "、").split("、") if p.strip()}
+            users = (
+                INVALID
+                if u is INVALID
+                else sorted(
+                    {
+                        p.strip().upper()
+                        for p in (u or "")
+                        .replace("，", "、")
+                        .replace(",", "、")
+                        .replace(";", "、")
+                        .replace("；", "、")
+                        .split("、")
+                        if p.strip()
+                    }
+                )
             )
         location = self._location(sh, rec, present)
         if location is not INVALID:
@@ -670,7 +795,14 @@ class Plan:
             ctx.issue(sh.name, rec, "name", "required", "房屋名称 missing", "缺少房屋名称")
             return None
         if agency is None:
-            ctx.issue(sh.name, rec, "agency", "required", "管理单位 missing", "缺少管理单位统一社会信用代码")
+            ctx.issue(
+                sh.name,
+                rec,
+                "agency",
+                "required",
+                "管理单位 missing",
+                "缺少管理单位统一社会信用代码",
+            )
             return None
         row = BuildingRow(sh.name, rec, values, facts, agency, users, bid, region)
         return row
@@ -680,41 +812,80 @@ class Plan:
         fields = [f for f in ("lon", "lat", "x", "y", "crs") if f in present]
         if not fields:
             return {}
-        num = lambda f: (  # noqa: E731
-            ctx.value(sh.name, rec, f, lambda x: None if cells.text(x) is None else float(cells.decimal(x, places=9) or 0))
-            if f in present else None
-        )
+
+        def coordinate(raw: Any) -> float | None:
+            d = cells.decimal(raw, places=9) if cells.text(raw) is not None else None
+            return None if d is None else float(d)
+
+        def num(f: str) -> Any:
+            return ctx.value(sh.name, rec, f, coordinate) if f in present else None
+
         lon, lat, x, y = num("lon"), num("lat"), num("x"), num("y")
         crs = ctx.value(sh.name, rec, "crs", cells.text) if "crs" in present else None
         if INVALID in (lon, lat, x, y, crs):
             return INVALID
         if lon is None and lat is None and x is None and y is None:
-            ctx.issue(sh.name, rec, "lon", "location_missing",
-                      "location missing: the building is listed without a place on the map",
-                      "缺少坐标：该房屋不在地图上显示，列为“位置缺失”", warning=True)
+            ctx.issue(
+                sh.name,
+                rec,
+                "lon",
+                "location_missing",
+                "location missing: the building is listed without a place on the map",
+                "缺少坐标：该房屋不在地图上显示，列为“位置缺失”",
+                warning=True,
+            )
             return {"location": None, "location_source": None}
         if lon is not None or lat is not None:
             if lon is None or lat is None:
-                ctx.issue(sh.name, rec, "lon", "location_incomplete", "give both 经度 and 纬度", "经度和纬度须同时填写")
+                ctx.issue(
+                    sh.name,
+                    rec,
+                    "lon",
+                    "location_incomplete",
+                    "give both 经度 and 纬度",
+                    "经度和纬度须同时填写",
+                )
                 return INVALID
             src = "EPSG:4490"
         else:
             if x is None or y is None:
-                ctx.issue(sh.name, rec, "x", "location_incomplete", "give both X and Y", "X、Y 坐标须同时填写")
+                ctx.issue(
+                    sh.name,
+                    rec,
+                    "x",
+                    "location_incomplete",
+                    "give both X and Y",
+                    "X、Y 坐标须同时填写",
+                )
                 return INVALID
             epsg = _parse_epsg(crs)
             if epsg is None:
-                ctx.issue(sh.name, rec, "crs", "unknown_crs",
-                          "X/Y need 坐标系: a CGCS2000 Gauss–Krüger zone EPSG:4491–4554",
-                          "X/Y 坐标须注明坐标系（CGCS2000 高斯-克吕格 EPSG:4491–4554）")
+                ctx.issue(
+                    sh.name,
+                    rec,
+                    "crs",
+                    "unknown_crs",
+                    "X/Y need 坐标系: a CGCS2000 Gauss–Krüger zone EPSG:4491–4554",
+                    "X/Y 坐标须注明坐标系（CGCS2000 高斯-克吕格 EPSG:4491–4554）",
+                )
                 return INVALID
             lon, lat = _transformer(epsg).transform(x, y)
             src = f"EPSG:{epsg}"
         if not (CHINA[0] <= lon <= CHINA[2] and CHINA[1] <= lat <= CHINA[3]):
-            hint = " (looks swapped: 经度 first)" if CHINA[0] <= lat <= CHINA[2] and CHINA[1] <= lon <= CHINA[3] else ""
-            ctx.issue(sh.name, rec, "lon", "location_out_of_range",
-                      f"location {lon:.6f}, {lat:.6f} is outside China{hint}",
-                      f"坐标 {lon:.6f}, {lat:.6f} 不在中国范围内" + ("（经纬度似乎填反）" if hint else ""))
+            hint = (
+                " (looks swapped: 经度 first)"
+                if CHINA[0] <= lat <= CHINA[2] and CHINA[1] <= lon <= CHINA[3]
+                else ""
+            )
+            ctx.issue(
+                sh.name,
+                rec,
+                "lon",
+                "location_out_of_range",
+                f"location {lon:.6f}, {lat:.6f} is outside China{hint}",
+                f"坐标 {lon:.6f}, {lat:.6f} 不在中国范围内"
+                + ("（经纬度似乎填反）" if hint else ""),
+            )
             return INVALID
         return {"location": (lon, lat), "location_source": src}
 
@@ -726,13 +897,17 @@ class Plan:
         }
         self._load_agencies([c for c in codes_ if c not in self.agency_rows])
         agency_ids = {c: self._agency_id(c) for c in codes_}
-        by_name = {(a, r.values["name"]) for r in rows if (a := agency_ids.get(r.agency_code)) not in (None, INVALID)}
+        by_name = {
+            (a, r.values["name"])
+            for r in rows
+            if (a := agency_ids.get(r.agency_code or "")) not in (None, INVALID)
+        }
         existing = self._load_buildings(ids, by_name)
         by_key = {(b["agency_id"], b["name"]): b for b in existing.values()}
         regions_needed = {r.region_adcode for r in rows if r.region_adcode}
         known_regions = regions.existing(self.session, regions_needed)
         for r in rows:
-            agency_id = agency_ids.get(r.agency_code)
+            agency_id = agency_ids.get(r.agency_code or "")
             if agency_id is INVALID:
                 self._unknown_agency(r.sheet, r.rec, "agency", r.agency_code or "")
                 continue
@@ -749,8 +924,14 @@ class Plan:
             if r.id:
                 old = existing.get(r.id)
                 if old is None:
-                    ctx.issue(r.sheet, r.rec, "building_id", "unknown_building",
-                              f"building {r.id} not found", f"房屋编号 {r.id} 不存在")
+                    ctx.issue(
+                        r.sheet,
+                        r.rec,
+                        "building_id",
+                        "unknown_building",
+                        f"building {r.id} not found",
+                        f"房屋编号 {r.id} 不存在",
+                    )
                     continue
             else:
                 old = by_key.get((agency_id, r.values["name"])) if agency_id else None
@@ -758,11 +939,19 @@ class Plan:
                     r.id = old["id"]
             region = r.region_adcode or self._agency_region(r.agency_code)
             if region is None:
-                ctx.issue(r.sheet, r.rec, "region", "required", "行政区划代码 missing", "缺少行政区划代码")
+                ctx.issue(
+                    r.sheet, r.rec, "region", "required", "行政区划代码 missing", "缺少行政区划代码"
+                )
                 continue
             if region not in known_regions and not regions.existing(self.session, {region}):
-                ctx.issue(r.sheet, r.rec, "region", "unknown_region", f"unknown region code {region}",
-                          f"行政区划代码 {region} 不存在")
+                ctx.issue(
+                    r.sheet,
+                    r.rec,
+                    "region",
+                    "unknown_region",
+                    f"unknown region code {region}",
+                    f"行政区划代码 {region} 不存在",
+                )
                 continue
             r.region_adcode = region
             values = dict(r.values) | {"region_adcode": region, "agency_id": agency_id}
@@ -771,8 +960,14 @@ class Plan:
                     ctx.issue(r.sheet, r.rec, "address", w[0], w[1], w[2], warning=True)
             if old is None:
                 if not (self.scope.allows_region(region) or (agency_id in self.scope.agencies)):
-                    ctx.issue(r.sheet, r.rec, "region", "building_not_writable",
-                              "you may not register buildings in this region", "您无权在该区划登记房屋")
+                    ctx.issue(
+                        r.sheet,
+                        r.rec,
+                        "region",
+                        "building_not_writable",
+                        "you may not register buildings in this region",
+                        "您无权在该区划登记房屋",
+                    )
                     continue
                 r.user_codes = r.user_codes
                 self.building_changes.append((r, values, dict(r.facts), True))
@@ -784,7 +979,9 @@ class Plan:
                 {k: v for k, v in r.facts.items()},
                 old["facts"],
             )
-            if "location" in fact_changes and _same_point(r.facts.get("location"), old["facts"].get("location")):
+            if "location" in fact_changes and _same_point(
+                r.facts.get("location"), old["facts"].get("location")
+            ):
                 fact_changes.pop("location")
                 fact_changes.pop("location_source", None)
             users_changed = r.user_codes is not None and set(users) != set(old["users"])
@@ -792,7 +989,9 @@ class Plan:
                 self.building_changes.append((r, changes, fact_changes, False))
                 if users_changed:
                     self._users[id(r)] = users
-                ctx.updated(r.sheet, r.rec, [*changes, *fact_changes, *(["users"] if users_changed else [])])
+                ctx.updated(
+                    r.sheet, r.rec, [*changes, *fact_changes, *(["users"] if users_changed else [])]
+                )
             else:
                 ctx.count(r.sheet, "unchanged")
 
@@ -806,9 +1005,17 @@ class Plan:
         self, ids: list[int], names: set[tuple[int, str]]
     ) -> dict[int, dict[str, Any]]:
         cols = (
-            Building.id, Building.name, Building.address, Building.region_adcode, Building.agency_id,
-            Building.building_certificate_no, Building.registered_owner, Building.ownership,
-            Building.year_built, Building.storeys_above, Building.storeys_below,
+            Building.id,
+            Building.name,
+            Building.address,
+            Building.region_adcode,
+            Building.agency_id,
+            Building.building_certificate_no,
+            Building.registered_owner,
+            Building.ownership,
+            Building.year_built,
+            Building.storeys_above,
+            Building.storeys_below,
         )
         conds = []
         if ids:
@@ -828,14 +1035,21 @@ class Plan:
             keys = sorted(out)
             for f in self.session.execute(
                 select(
-                    BuildingLedger.building_id, func.ST_X(BuildingLedger.location), func.ST_Y(BuildingLedger.location),
-                    BuildingLedger.location_source, BuildingLedger.title_area_m2, BuildingLedger.use,
+                    BuildingLedger.building_id,
+                    func.ST_X(BuildingLedger.location),
+                    func.ST_Y(BuildingLedger.location),
+                    BuildingLedger.location_source,
+                    BuildingLedger.title_area_m2,
+                    BuildingLedger.use,
                     BuildingLedger.issued_on,
                 ).where(BuildingLedger.building_id.in_(keys))
             ):
                 out[f[0]]["facts"] = {
                     "location": (f[1], f[2]) if f[1] is not None else None,
-                    "location_source": f[3], "title_area_m2": f[4], "use": f[5], "issued_on": f[6],
+                    "location_source": f[3],
+                    "title_area_m2": f[4],
+                    "use": f[5],
+                    "issued_on": f[6],
                 }
             for b, a in self.session.execute(
                 select(BuildingAgency.building_id, BuildingAgency.agency_id).where(
@@ -849,7 +1063,11 @@ class Plan:
     # ------------------------------------------------ rooms
     def _building_ref(self, sh: Sheet, rec: Record, present: set[str]) -> BuildingRow | int | None:
         ctx = self.ctx
-        bid = ctx.value(sh.name, rec, "building_id", cells.integer) if "building_id" in present else None
+        bid = (
+            ctx.value(sh.name, rec, "building_id", cells.integer)
+            if "building_id" in present
+            else None
+        )
         name = ctx.value(sh.name, rec, "building", _str(200)) if "building" in present else None
         if INVALID in (bid, name):
             return None
@@ -859,28 +1077,59 @@ class Plan:
                     return b
             if bid in self._visible_building_ids([bid]):
                 return int(bid)
-            ctx.issue(sh.name, rec, "building_id", "unknown_building", f"building {bid} not found",
-                      f"房屋编号 {bid} 不存在")
+            ctx.issue(
+                sh.name,
+                rec,
+                "building_id",
+                "unknown_building",
+                f"building {bid} not found",
+                f"房屋编号 {bid} 不存在",
+            )
             return None
         if not name:
-            ctx.issue(sh.name, rec, "building", "required", "房屋名称 or 房屋编号 missing", "缺少房屋名称或房屋编号")
+            ctx.issue(
+                sh.name,
+                rec,
+                "building",
+                "required",
+                "房屋名称 or 房屋编号 missing",
+                "缺少房屋名称或房屋编号",
+            )
             return None
         in_file = [b for b in self.building_rows if b.values.get("name") == name]
         if len(in_file) == 1:
             return in_file[0]
         if len(in_file) > 1:
-            ctx.issue(sh.name, rec, "building", "ambiguous_building",
-                      f"several buildings are named {name}: give 房屋编号", f"存在多个名为“{name}”的房屋，请填写房屋编号")
+            ctx.issue(
+                sh.name,
+                rec,
+                "building",
+                "ambiguous_building",
+                f"several buildings are named {name}: give 房屋编号",
+                f"存在多个名为“{name}”的房屋，请填写房屋编号",
+            )
             return None
         found = self._buildings_named(name)
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
-            ctx.issue(sh.name, rec, "building", "ambiguous_building",
-                      f"several buildings are named {name}: give 房屋编号", f"存在多个名为“{name}”的房屋，请填写房屋编号")
+            ctx.issue(
+                sh.name,
+                rec,
+                "building",
+                "ambiguous_building",
+                f"several buildings are named {name}: give 房屋编号",
+                f"存在多个名为“{name}”的房屋，请填写房屋编号",
+            )
         else:
-            ctx.issue(sh.name, rec, "building", "unknown_building", f"building {name} not found",
-                      f"房屋“{name}”不在本文件中，也不在登记库中")
+            ctx.issue(
+                sh.name,
+                rec,
+                "building",
+                "unknown_building",
+                f"building {name} not found",
+                f"房屋“{name}”不在本文件中，也不在登记库中",
+            )
         return None
 
     def _visible_building_ids(self, ids: list[int]) -> set[int]:
@@ -892,10 +1141,13 @@ class Plan:
     def _buildings_named(self, name: str) -> list[int]:
         cache = self.__dict__.setdefault("_named", {})
         if name not in cache:
-            cache[name] = list(self.session.execute(
-                select(Building.id).where(Building.name == name, building_scope_predicate(self.scope))
-                .limit(2)
-            ).scalars())
+            cache[name] = list(
+                self.session.execute(
+                    select(Building.id)
+                    .where(Building.name == name, building_scope_predicate(self.scope))
+                    .limit(2)
+                ).scalars()
+            )
             self._visible_building_ids(cache[name])
         return list(cache[name])
 
@@ -905,7 +1157,7 @@ class Plan:
     def _building_region(self, b: BuildingRow | int) -> int | None:
         if isinstance(b, BuildingRow):
             return b.region_adcode
-        return self.db_buildings[b]["region_adcode"]
+        return int(self.db_buildings[b]["region_adcode"])
 
     def rooms(self, sheets: list[Sheet]) -> None:
         ctx = self.ctx
@@ -922,30 +1174,58 @@ class Plan:
                 if INVALID in (level, number, cat, area, agency) or building is None:
                     continue
                 if level is None or number is None or area is None:
-                    missing = "level" if level is None else "number" if number is None else "recorded_area"
-                    ctx.issue(sh.name, rec, missing, "required", f"{missing} missing",
-                              {"level": "缺少楼层", "number": "缺少房间号", "recorded_area": "缺少账面面积"}[missing])
+                    missing = (
+                        "level"
+                        if level is None
+                        else "number"
+                        if number is None
+                        else "recorded_area"
+                    )
+                    ctx.issue(
+                        sh.name,
+                        rec,
+                        missing,
+                        "required",
+                        f"{missing} missing",
+                        {
+                            "level": "缺少楼层",
+                            "number": "缺少房间号",
+                            "recorded_area": "缺少账面面积",
+                        }[missing],
+                    )
                     continue
                 category: tuple[str, str | None] | None = None
                 if cat is not None:
                     category = codes.map_category(cat)
                     if category is None:
-                        ctx.issue(sh.name, rec, "category", "unknown_category",
-                                  f"unknown room category {cat[:20]!r} (2014 standard names)",
-                                  f"无法识别的用房类别：{cat[:20]}（应为 2014 标准的类别名称）")
+                        ctx.issue(
+                            sh.name,
+                            rec,
+                            "category",
+                            "unknown_category",
+                            f"unknown room category {cat[:20]!r} (2014 standard names)",
+                            f"无法识别的用房类别：{cat[:20]}（应为 2014 标准的类别名称）",
+                        )
                         continue
                 key = (self._building_key(building), level, number)
                 if key in self.room_rows:
-                    ctx.issue(sh.name, rec, "number", "duplicate_room",
-                              f"room {number} on floor {level} appears twice",
-                              f"房间 {number}（{level} 层）重复出现")
+                    ctx.issue(
+                        sh.name,
+                        rec,
+                        "number",
+                        "duplicate_room",
+                        f"room {number} on floor {level} appears twice",
+                        f"房间 {number}（{level} 层）重复出现",
+                    )
                     continue
                 values = {
                     "category": category[0] if category else None,
                     "subcategory": category[1] if category else None,
                     "recorded_area_m2": area,
                 }
-                row = RoomRow(sh.name, rec, building, level, number, values, agency, "agency" in present)
+                row = RoomRow(
+                    sh.name, rec, building, level, number, values, agency, "agency" in present
+                )
                 self.room_rows[key] = row
                 pending.append(row)
         if not pending:
@@ -982,8 +1262,13 @@ class Plan:
             return out
         for r in self.session.execute(
             select(
-                LedgerRoom.id, LedgerRoom.building_id, LedgerRoom.level, LedgerRoom.number,
-                LedgerRoom.category, LedgerRoom.subcategory, LedgerRoom.recorded_area_m2,
+                LedgerRoom.id,
+                LedgerRoom.building_id,
+                LedgerRoom.level,
+                LedgerRoom.number,
+                LedgerRoom.category,
+                LedgerRoom.subcategory,
+                LedgerRoom.recorded_area_m2,
                 LedgerRoom.agency_id,
             ).where(LedgerRoom.building_id.in_(sorted(buildings)))
         ).mappings():
@@ -994,9 +1279,11 @@ class Plan:
     # ------------------------------------------------ occupants
     def occupants(self, sheets: list[Sheet]) -> None:
         ctx = self.ctx
-        seen: set[tuple[Any, str]] = set()
+        seen: set[tuple[Any, ...]] = set()
         pending: list[OccupantRow] = []
-        db_rooms: dict[tuple[int, int, str], dict[str, Any]] = self.__dict__.get("_db_room_cache", {})
+        db_rooms: dict[tuple[int, int, str], dict[str, Any]] = self.__dict__.get(
+            "_db_room_cache", {}
+        )
         for sh in sheets:
             present = set(sh.records[0].values) if sh.records else set()
             for rec in sh.records:
@@ -1017,12 +1304,34 @@ class Plan:
                 if "is_concurrent_post" in values and values["is_concurrent_post"] is None:
                     values["is_concurrent_post"] = False
                 agency = ctx.value(sh.name, rec, "agency", _code) if "agency" in present else None
-                if INVALID in (pid, level, number, rank, agency, *values.values()) or building is None:
+                if (
+                    INVALID in (pid, level, number, rank, agency, *values.values())
+                    or building is None
+                ):
                     continue
                 if pid is None or level is None or number is None or rank is None:
-                    fld = "person_id" if pid is None else "level" if level is None else "number" if number is None else "rank"
-                    ctx.issue(sh.name, rec, fld, "required", f"{fld} missing",
-                              {"person_id": "缺少人员编号", "level": "缺少楼层", "number": "缺少房间号", "rank": "缺少职级"}[fld])
+                    fld = (
+                        "person_id"
+                        if pid is None
+                        else "level"
+                        if level is None
+                        else "number"
+                        if number is None
+                        else "rank"
+                    )
+                    ctx.issue(
+                        sh.name,
+                        rec,
+                        fld,
+                        "required",
+                        f"{fld} missing",
+                        {
+                            "person_id": "缺少人员编号",
+                            "level": "缺少楼层",
+                            "number": "缺少房间号",
+                            "rank": "缺少职级",
+                        }[fld],
+                    )
                     continue
                 bkey = self._building_key(building)
                 room: RoomRow | int | None = self.room_rows.get((bkey, level, number))
@@ -1032,21 +1341,38 @@ class Plan:
                     found = db_rooms.get((building, level, number))
                     room = found["id"] if found else None
                 if room is None:
-                    ctx.issue(sh.name, rec, "number", "unknown_room",
-                              f"room {number} on floor {level} is not in the ledger",
-                              f"房间 {number}（{level} 层）不在房间台账中")
+                    ctx.issue(
+                        sh.name,
+                        rec,
+                        "number",
+                        "unknown_room",
+                        f"room {number} on floor {level} is not in the ledger",
+                        f"房间 {number}（{level} 层）不在房间台账中",
+                    )
                     continue
                 if (bkey, level, number, pid) in seen:
-                    ctx.issue(sh.name, rec, "person_id", "duplicate_occupant",
-                              f"person {pid} appears twice in room {number}", f"人员 {pid} 在房间 {number} 重复出现")
+                    ctx.issue(
+                        sh.name,
+                        rec,
+                        "person_id",
+                        "duplicate_occupant",
+                        f"person {pid} appears twice in room {number}",
+                        f"人员 {pid} 在房间 {number} 重复出现",
+                    )
                     continue
-                seen.add((bkey, level, number, pid))  # type: ignore[arg-type]
+                seen.add((bkey, level, number, pid))
                 if agency is None:
                     agency = self._room_agency_code(room, building)
                 pending.append(OccupantRow(sh.name, rec, room, pid, values, agency, rank))
         if not pending:
             return
-        self._load_agencies([r.agency_code for r in pending if r.agency_code and r.agency_code not in self.agency_rows])
+        self._load_agencies(
+            [
+                r.agency_code
+                for r in pending
+                if r.agency_code and r.agency_code not in self.agency_rows
+            ]
+        )
         existing = self._db_occupants({i for r in pending if (i := _id_of(r.room)) is not None})
         for r in pending:
             agency_id = self._agency_id(r.agency_code) if r.agency_code else INVALID
@@ -1054,21 +1380,32 @@ class Plan:
                 if r.agency_code:
                     self._unknown_agency(r.sheet, r.rec, "agency", r.agency_code)
                 else:
-                    ctx.issue(r.sheet, r.rec, "agency", "required", "所在单位 missing", "缺少所在单位")
+                    ctx.issue(
+                        r.sheet, r.rec, "agency", "required", "所在单位 missing", "缺少所在单位"
+                    )
                 continue
             level = self._agency_level(r.agency_code)
             match = codes.map_rank(r.rank, level) if level else None
             if match is None:
                 ctx.issue(
-                    r.sheet, r.rec, "rank", "unknown_rank",
+                    r.sheet,
+                    r.rec,
+                    "rank",
+                    "unknown_rank",
                     f"unknown rank {r.rank[:20]!r}: not a rank of the 2014 standard or a 2019 职级 title",
                     f"无法识别的职级：{r.rank[:20]}（应为 2014 标准的职级或 2019 年职务职级名称）",
                 )
                 continue
             if match.capped:
-                ctx.issue(r.sheet, r.rec, "rank", "rank_above_level",
-                          f"{r.rank[:20]} is above the {level} table: judged at its top rank",
-                          f"{r.rank[:20]} 高于该级别标准表，按其最高一档判定", warning=True)
+                ctx.issue(
+                    r.sheet,
+                    r.rec,
+                    "rank",
+                    "rank_above_level",
+                    f"{r.rank[:20]} is above the {level} table: judged at its top rank",
+                    f"{r.rank[:20]} 高于该级别标准表，按其最高一档判定",
+                    warning=True,
+                )
             values = dict(r.values) | {"rank_code": match.rank_code, "agency_id": agency_id}
             rid = _id_of(r.room)
             old = existing.get((rid, r.person_id)) if rid is not None else None
@@ -1098,7 +1435,9 @@ class Plan:
             agency_id = self.db_buildings.get(building, {}).get("agency_id")
         if agency_id is None:
             return None
-        return self.session.execute(select(Agency.credit_code).where(Agency.id == agency_id)).scalar()
+        return self.session.execute(
+            select(Agency.credit_code).where(Agency.id == agency_id)
+        ).scalar()
 
     def _db_occupants(self, rooms: set[int]) -> dict[tuple[int, str], dict[str, Any]]:
         out: dict[tuple[int, str], dict[str, Any]] = {}
@@ -1106,9 +1445,15 @@ class Plan:
             return out
         for r in self.session.execute(
             select(
-                LedgerOccupant.id, LedgerOccupant.ledger_room_id, LedgerOccupant.person_id,
-                LedgerOccupant.person_name, LedgerOccupant.post_title, LedgerOccupant.rank_code,
-                LedgerOccupant.agency_id, LedgerOccupant.is_concurrent_post, LedgerOccupant.start_date,
+                LedgerOccupant.id,
+                LedgerOccupant.ledger_room_id,
+                LedgerOccupant.person_id,
+                LedgerOccupant.person_name,
+                LedgerOccupant.post_title,
+                LedgerOccupant.rank_code,
+                LedgerOccupant.agency_id,
+                LedgerOccupant.is_concurrent_post,
+                LedgerOccupant.start_date,
             ).where(LedgerOccupant.ledger_room_id.in_(sorted(rooms)))
         ).mappings():
             out[(r["ledger_room_id"], r["person_id"])] = dict(r)
@@ -1120,117 +1465,205 @@ class Plan:
         # agencies: new ones first (parents resolved after every id is known)
         new = [(r, v) for r, v, created in self.agency_changes if created]
         if new:
-            ids = s.execute(
-                insert(Agency).returning(Agency.id, sort_by_parameter_order=True),
-                [{k: v[k] for k in ("name", "level", "region_adcode")} | {
-                    "credit_code": r.credit_code,
-                    "approved_office_area_m2": v.get("approved_office_area_m2"),
-                } for r, v in new],
-            ).scalars().all()
+            ids = (
+                s.execute(
+                    insert(Agency).returning(Agency.id, sort_by_parameter_order=True),
+                    [
+                        {k: v[k] for k in ("name", "level", "region_adcode")}
+                        | {
+                            "credit_code": r.credit_code,
+                            "approved_office_area_m2": v.get("approved_office_area_m2"),
+                        }
+                        for r, v in new
+                    ],
+                )
+                .scalars()
+                .all()
+            )
             for (r, _), i in zip(new, ids, strict=True):
                 r.id = int(i)
-        for r, v, created in self.agency_changes:
-            assert r.id is not None
-            self.touched_agencies.add(r.id)
+        for ar, v, created in self.agency_changes:
+            assert ar.id is not None
+            self.touched_agencies.add(ar.id)
             changes = dict(v) if not created else {}
-            if r.parent is not None and (created or "parent_id" in v):
-                changes["parent_id"] = self._agency_id(r.parent)
+            if ar.parent is not None and (created or "parent_id" in v):
+                changes["parent_id"] = self._agency_id(ar.parent)
             changes.pop("credit_code", None)
-            changes = {k: val for k, val in changes.items() if k in {
-                "name", "level", "region_adcode", "approved_office_area_m2", "parent_id"}}
+            changes = {
+                k: val
+                for k, val in changes.items()
+                if k in {"name", "level", "region_adcode", "approved_office_area_m2", "parent_id"}
+            }
             if changes or not created:
                 s.execute(
-                    update(Agency).where(Agency.id == r.id).values(
+                    update(Agency)
+                    .where(Agency.id == ar.id)
+                    .values(
                         **changes,
-                        **({"version": Agency.version + 1, "updated_at": func.now()} if not created else {}),
-                    ).execution_options(synchronize_session=False)
+                        **(
+                            {"version": Agency.version + 1, "updated_at": func.now()}
+                            if not created
+                            else {}
+                        ),
+                    )
+                    .execution_options(synchronize_session=False)
                 )
-            if r.staffing is not None:
+            if ar.staffing is not None:
                 s.execute(
                     delete(AgencyStaffing).where(
-                        AgencyStaffing.agency_id == r.id,
-                        AgencyStaffing.rank_code.in_(sorted(_level_ranks(r.values["level"]))),
+                        AgencyStaffing.agency_id == ar.id,
+                        AgencyStaffing.rank_code.in_(sorted(_level_ranks(ar.values["level"]))),
                     )
                 )
-                if r.staffing:
-                    s.execute(insert(AgencyStaffing), [
-                        {"agency_id": r.id, "rank_code": k, "quota": q, "headcount": h}
-                        for k, (q, h) in sorted(r.staffing.items())
-                    ])
+                if ar.staffing:
+                    s.execute(
+                        insert(AgencyStaffing),
+                        [
+                            {"agency_id": ar.id, "rank_code": k, "quota": q, "headcount": h}
+                            for k, (q, h) in sorted(ar.staffing.items())
+                        ],
+                    )
         # buildings
-        for r, values, facts, created in self.building_changes:
+        for br, values, facts, created in self.building_changes:
             vals = {k: v for k, v in values.items()}
-            if vals.get("agency_id") is None and r.agency_code:
-                vals["agency_id"] = self._agency_id(r.agency_code)
+            if vals.get("agency_id") is None and br.agency_code:
+                vals["agency_id"] = self._agency_id(br.agency_code)
             if created:
                 vals.setdefault("ownership", "owned")
                 vals["source"] = "ledger"
-                r.id = int(s.execute(insert(Building).values(**vals).returning(Building.id)).scalar_one())
+                br.id = int(
+                    s.execute(insert(Building).values(**vals).returning(Building.id)).scalar_one()
+                )
             elif vals:
                 s.execute(
-                    update(Building).where(Building.id == r.id).values(
-                        **vals, version=Building.version + 1, updated_at=func.now()
-                    ).execution_options(synchronize_session=False)
+                    update(Building)
+                    .where(Building.id == br.id)
+                    .values(**vals, version=Building.version + 1, updated_at=func.now())
+                    .execution_options(synchronize_session=False)
                 )
                 if "region_adcode" in vals:
-                    s.execute(update(LedgerRoom).where(LedgerRoom.building_id == r.id)
-                              .values(region_adcode=vals["region_adcode"]))
-            assert r.id is not None
-            self.touched_buildings.add(r.id)
+                    s.execute(
+                        update(LedgerRoom)
+                        .where(LedgerRoom.building_id == br.id)
+                        .values(region_adcode=vals["region_adcode"])
+                    )
+            assert br.id is not None
+            self.touched_buildings.add(br.id)
             if created or facts:
-                self._write_facts(r.id, facts, created)
-            users = self._users.get(id(r))
-            if users is not None or (created and r.user_codes):
-                ids = sorted({self._agency_id(c) for c in (r.user_codes or [])})
-                s.execute(delete(BuildingAgency).where(BuildingAgency.building_id == r.id))
+                self._write_facts(br.id, facts, created)
+            users = self._users.get(id(br))
+            if users is not None or (created and br.user_codes):
+                ids = sorted(
+                    {int(x) for c in (br.user_codes or []) if (x := self._agency_id(c)) is not None}
+                )
+                s.execute(delete(BuildingAgency).where(BuildingAgency.building_id == br.id))
                 if ids:
-                    s.execute(insert(BuildingAgency), [{"building_id": r.id, "agency_id": a} for a in ids])
+                    s.execute(
+                        insert(BuildingAgency),
+                        [{"building_id": br.id, "agency_id": a} for a in ids],
+                    )
         # rooms
         new_rooms = []
-        for r, values in self.room_changes:
-            bid = r.building.id if isinstance(r.building, BuildingRow) else r.building
+        for rr, values in self.room_changes:
+            bid = rr.building.id if isinstance(rr.building, BuildingRow) else rr.building
             assert bid is not None
             self.touched_buildings.add(bid)
-            if "agency_id" in values and values["agency_id"] is None and r.agency_code:
-                values["agency_id"] = self._agency_id(r.agency_code)
-            if r.id is None:
-                new_rooms.append((r, bid, values))
+            if "agency_id" in values and values["agency_id"] is None and rr.agency_code:
+                values["agency_id"] = self._agency_id(rr.agency_code)
+            if rr.id is None:
+                new_rooms.append((rr, bid, values))
             else:
-                s.execute(update(LedgerRoom).where(LedgerRoom.id == r.id).values(
-                    **values, version=LedgerRoom.version + 1))
+                s.execute(
+                    update(LedgerRoom)
+                    .where(LedgerRoom.id == rr.id)
+                    .values(**values, version=LedgerRoom.version + 1)
+                )
         if new_rooms:
-            regions_ = dict(s.execute(select(Building.id, Building.region_adcode).where(
-                Building.id.in_(sorted({b for _, b, _ in new_rooms})))).all())
+            regions_ = dict(
+                s.execute(
+                    select(Building.id, Building.region_adcode).where(
+                        Building.id.in_(sorted({b for _, b, _ in new_rooms}))
+                    )
+                ).all()
+            )
             ids = self._copy_rows(
                 "ledger_rooms",
-                ("building_id", "level", "number", "category", "subcategory", "recorded_area_m2",
-                 "agency_id", "region_adcode"),
-                [(b, r.level, r.number, v.get("category"), v.get("subcategory"), v["recorded_area_m2"],
-                  v.get("agency_id"), regions_[b]) for r, b, v in new_rooms],
+                (
+                    "building_id",
+                    "level",
+                    "number",
+                    "category",
+                    "subcategory",
+                    "recorded_area_m2",
+                    "agency_id",
+                    "region_adcode",
+                ),
+                [
+                    (
+                        b,
+                        r.level,
+                        r.number,
+                        v.get("category"),
+                        v.get("subcategory"),
+                        v["recorded_area_m2"],
+                        v.get("agency_id"),
+                        regions_[b],
+                    )
+                    for r, b, v in new_rooms
+                ],
             )
-            for (r, _, _), i in zip(new_rooms, ids, strict=True):
-                r.id = i
+            for (nr, _, _), i in zip(new_rooms, ids, strict=True):
+                nr.id = i
         # occupants
         new_occ = []
-        for r, values, oid in self.occupant_changes:
-            room_id = r.room.id if isinstance(r.room, RoomRow) else r.room
-            if values.get("agency_id") is None and r.agency_code:
-                values["agency_id"] = self._agency_id(r.agency_code)
+        for orow, values, oid in self.occupant_changes:
+            room_id = orow.room.id if isinstance(orow.room, RoomRow) else orow.room
+            assert room_id is not None  # rooms are written first
+            if values.get("agency_id") is None and orow.agency_code:
+                values["agency_id"] = self._agency_id(orow.agency_code)
             if oid is None:
-                new_occ.append((r, room_id, values))
+                new_occ.append((orow, room_id, values))
             else:
-                s.execute(update(LedgerOccupant).where(LedgerOccupant.id == oid).values(
-                    **values, version=LedgerOccupant.version + 1))
+                s.execute(
+                    update(LedgerOccupant)
+                    .where(LedgerOccupant.id == oid)
+                    .values(**values, version=LedgerOccupant.version + 1)
+                )
         if new_occ:
-            regions_ = dict(s.execute(select(LedgerRoom.id, LedgerRoom.region_adcode).where(
-                LedgerRoom.id.in_(sorted({i for _, i, _ in new_occ})))).all())
+            regions_ = dict(
+                s.execute(
+                    select(LedgerRoom.id, LedgerRoom.region_adcode).where(
+                        LedgerRoom.id.in_(sorted({i for _, i, _ in new_occ}))
+                    )
+                ).all()
+            )
             self._copy_rows(
                 "ledger_occupants",
-                ("ledger_room_id", "agency_id", "person_id", "person_name", "post_title", "rank_code",
-                 "is_concurrent_post", "start_date", "region_adcode"),
-                [(i, v["agency_id"], r.person_id, v.get("person_name"), v.get("post_title"),
-                  v["rank_code"], bool(v.get("is_concurrent_post")), v.get("start_date"), regions_[i])
-                 for r, i, v in new_occ],
+                (
+                    "ledger_room_id",
+                    "agency_id",
+                    "person_id",
+                    "person_name",
+                    "post_title",
+                    "rank_code",
+                    "is_concurrent_post",
+                    "start_date",
+                    "region_adcode",
+                ),
+                [
+                    (
+                        i,
+                        v["agency_id"],
+                        r.person_id,
+                        v.get("person_name"),
+                        v.get("post_title"),
+                        v["rank_code"],
+                        bool(v.get("is_concurrent_post")),
+                        v.get("start_date"),
+                        regions_[i],
+                    )
+                    for r, i, v in new_occ
+                ],
                 returning=False,
             )
         s.flush()
@@ -1243,31 +1676,48 @@ class Plan:
                 None if loc is None else func.ST_SetSRID(func.ST_MakePoint(loc[0], loc[1]), 4490)
             )
         s = self.session
-        exists = s.execute(select(BuildingLedger.building_id).where(
-            BuildingLedger.building_id == building_id)).first()
+        exists = s.execute(
+            select(BuildingLedger.building_id).where(BuildingLedger.building_id == building_id)
+        ).first()
         if exists is None:
             s.execute(insert(BuildingLedger).values(building_id=building_id, **values))
         elif values:
-            s.execute(update(BuildingLedger).where(BuildingLedger.building_id == building_id).values(**values))
+            s.execute(
+                update(BuildingLedger)
+                .where(BuildingLedger.building_id == building_id)
+                .values(**values)
+            )
 
     def _copy_rows(
-        self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]], *, returning: bool = True
+        self,
+        table: str,
+        columns: tuple[str, ...],
+        rows: list[tuple[Any, ...]],
+        *,
+        returning: bool = True,
     ) -> list[int]:
         """COPY ``rows`` into ``table``; the new ids in row order (a sequence block is reserved)."""
         s = self.session
         ids: list[int] = []
         if returning:
-            ids = list(s.execute(
-                text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-                {"t": table, "n": len(rows)},
-            ).scalars())
+            ids = list(
+                s.execute(
+                    text(
+                        "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"
+                    ),
+                    {"t": table, "n": len(rows)},
+                ).scalars()
+            )
             rows = [(i, *r) for i, r in zip(ids, rows, strict=True)]
             columns = ("id", *columns)
         raw = s.connection().connection.driver_connection
         assert raw is not None
-        with raw.cursor() as cur, cur.copy(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN"  # noqa: S608 - constants only
-        ) as copy:
+        with (
+            raw.cursor() as cur,
+            cur.copy(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN"  # noqa: S608 - constants only
+            ) as copy,
+        ):
             for r in rows:
                 copy.write_row(r)
         return [int(i) for i in ids]

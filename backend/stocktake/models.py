@@ -96,9 +96,7 @@ class LedgerOccupant(Base):
     """Who the ledger says sits in a declared room."""
 
     __tablename__ = "ledger_occupants"
-    __table_args__ = (
-        UniqueConstraint("ledger_room_id", "person_id", name="uq_ledger_occupants"),
-    )
+    __table_args__ = (UniqueConstraint("ledger_room_id", "person_id", name="uq_ledger_occupants"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     ledger_room_id: Mapped[int] = mapped_column(

@@ -76,9 +76,7 @@ def check_address(session: Session, address: str, region: int) -> list[tuple[str
     # the most specific regions named: those that are not an ancestor of another named one
     lineages = {a: _lineage(regions, a) for a in named}
     specific = [a for a in named if not any(a in lineages[b] and a != b for b in named)]
-    conflicting = [
-        a for a in specific if a not in line and region not in lineages[a]
-    ]
+    conflicting = [a for a in specific if a not in line and region not in lineages[a]]
     if not conflicting:
         return []
     names = "、".join(regions[a][0] for a in conflicting[:3])

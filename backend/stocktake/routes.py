@@ -121,7 +121,9 @@ async def import_ledger(request: Request, session: SessionDep, principal: Princi
         try:
             mapping = json.loads(raw_mapping) if raw_mapping else None
         except ValueError:
-            raise InvalidInput("mapping is not JSON", message_zh="mapping 不是有效的 JSON") from None
+            raise InvalidInput(
+                "mapping is not JSON", message_zh="mapping 不是有效的 JSON"
+            ) from None
         if mapping is not None and not isinstance(mapping, dict):
             raise InvalidInput("mapping must be a JSON object", message_zh="mapping 须为 JSON 对象")
         req = service.LedgerRequest(
@@ -156,7 +158,10 @@ def ledger_template(principal: PrincipalDep) -> Response:
 
 # ---------------------------------------------------------------- agencies
 @router.post(
-    "/agencies", status_code=201, responses=_W, summary="Register an agency (单位)",
+    "/agencies",
+    status_code=201,
+    responses=_W,
+    summary="Register an agency (单位)",
     response_model=AgencyPublic,
 )
 def create_agency(session: SessionDep, principal: PrincipalDep, body: AgencyCreate) -> JSONResponse:
@@ -172,7 +177,9 @@ def create_agency(session: SessionDep, principal: PrincipalDep, body: AgencyCrea
 
 
 @router.patch(
-    "/agencies/{agency_id}", responses=_W, summary="Update an agency, its staffing and approved area",
+    "/agencies/{agency_id}",
+    responses=_W,
+    summary="Update an agency, its staffing and approved area",
     response_model=AgencyPublic,
 )
 def update_agency(
@@ -184,7 +191,9 @@ def update_agency(
 ) -> JSONResponse:
     """Needs If-Match; staffing quotas and the approved area only by admin or planner."""
     principal.require("admin", "planner", "agency_officer")
-    version = service.update_agency(session, agency_id, body, expected=expected, principal=principal)
+    version = service.update_agency(
+        session, agency_id, body, expected=expected, principal=principal
+    )
     session.expire_all()
     a = service.get_agency(session, agency_id, scope=principal.scope)
     return JSONResponse(a.model_dump(mode="json"), headers={"ETag": etag(version)})
@@ -197,7 +206,9 @@ def list_campaigns(session: SessionDep, scope: ScopeDep) -> list[CampaignPublic]
 
 
 @router.post(
-    "/campaigns", status_code=201, summary="Launch a campaign over a region (admin, planner)",
+    "/campaigns",
+    status_code=201,
+    summary="Launch a campaign over a region (admin, planner)",
     responses=_W,
 )
 def create_campaign(
@@ -219,7 +230,8 @@ def get_campaign(session: SessionDep, scope: ScopeDep, campaign_id: Id) -> Campa
 
 
 @router.get(
-    "/campaigns/{campaign_id}/agencies", responses=_W,
+    "/campaigns/{campaign_id}/agencies",
+    responses=_W,
     summary="Agencies of a campaign with their declaration status",
 )
 def campaign_agencies(
@@ -253,7 +265,8 @@ def transition(
 
 
 @router.get(
-    "/campaigns/{campaign_id}/completeness", responses=_W,
+    "/campaigns/{campaign_id}/completeness",
+    responses=_W,
     summary="Completeness per agency: declared, located, planned, surveyed, agreeing",
 )
 def completeness(

@@ -97,10 +97,18 @@ def reconcile(session: Session, *, buildings: list[int]) -> int:
     if not buildings:
         return 0
     s = ledger_settings()
-    rows = session.execute(
-        _CANDIDATES,
-        {"buildings": buildings, "pct": str(s.area_tolerance_pct), "m2": str(s.area_tolerance_m2)},
-    ).mappings().all()
+    rows = (
+        session.execute(
+            _CANDIDATES,
+            {
+                "buildings": buildings,
+                "pct": str(s.area_tolerance_pct),
+                "m2": str(s.area_tolerance_m2),
+            },
+        )
+        .mappings()
+        .all()
+    )
     import json
 
     keep: list[str] = []
@@ -167,13 +175,11 @@ def _agency_public(session: Session, agency_id: int, scope: Scope) -> AgencyPubl
         id=a.id,
         name=a.name,
         credit_code=a.credit_code,
-        level=a.level,  # type: ignore[arg-type]
+        level=a.level,
         region_adcode=a.region_adcode,
         parent_id=a.parent_id,
         approved_office_area_m2=a.approved_office_area_m2,
-        staffing=[
-            writes.StaffingRow(rank_code=r, quota=q, headcount=h) for r, q, h in staffing
-        ],
+        staffing=[writes.StaffingRow(rank_code=r, quota=q, headcount=h) for r, q, h in staffing],
         version=a.version,
     )
 
@@ -239,7 +245,9 @@ def create_agency(session: Session, data: AgencyCreate, *, principal: Principal)
             details={"field": "credit_code"},
         )
     values = data.model_dump(exclude={"staffing"})
-    agency_id = int(session.execute(insert(Agency).values(**values).returning(Agency.id)).scalar_one())
+    agency_id = int(
+        session.execute(insert(Agency).values(**values).returning(Agency.id)).scalar_one()
+    )
     if data.staffing:
         session.execute(
             insert(AgencyStaffing),
@@ -375,7 +383,9 @@ def _campaign(session: Session, campaign_id: int, scope: Scope) -> Campaign:
         select(Campaign).where(Campaign.id == campaign_id, _campaign_visible(scope))
     ).one_or_none()
     if c is None:
-        raise NotFound(f"campaign {campaign_id} not found", message_zh=f"清查任务 {campaign_id} 不存在")
+        raise NotFound(
+            f"campaign {campaign_id} not found", message_zh=f"清查任务 {campaign_id} 不存在"
+        )
     return c
 
 
@@ -383,7 +393,9 @@ def create_campaign(session: Session, data: CampaignCreate, *, principal: Princi
     """Launch a campaign: every agency of the region's subtree starts at 未填报."""
     principal.require(*CAMPAIGN_ROLES)
     if not regions.existing(session, {data.region_adcode}):
-        raise InvalidInput("unknown region", message_zh="行政区划不存在", details={"field": "region_adcode"})
+        raise InvalidInput(
+            "unknown region", message_zh="行政区划不存在", details={"field": "region_adcode"}
+        )
     if not principal.scope.allows_region(data.region_adcode):
         raise NotFound("region not found", message_zh="行政区划不存在")
     c = Campaign(
@@ -399,12 +411,8 @@ def create_campaign(session: Session, data: CampaignCreate, *, principal: Princi
         Agency.region_adcode.between(lo, hi)
         | Agency.region_adcode.between(lo * 1000, hi * 1000 + 999)
     )
-    session.execute(
-        insert(CampaignAgency).from_select(["campaign_id", "agency_id"], agencies)
-    )
-    n = session.execute(
-        select(func.count()).where(CampaignAgency.campaign_id == c.id)
-    ).scalar_one()
+    session.execute(insert(CampaignAgency).from_select(["campaign_id", "agency_id"], agencies))
+    n = session.execute(select(func.count()).where(CampaignAgency.campaign_id == c.id)).scalar_one()
     audit.record(
         session,
         actor=principal.username,
@@ -428,10 +436,15 @@ def campaign_agencies(
     )
     if status:
         stmt = stmt.where(CampaignAgency.status == status)
-    return [_ca_public(ca, name, code, region, level) for ca, name, code, region, level in session.execute(stmt)]
+    return [
+        _ca_public(ca, name, code, region, level)
+        for ca, name, code, region, level in session.execute(stmt)
+    ]
 
 
-def _ca_public(ca: CampaignAgency, name: str, code: str | None, region: int, level: str) -> CampaignAgencyPublic:
+def _ca_public(
+    ca: CampaignAgency, name: str, code: str | None, region: int, level: str
+) -> CampaignAgencyPublic:
     return CampaignAgencyPublic(
         campaign_id=ca.campaign_id,
         agency_id=ca.agency_id,
@@ -439,7 +452,7 @@ def _ca_public(ca: CampaignAgency, name: str, code: str | None, region: int, lev
         credit_code=code,
         region_adcode=region,
         level=level,
-        status=ca.status,  # type: ignore[arg-type]
+        status=ca.status,
         status_zh=STATUS_ZH[ca.status],
         reason=ca.reason,
         signed_by=ca.signed_by,
@@ -482,11 +495,17 @@ def transition(
             details={"from": ca.status, "to": data.status},
         )
     principal.require(*roles)
-    if principal.has_any("agency_officer") and not principal.has_any("admin", "planner"):
-        if agency_id not in principal.scope.agencies and not principal.scope.unrestricted:
-            raise Forbidden("officers act on their own agency only", message_zh="只能提交本单位的填报")
+    officer_only = principal.has_any("agency_officer") and not principal.has_any("admin", "planner")
+    if (
+        officer_only
+        and agency_id not in principal.scope.agencies
+        and not principal.scope.unrestricted
+    ):
+        raise Forbidden("officers act on their own agency only", message_zh="只能提交本单位的填报")
     if data.status == "returned" and not (data.reason and data.reason.strip()):
-        raise InvalidInput("a return needs a reason", message_zh="退回须填写原因", details={"field": "reason"})
+        raise InvalidInput(
+            "a return needs a reason", message_zh="退回须填写原因", details={"field": "reason"}
+        )
     if ca.version != expected:
         raise StaleVersion(
             f"declaration is at version {ca.version}, not {expected}: reload and retry",
@@ -512,7 +531,12 @@ def transition(
         object_type="agency",
         object_id=agency_id,
         before=before | {"campaign_id": campaign_id},
-        after={"status": ca.status, "reason": ca.reason, "version": ca.version, "campaign_id": campaign_id},
+        after={
+            "status": ca.status,
+            "reason": ca.reason,
+            "version": ca.version,
+            "campaign_id": campaign_id,
+        },
     )
     return _ca_public(ca, row[1], row[2], row[3], row[4])
 
@@ -525,21 +549,21 @@ def completeness(
     the completeness view, the Excel list and the map layer)."""
     c = _campaign(session, campaign_id, scope)
     agencies = (
-        select(Agency.id, Agency.name, Agency.credit_code, Agency.region_adcode, CampaignAgency.status)
+        select(
+            Agency.id, Agency.name, Agency.credit_code, Agency.region_adcode, CampaignAgency.status
+        )
         .join(CampaignAgency, CampaignAgency.agency_id == Agency.id)
         .where(CampaignAgency.campaign_id == c.id, agency_scope_predicate(scope))
     )
     if region is not None:
         lo, hi = adcode_range(region)
         agencies = agencies.where(
-            Agency.region_adcode.between(lo, hi) | Agency.region_adcode.between(lo * 1000, hi * 1000 + 999)
+            Agency.region_adcode.between(lo, hi)
+            | Agency.region_adcode.between(lo * 1000, hi * 1000 + 999)
         )
     a = agencies.subquery("a")
     b_total = (
-        select(func.count())
-        .where(Building.agency_id == a.c.id)
-        .correlate(a)
-        .scalar_subquery()
+        select(func.count()).where(Building.agency_id == a.c.id).correlate(a).scalar_subquery()
     )
     located = (
         select(func.count())
@@ -584,7 +608,9 @@ def completeness(
         .scalar_subquery()
     )
     floors_planned = (
-        select(func.count(func.distinct(func.concat(LedgerRoom.building_id, "/", LedgerRoom.level))))
+        select(
+            func.count(func.distinct(func.concat(LedgerRoom.building_id, "/", LedgerRoom.level)))
+        )
         .where(
             LedgerRoom.agency_id == a.c.id,
             select(Floor.id)
@@ -599,25 +625,51 @@ def completeness(
         .scalar_subquery()
     )
     floors_declared = (
-        select(func.count(func.distinct(func.concat(LedgerRoom.building_id, "/", LedgerRoom.level))))
+        select(
+            func.count(func.distinct(func.concat(LedgerRoom.building_id, "/", LedgerRoom.level)))
+        )
         .where(LedgerRoom.agency_id == a.c.id)
         .correlate(a)
         .scalar_subquery()
     )
     occupants = (
-        select(func.count()).where(LedgerOccupant.agency_id == a.c.id).correlate(a).scalar_subquery()
+        select(func.count())
+        .where(LedgerOccupant.agency_id == a.c.id)
+        .correlate(a)
+        .scalar_subquery()
     )
     stmt = select(
-        a.c.id, a.c.name, a.c.credit_code, a.c.region_adcode, a.c.status, b_total, located,
-        floors_declared, floors_planned, ledger_rooms, with_geom, agreeing, occupants,
+        a.c.id,
+        a.c.name,
+        a.c.credit_code,
+        a.c.region_adcode,
+        a.c.status,
+        b_total,
+        located,
+        floors_declared,
+        floors_planned,
+        ledger_rooms,
+        with_geom,
+        agreeing,
+        occupants,
     ).order_by(a.c.region_adcode, a.c.name)
     out = []
     for r in session.execute(stmt):
         row = CompletenessRow(
-            agency_id=r[0], agency_name=r[1], credit_code=r[2], region_adcode=r[3],
-            status=r[4], status_zh=STATUS_ZH[r[4]], buildings=r[5], buildings_located=r[6],
-            floors_declared=r[7], floors_with_plans=r[8], rooms_declared=r[9],
-            rooms_with_geometry=r[10], rooms_agreeing=r[11], occupants=r[12],
+            agency_id=r[0],
+            agency_name=r[1],
+            credit_code=r[2],
+            region_adcode=r[3],
+            status=r[4],
+            status_zh=STATUS_ZH[r[4]],
+            buildings=r[5],
+            buildings_located=r[6],
+            floors_declared=r[7],
+            floors_with_plans=r[8],
+            rooms_declared=r[9],
+            rooms_with_geometry=r[10],
+            rooms_agreeing=r[11],
+            occupants=r[12],
         )
         row.owes = _owes(row)
         row.score = _score(row)
@@ -646,7 +698,13 @@ def _owes(r: CompletenessRow) -> list[str]:
 
 def _score(r: CompletenessRow) -> float:
     """0–1: declaration status and the shares of what the register holds, equally weighted."""
-    status = {"not_started": 0.0, "in_progress": 0.25, "returned": 0.25, "submitted": 0.75, "verified": 1.0}
+    status = {
+        "not_started": 0.0,
+        "in_progress": 0.25,
+        "returned": 0.25,
+        "submitted": 0.75,
+        "verified": 1.0,
+    }
     parts = [status[r.status]]
     parts.append(r.buildings_located / r.buildings if r.buildings else 0.0)
     parts.append(r.floors_with_plans / r.floors_declared if r.floors_declared else 0.0)
@@ -666,9 +724,9 @@ def completeness_layer(
     seats = {
         a: (name, lon, lat)
         for a, name, lon, lat in session.execute(
-            select(Region.adcode, Region.name, func.ST_X(Region.seat), func.ST_Y(Region.seat)).where(
-                Region.adcode.in_(sorted(by_region))
-            )
+            select(
+                Region.adcode, Region.name, func.ST_X(Region.seat), func.ST_Y(Region.seat)
+            ).where(Region.adcode.in_(sorted(by_region)))
         )
     }
     features = []

@@ -196,7 +196,10 @@ def records(raw: RawSheet, mapping: Mapping, issues: list[Issue]) -> Sheet | Non
     if raw.name in VIEW_SHEETS and raw.name not in mapping.sheets:
         issues.append(
             Issue(
-                raw.name, None, None, "view_sheet_ignored",
+                raw.name,
+                None,
+                None,
+                "view_sheet_ignored",
                 "a view of the register export, not a ledger sheet: ignored",
                 "登记造册导出的汇总视图，不是台账工作表，已忽略",
             )
@@ -228,9 +231,7 @@ def records(raw: RawSheet, mapping: Mapping, issues: list[Issue]) -> Sheet | Non
         )
         return None
     kind, start, height, columns = found
-    missing = [
-        c for c in COLUMNS[kind] if c.required and c.field not in columns.values()
-    ]
+    missing = [c for c in COLUMNS[kind] if c.required and c.field not in columns.values()]
     for c in missing:
         issues.append(
             Issue(

@@ -37,9 +37,7 @@ class Column:
 
 
 def _staffing(prefix: str, group: str) -> tuple[Column, ...]:
-    return tuple(
-        Column(f"{prefix}.{i + 1}", name, group=group) for i, name in enumerate(LADDER)
-    )
+    return tuple(Column(f"{prefix}.{i + 1}", name, group=group) for i, name in enumerate(LADDER))
 
 
 COLUMNS: dict[str, tuple[Column, ...]] = {
@@ -76,7 +74,11 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "buildings": (
         Column("building_id", "房屋编号", ("楼栋编号", "房屋ID", "办公楼编号")),
         Column(
-            "name", "房屋名称", ("办公楼名称", "楼栋名称", "建筑名称", "办公楼"), required=True, key=True
+            "name",
+            "房屋名称",
+            ("办公楼名称", "楼栋名称", "建筑名称", "办公楼"),
+            required=True,
+            key=True,
         ),
         Column("address", "坐落", ("地址", "坐落地址", "房屋坐落", "详细地址", "座落")),
         Column("region", "行政区划代码", ("区划代码", "所在区划代码", "统计用区划代码")),
@@ -121,7 +123,9 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("person_id", "人员编号", ("工号", "人员代码", "编号"), required=True, key=True),
         Column("person_name", "姓名", ("使用人", "使用人姓名", "人员姓名")),
         Column("post_title", "职务", ("现任职务", "岗位")),
-        Column("rank", "职级", ("职务职级", "级别", "职务级别", "职级层次"), required=True, key=True),
+        Column(
+            "rank", "职级", ("职务职级", "级别", "职务级别", "职级层次"), required=True, key=True
+        ),
         Column("agency", "所在单位统一社会信用代码", ("所在单位", "工作单位", "单位信用代码")),
         Column("building", "房屋名称", ("办公楼名称", "办公楼", "所在房屋")),
         Column("building_id", "房屋编号", ("楼栋编号", "办公楼编号")),

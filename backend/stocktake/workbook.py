@@ -130,7 +130,9 @@ def _read_csv(filename: str, data: bytes, limits: Limits) -> RawFile:
         if len(rows) > limits.max_rows + 100:
             raise _too_many_rows(limits)
     name = PurePosixPath(filename).stem or "csv"
-    return RawFile("csv", [RawSheet(name, False, rows)], "GB18030" if encoding != "utf-8-sig" else "UTF-8")
+    return RawFile(
+        "csv", [RawSheet(name, False, rows)], "GB18030" if encoding != "utf-8-sig" else "UTF-8"
+    )
 
 
 def _too_many_rows(limits: Limits) -> Refused:
@@ -169,9 +171,7 @@ def _xml(data: bytes) -> ElementTree.Element:
 def _check_zip(zf: zipfile.ZipFile, limits: Limits) -> None:
     infos = zf.infolist()
     if len(infos) > limits.max_zip_members:
-        raise Refused(
-            413, "zip_members", "the workbook has too many parts", "工作簿内部文件过多"
-        )
+        raise Refused(413, "zip_members", "the workbook has too many parts", "工作簿内部文件过多")
     total = sum(i.file_size for i in infos)
     if total > limits.max_unzipped_bytes:
         raise Refused(

@@ -177,22 +177,27 @@ def write_ledger_sheets(
     _write_head(ws, "agencies")
     staffing: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
     for a, rank, q, h in session.execute(
-        select(AgencyStaffing.agency_id, AgencyStaffing.rank_code, AgencyStaffing.quota,
-               AgencyStaffing.headcount)
+        select(
+            AgencyStaffing.agency_id,
+            AgencyStaffing.rank_code,
+            AgencyStaffing.quota,
+            AgencyStaffing.headcount,
+        )
     ):
         staffing[a][rank] = (q, h)
-    for a in session.scalars(
+    for ag in session.scalars(
         select(Agency).where(agency_scope_predicate(scope), f["agencies"]).order_by(Agency.id)
     ):
-        row = _agency_row(a, staffing.get(a.id, {}), code_of)
+        row = _agency_row(ag, staffing.get(ag.id, {}), code_of)
         ws.append([_text_cell(ws, v) for v in row])
 
     ws = wb.create_sheet(SHEET_TITLES["buildings"])
     _write_head(ws, "buildings")
     users: dict[int, list[str]] = defaultdict(list)
     for b, a in session.execute(select(BuildingAgency.building_id, BuildingAgency.agency_id)):
-        if a in code_of and code_of[a]:
-            users[b].append(code_of[a])
+        user_code = code_of.get(a)
+        if user_code:
+            users[b].append(user_code)
     stmt = (
         select(
             Building,

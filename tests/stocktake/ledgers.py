@@ -33,12 +33,29 @@ def bad_checksum(c: str) -> str:
 
 AGENCIES = [
     # name, code, level, region, parent, approved area, quota by ladder step, headcount by step
-    ("西湖区测试局", code(1), "县级", ADCODE_COUNTY, None, "1,234.50㎡", {5: 1, 6: 2, 7: 3, 9: 10}, {5: 1, 6: 2, 7: 3, 9: 8}),
+    (
+        "西湖区测试局",
+        code(1),
+        "县级",
+        ADCODE_COUNTY,
+        None,
+        "1,234.50㎡",
+        {5: 1, 6: 2, 7: 3, 9: 10},
+        {5: 1, 6: 2, 7: 3, 9: 8},
+    ),
     ("西湖区测试局办公室", code(2), "县", ADCODE_COUNTY, code(1), None, {9: 5}, {9: 4}),
 ]
 BUILDINGS = [
     # name, address, agency code, lon, lat, title area, issued
-    ("测试综合楼", "浙江省杭州市西湖区文三路 1 号", code(1), "120.1300", "30.2800", "3,000.00 平方米", "2010年5月1日"),
+    (
+        "测试综合楼",
+        "浙江省杭州市西湖区文三路 1 号",
+        code(1),
+        "120.1300",
+        "30.2800",
+        "3,000.00 平方米",
+        "2010年5月1日",
+    ),
     ("测试附楼", "杭州市西湖区文三路 3 号", code(1), None, None, None, "2012.6.30"),
 ]
 ROOMS = [
@@ -68,18 +85,35 @@ def _footer(ws: Any, n_cols: int, sum_col: int | None = None) -> None:
     ws.append(["填表人：", None, "审核人：", None, "单位负责人（签字）："])
 
 
-def agencies_sheet(wb: Workbook, rows: Sequence[tuple[Any, ...]] = AGENCIES, *, name: str = "单位") -> None:
+def agencies_sheet(
+    wb: Workbook, rows: Sequence[tuple[Any, ...]] = AGENCIES, *, name: str = "单位"
+) -> None:
     ws = wb.create_sheet(name)
-    fixed = ["统一社会信用代码", "单位名称（全称）", "单位级别", "行政区划代码", "上级单位", "核定面积（㎡）"]
+    fixed = [
+        "统一社会信用代码",
+        "单位名称（全称）",
+        "单位级别",
+        "行政区划代码",
+        "上级单位",
+        "核定面积（㎡）",
+    ]
     width = len(fixed) + 2 * len(LADDER)
     _block(ws, "党政机关办公用房清查登记表（单位）", width)
-    top = fixed + ["核定编制"] + [None] * (len(LADDER) - 1) + ["实有人数"] + [None] * (len(LADDER) - 1)
+    top = (
+        fixed
+        + ["核定编制"]
+        + [None] * (len(LADDER) - 1)
+        + ["实有人数"]
+        + [None] * (len(LADDER) - 1)
+    )
     sub = [None] * len(fixed) + list(LADDER) + list(LADDER)
     ws.append(top)
     ws.append(sub)
     for i in range(1, len(fixed) + 1):
         ws.merge_cells(start_row=3, end_row=4, start_column=i, end_column=i)
-    ws.merge_cells(start_row=3, end_row=3, start_column=len(fixed) + 1, end_column=len(fixed) + len(LADDER))
+    ws.merge_cells(
+        start_row=3, end_row=3, start_column=len(fixed) + 1, end_column=len(fixed) + len(LADDER)
+    )
     ws.merge_cells(
         start_row=3, end_row=3, start_column=len(fixed) + len(LADDER) + 1, end_column=width
     )
@@ -94,7 +128,17 @@ def agencies_sheet(wb: Workbook, rows: Sequence[tuple[Any, ...]] = AGENCIES, *, 
 
 def buildings_sheet(wb: Workbook, rows: Sequence[tuple[Any, ...]] = BUILDINGS) -> None:
     ws = wb.create_sheet("房屋")
-    header = ["房屋名称", "坐落", "管理单位", "经度", "纬度", "证载面积", "发证日期", "权属性质", "建成年份"]
+    header = [
+        "房屋名称",
+        "坐落",
+        "管理单位",
+        "经度",
+        "纬度",
+        "证载面积",
+        "发证日期",
+        "权属性质",
+        "建成年份",
+    ]
     _block(ws, "党政机关办公用房清查登记表（房屋）", len(header))
     ws.append(header)
     for name_, addr, agency, lon, lat, area, issued in rows:
@@ -115,7 +159,17 @@ def rooms_sheet(wb: Workbook, rows: Sequence[tuple[Any, ...]] = ROOMS) -> None:
 
 def occupants_sheet(wb: Workbook, rows: Sequence[tuple[Any, ...]] = OCCUPANTS) -> None:
     ws = wb.create_sheet("使用人")
-    header = ["人员编号", "姓名", "职务", "职级", "所在房屋", "楼层", "房间号", "起始日期", "是否兼职"]
+    header = [
+        "人员编号",
+        "姓名",
+        "职务",
+        "职级",
+        "所在房屋",
+        "楼层",
+        "房间号",
+        "起始日期",
+        "是否兼职",
+    ]
     _block(ws, "党政机关办公用房清查登记表（使用人）", len(header))
     ws.append(header)
     for row in rows:

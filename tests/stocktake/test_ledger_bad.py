@@ -34,7 +34,10 @@ def test_wrong_checksum(client: Any, db: Session) -> None:
 
 
 def test_unknown_rank(client: Any, db: Session) -> None:
-    occ = [*L.OCCUPANTS[:2], ("P009", "赵六", "队长", "大队长", "测试综合楼", 3, "301", "2024.3.1", "否")]
+    occ = [
+        *L.OCCUPANTS[:2],
+        ("P009", "赵六", "队长", "大队长", "测试综合楼", 3, "301", "2024.3.1", "否"),
+    ]
     body = _rejected(client, db, L.workbook(occupants=occ), "unknown_rank")
     e = next(e for e in body["errors"] if e["code"] == "unknown_rank")
     assert (e["sheet"], e["row"], e["column"]) == ("使用人", 6, "D")
@@ -146,15 +149,19 @@ def test_text_with_markup_and_formula_prefix_is_data(client: Any, db: Session) -
 
     from backend.db.models import Agency
 
-    rows = [("<script>alert(1)</script>{{7*7}}", L.code(1), "县级", 330106, None, None, {}, {}),
-            ("=1+1", L.code(2), "县级", 330106, None, None, {}, {})]
+    rows = [
+        ("<script>alert(1)</script>{{7*7}}", L.code(1), "县级", 330106, None, None, {}, {}),
+        ("=1+1", L.code(2), "县级", 330106, None, None, {}, {}),
+    ]
     wb = Workbook()
     wb.remove(wb.active)
     L.agencies_sheet(wb, rows)
     wb["单位"]["B6"].data_type = "s"  # typed as text ('=1+1), not a formula
     r = post(client, L.save(wb))
     assert r.status_code == 201, r.json()["errors"]
-    stored = set(db.scalars(select(Agency.name).where(Agency.credit_code.in_([L.code(1), L.code(2)]))))
+    stored = set(
+        db.scalars(select(Agency.name).where(Agency.credit_code.in_([L.code(1), L.code(2)])))
+    )
     assert stored == {"<script>alert(1)</script>{{7*7}}", "=1+1"}
     # and exported as text, never a live formula
     body = client.get("/api/v1/exports/register.xlsx", params={"region": 330106}).content

@@ -16,7 +16,9 @@ from tests.stocktake import ledgers as L
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def post(client: Any, data: bytes, *, name: str = "台账.xlsx", dry_run: bool = False, **extra: str) -> Any:
+def post(
+    client: Any, data: bytes, *, name: str = "台账.xlsx", dry_run: bool = False, **extra: str
+) -> Any:
     return client.post(
         "/api/v1/imports/ledger",
         files={"file": (name, data, XLSX)},
@@ -56,10 +58,17 @@ def test_realistic_workbook_dry_run_then_commit_then_same_again(client: Any, db:
     assert a.approved_office_area_m2 == Decimal("1234.50") and a.level == "county"
     staffing = dict(
         db.execute(
-            select(AgencyStaffing.rank_code, AgencyStaffing.quota).where(AgencyStaffing.agency_id == a.id)
+            select(AgencyStaffing.rank_code, AgencyStaffing.quota).where(
+                AgencyStaffing.agency_id == a.id
+            )
         ).all()
     )
-    assert staffing == {"county_head": 1, "county_deputy": 2, "section_head": 3, "below_section": 10}
+    assert staffing == {
+        "county_head": 1,
+        "county_deputy": 2,
+        "section_head": 3,
+        "below_section": 10,
+    }
     child = db.scalars(select(Agency).where(Agency.credit_code == L.code(2))).one()
     assert child.parent_id == a.id
     rooms = {r.number: r for r in db.scalars(select(LedgerRoom))}
@@ -67,7 +76,9 @@ def test_realistic_workbook_dry_run_then_commit_then_same_again(client: Any, db:
     assert rooms["B01"].level == -1 and rooms["B01"].subcategory == "ancillary.car_garage"
     assert rooms["101"].level == 1
     occ = {o.person_id: o for o in db.scalars(select(LedgerOccupant))}
-    assert occ["P001"].rank_code == "below_section" and occ["P001"].start_date == dt.date(2024, 3, 1)
+    assert occ["P001"].rank_code == "below_section" and occ["P001"].start_date == dt.date(
+        2024, 3, 1
+    )
     assert occ["P003"].rank_code == "county_head" and occ["P003"].is_concurrent_post
     assert occ["P003"].start_date == dt.date(2024, 3, 1)  # Excel serial 45352
     annex = db.scalars(select(Building).where(Building.name == "测试附楼")).one()

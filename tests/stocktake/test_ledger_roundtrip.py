@@ -43,7 +43,12 @@ def test_template_is_recognised_and_empty(client: Any) -> None:
     assert t.status_code == 200 and t.content[:2] == b"PK"
     r = post(client, t.content, name="template.xlsx", dry_run=True)
     assert r.status_code == 200, r.json()["errors"]
-    assert {s["kind"] for s in r.json()["sheets"]} == {"agencies", "buildings", "rooms", "occupants"}
+    assert {s["kind"] for s in r.json()["sheets"]} == {
+        "agencies",
+        "buildings",
+        "rooms",
+        "occupants",
+    }
     assert all(s["rows_read"] == 0 for s in r.json()["sheets"])
 
 
@@ -97,7 +102,9 @@ def test_leader_may_not_import(client_as: Any) -> None:
     assert r.status_code == 403
 
 
-def test_cli_import_ledger(tmp_path: Path, database_url: str, monkeypatch: Any, capsys: Any) -> None:
+def test_cli_import_ledger(
+    tmp_path: Path, database_url: str, monkeypatch: Any, capsys: Any
+) -> None:
     from backend import cli
     from backend.settings import database_settings
 
@@ -129,9 +136,7 @@ def test_occupants_match_plan_rooms_and_mismatch_finding(client: Any, db: Sessio
     from sqlalchemy import text
 
     fid = db.execute(
-        text(
-            "INSERT INTO floors (building_id, level, version) VALUES (:b, 3, 1) RETURNING id"
-        ),
+        text("INSERT INTO floors (building_id, level, version) VALUES (:b, 3, 1) RETURNING id"),
         {"b": room.building_id},
     ).scalar_one()
     db.execute(
@@ -145,8 +150,10 @@ def test_occupants_match_plan_rooms_and_mismatch_finding(client: Any, db: Sessio
     )
     assert service.reconcile(db, buildings=[room.building_id]) == 1  # 18.50 vs 21.00
     f = db.execute(
-        text("SELECT measured, allowed, status FROM compliance_findings "
-             "WHERE rule_code = 'ledger.area_mismatch' AND object_id = :o"),
+        text(
+            "SELECT measured, allowed, status FROM compliance_findings "
+            "WHERE rule_code = 'ledger.area_mismatch' AND object_id = :o"
+        ),
         {"o": str(room.id)},
     ).one()
     assert (str(f[0]), str(f[1]), f[2]) == ("21.00", "18.50", "open")
@@ -154,8 +161,10 @@ def test_occupants_match_plan_rooms_and_mismatch_finding(client: Any, db: Sessio
     r = post(client, L.workbook(rooms=rows))
     assert r.status_code == 201 and r.json()["totals"]["rooms"]["updated"] == 1
     status = db.execute(
-        text("SELECT status FROM compliance_findings WHERE rule_code = 'ledger.area_mismatch' "
-             "AND object_id = :o ORDER BY id DESC LIMIT 1"),
+        text(
+            "SELECT status FROM compliance_findings WHERE rule_code = 'ledger.area_mismatch' "
+            "AND object_id = :o ORDER BY id DESC LIMIT 1"
+        ),
         {"o": str(room.id)},
     ).scalar_one()
     assert status == "closed"
