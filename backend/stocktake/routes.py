@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from backend.api.deps import IfMatchDep, PrincipalDep, ScopeDep, SessionDep, etag
+from backend.api.html import page_response
 from backend.api.routes.plans import FORM_OVERHEAD, _capped, _flag, _text_field
 from backend.services.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from backend.settings import ledger_settings
@@ -27,6 +28,7 @@ from backend.stocktake.schemas import (
     Status,
     Transition,
 )
+from map_ui.templating import render_page
 
 router = APIRouter(prefix="/api/v1", tags=["stock-take 清查登记"])
 
@@ -307,3 +309,59 @@ def completeness_map(
 ) -> dict[str, Any]:
     """One feature per region holding agencies of the campaign: mean score, counts, colour."""
     return service.completeness_layer(session, campaign_id, scope=scope, region=region)
+
+
+# ---------------------------------------------------------------- the campaign page
+pages_router = APIRouter(tags=["map pages 地图"])
+
+PAGE_TEXTS: dict[str, dict[str, str]] = {
+    "title": {"zh": "办公用房清查登记", "en": "Office space stock-take"},
+    "back": {"zh": "← 返回一张图", "en": "← Back to the map"},
+    "template": {"zh": "下载清查登记表模板", "en": "Download the ledger template"},
+    "other_lang": {"zh": "English", "en": "中文"},
+    "launch": {"zh": "发起清查", "en": "Launch a campaign"},
+    "name": {"zh": "名称", "en": "Name"},
+    "region": {"zh": "行政区划代码", "en": "Region code"},
+    "deadline": {"zh": "截止日期", "en": "Deadline"},
+    "launch_button": {"zh": "发起", "en": "Launch"},
+    "campaigns": {"zh": "清查任务", "en": "Campaigns"},
+    "created_by": {"zh": "发起人", "en": "Launched by"},
+    "owed_xlsx": {"zh": "导出尚欠事项（Excel）", "en": "What each agency still owes (Excel)"},
+    "agencies": {"zh": "单位填报情况", "en": "Agencies' declarations"},
+    "agency": {"zh": "单位", "en": "Agency"},
+    "credit_code": {"zh": "统一社会信用代码", "en": "Credit code"},
+    "status": {"zh": "状态", "en": "Status"},
+    "reason": {"zh": "退回原因", "en": "Reason for return"},
+    "completeness": {"zh": "完成度", "en": "Completeness"},
+    "owes": {"zh": "尚欠事项", "en": "Still owed"},
+    "nothing_owed": {"zh": "无", "en": "nothing"},
+    "actions": {"zh": "操作", "en": "Actions"},
+    "go_in_progress": {"zh": "开始填报", "en": "Start"},
+    "go_submitted": {"zh": "提交并签认", "en": "Submit and sign off"},
+    "go_verified": {"zh": "核实通过", "en": "Verify"},
+    "go_returned": {"zh": "退回", "en": "Return"},
+    "status_not_started": {"zh": "未填报", "en": "Not started"},
+    "status_in_progress": {"zh": "填报中", "en": "In progress"},
+    "status_submitted": {"zh": "已提交", "en": "Submitted"},
+    "status_verified": {"zh": "已核实", "en": "Verified"},
+    "status_returned": {"zh": "已退回", "en": "Returned"},
+}
+
+
+@pages_router.get(
+    "/stocktake", response_class=HTMLResponse, summary="Stock-take campaigns page 清查登记"
+)
+def stocktake_page(
+    principal: PrincipalDep,
+    lang: Annotated[Literal["zh", "en"], Query(description="page language")] = "zh",
+) -> HTMLResponse:
+    """Launch a campaign, follow and move each agency's declaration, see what is owed."""
+    labels = {k: v[lang] for k, v in PAGE_TEXTS.items()}
+    html = render_page(
+        "stocktake.html",
+        lang=lang,
+        title=labels["title"],
+        config={"api": "/api/v1", "labels": labels},
+        labels=labels,
+    )
+    return page_response(html)
