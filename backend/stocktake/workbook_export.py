@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from backend.db.models import Agency, AgencyStaffing, Building
 from backend.services.inventory import agency_scope_predicate, building_scope_predicate
-from backend.services.scope import Scope, adcode_range
-from backend.stocktake import codes
+from backend.services.scope import Scope
+from backend.stocktake import codes, regions
 from backend.stocktake.models import BuildingAgency, BuildingLedger, LedgerOccupant, LedgerRoom
 from backend.stocktake.schemas import CompletenessRow
 from backend.stocktake.template import COLUMNS, KINDS, SHEET_TITLES, Column
@@ -124,7 +124,7 @@ def _filters(
     region: int | None, agency: int | None, building: int | None
 ) -> dict[str, ColumnElement[bool]]:
     def rng(col: Any) -> ColumnElement[bool]:
-        return col.between(*adcode_range(region)) if region is not None else true()
+        return regions.within(col, region) if region is not None else true()
 
     return {
         "agencies": and_(
