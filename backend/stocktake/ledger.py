@@ -9,20 +9,18 @@ nothing), with one audit event. The same file again finds every row unchanged.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from pyproj import Transformer
 from sqlalchemy import delete, func, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
-from backend.db.models import Agency, AgencyStaffing, Building, Region
+from backend.db.models import Agency, AgencyStaffing, Building
 from backend.services import audit
 from backend.services.access import Principal
 from backend.services.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
@@ -362,6 +360,12 @@ class Plan:
         self.db_buildings: dict[int, dict[str, Any]] = {}
         self.touched_agencies: set[int] = set()
         self.touched_buildings: set[int] = set()
+        self._rows_by_id: dict[int, BuildingRow] = {}
+        self._rows_by_name: dict[str, list[BuildingRow]] = defaultdict(list)
+        self._db_room_buildings: set[int] = set()
+        self._users_of: dict[int, list[Any]] = {}  # id(BuildingRow) → using agencies' ids
+        self._db_room_cache: dict[tuple[int, int, str], dict[str, Any]] = {}
+        self._db_room_by_id: dict[int, dict[str, Any]] = {}
 
     # ------------------------------------------------ agencies
     def _load_agencies(self, codes_: Iterable[str]) -> None:
@@ -605,7 +609,10 @@ class Plan:
             return
         if r.values["level"] == "township" and region <= 999_999:
             ctx.issue(
-                r.sheet, r.rec, "region", "township_agency_on_county",
+                r.sheet,
+                r.rec,
+                "region",
+                "township_agency_on_county",
                 "a township agency should hang on its township (9-digit 统计用区划代码)",
                 "乡级单位应填写所在乡镇（街道）的 9 位统计用区划代码",
                 warning=True,
@@ -727,6 +734,10 @@ class Plan:
                 rows.append(row)
         self.building_rows = rows
         self._resolve_buildings(rows)
+        for b in rows:
+            if b.id:
+                self._rows_by_id[b.id] = b
+            self._rows_by_name[b.values["name"]].append(b)
 
     def _building_row(self, sh: Sheet, rec: Record, present: set[str]) -> BuildingRow | None:
         ctx = self.ctx
@@ -976,9 +987,8 @@ class Plan:
                         "您无权在该区划登记房屋",
                     )
                     continue
-                r.user_codes = r.user_codes
                 self.building_changes.append((r, values, dict(r.facts), True))
-                self._users[id(r)] = users
+                self._users_of[id(r)] = users
                 ctx.count(r.sheet, "created")
                 continue
             changes = _diff(values, old)
@@ -995,18 +1005,12 @@ class Plan:
             if changes or fact_changes or users_changed:
                 self.building_changes.append((r, changes, fact_changes, False))
                 if users_changed:
-                    self._users[id(r)] = users
+                    self._users_of[id(r)] = users
                 ctx.updated(
                     r.sheet, r.rec, [*changes, *fact_changes, *(["users"] if users_changed else [])]
                 )
             else:
                 ctx.count(r.sheet, "unchanged")
-
-    @property
-    def _users(self) -> dict[int, list[Any]]:
-        if not hasattr(self, "_users_store"):
-            self._users_store: dict[int, list[Any]] = {}
-        return self._users_store
 
     def _load_buildings(
         self, ids: list[int], names: set[tuple[int, str]]
@@ -1079,9 +1083,8 @@ class Plan:
         if INVALID in (bid, name):
             return None
         if bid:
-            for b in self.building_rows:
-                if b.id == bid:
-                    return b
+            if bid in self._rows_by_id:
+                return self._rows_by_id[bid]
             if bid in self._visible_building_ids([bid]):
                 return int(bid)
             ctx.issue(
@@ -1103,7 +1106,7 @@ class Plan:
                 "缺少房屋名称或房屋编号",
             )
             return None
-        in_file = [b for b in self.building_rows if b.values.get("name") == name]
+        in_file = self._rows_by_name.get(name, [])
         if len(in_file) == 1:
             return in_file[0]
         if len(in_file) > 1:
@@ -1160,11 +1163,6 @@ class Plan:
 
     def _building_key(self, b: BuildingRow | int) -> Any:
         return ("row", id(b)) if isinstance(b, BuildingRow) else ("id", b)
-
-    def _building_region(self, b: BuildingRow | int) -> int | None:
-        if isinstance(b, BuildingRow):
-            return b.region_adcode
-        return int(self.db_buildings[b]["region_adcode"])
 
     def rooms(self, sheets: list[Sheet]) -> None:
         ctx = self.ctx
@@ -1280,7 +1278,9 @@ class Plan:
             ).where(LedgerRoom.building_id.in_(sorted(buildings)))
         ).mappings():
             out[(r["building_id"], r["level"], r["number"])] = dict(r)
-        self.__dict__["_db_room_cache"] = out
+        self._db_room_cache.update(out)
+        self._db_room_buildings.update(buildings)
+        self._db_room_by_id.update({r["id"]: r for r in out.values()})
         return out
 
     # ------------------------------------------------ occupants
@@ -1288,9 +1288,7 @@ class Plan:
         ctx = self.ctx
         seen: set[tuple[Any, ...]] = set()
         pending: list[OccupantRow] = []
-        db_rooms: dict[tuple[int, int, str], dict[str, Any]] = self.__dict__.get(
-            "_db_room_cache", {}
-        )
+        db_rooms = self._db_room_cache
         for sh in sheets:
             present = set(sh.records[0].values) if sh.records else set()
             for rec in sh.records:
@@ -1343,7 +1341,7 @@ class Plan:
                 bkey = self._building_key(building)
                 room: RoomRow | int | None = self.room_rows.get((bkey, level, number))
                 if room is None and isinstance(building, int):
-                    if not db_rooms or building not in {k[0] for k in db_rooms}:
+                    if building not in self._db_room_buildings:
                         db_rooms.update(self._db_rooms({building}))
                     found = db_rooms.get((building, level, number))
                     room = found["id"] if found else None
@@ -1432,10 +1430,8 @@ class Plan:
             return room.agency_code
         agency_id: int | None = None
         if isinstance(room, int):
-            for r in self.__dict__.get("_db_room_cache", {}).values():
-                if r["id"] == room:
-                    agency_id = r["agency_id"]
-                    break
+            found = self._db_room_by_id.get(room)
+            agency_id = found["agency_id"] if found else None
         if agency_id is None:
             if isinstance(building, BuildingRow):
                 return building.agency_code
@@ -1558,7 +1554,7 @@ class Plan:
             self.touched_buildings.add(br.id)
             if created or facts:
                 self._write_facts(br.id, facts, created)
-            users = self._users.get(id(br))
+            users = self._users_of.get(id(br))
             if users is not None or (created and br.user_codes):
                 ids = sorted(
                     {int(x) for c in (br.user_codes or []) if (x := self._agency_id(c)) is not None}
@@ -1766,11 +1762,4 @@ def _transformer(epsg: int) -> Transformer:
     return _TRANSFORMERS[epsg]
 
 
-def today() -> dt.date:
-    """Today in China Standard Time."""
-    from zoneinfo import ZoneInfo
-
-    return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
-
-
-__all__ = ["LedgerOutcome", "LedgerRequest", "SHEET_TITLES", "import_ledger", "Decimal", "Region"]
+__all__ = ["LedgerOutcome", "LedgerRequest", "SHEET_TITLES", "import_ledger"]

@@ -9,7 +9,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, text, update
+from sqlalchemy import and_, func, insert, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Region, Room
@@ -25,7 +25,6 @@ from backend.stocktake.ledger import (
     LedgerOutcome,
     LedgerRequest,
     import_ledger,
-    today,
 )
 from backend.stocktake.models import (
     STATUS_ZH,
@@ -761,14 +760,7 @@ def completeness_colour(score: float) -> str:
     return "#d7191c"
 
 
-def today_cst() -> dt.date:
-    return today()
-
-
 __all__ += [
-    "case",
-    "delete",
-    "update",
     "get_agency",
     "create_agency",
     "update_agency",

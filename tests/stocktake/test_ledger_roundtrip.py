@@ -169,3 +169,36 @@ def test_occupants_match_plan_rooms_and_mismatch_finding(client: Any, db: Sessio
     ).scalar_one()
     assert status == "closed"
     assert db.scalars(select(LedgerOccupant)).first() is not None
+
+
+def test_plan_upload_matches_declared_rooms(client: Any, db: Session) -> None:
+    """Declared rooms without geometry get it by plan upload (building + floor + number);
+    a recorded area off the surveyed one by more than the tolerance is 账实不符."""
+    from openpyxl import Workbook
+    from sqlalchemy import text
+
+    from tests.api.test_plan_upload import plan
+    from tests.api.test_plan_upload import post as post_plan
+    from tests.backend.test_plans_support import demo_site
+
+    site = demo_site(db)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "房间台账"
+    ws.append(["房屋编号", "楼层", "房间号", "用房类别", "账面面积（㎡）"])
+    ws.append([site.building_id, f"{site.level}层", "100", "一般工作人员办公室", "18.00"])
+    ws.append([site.building_id, site.level, "101", "一般工作人员办公室", "25.00"])
+    r = post(client, L.save(wb))
+    assert r.status_code == 201, r.json()["errors"]
+    _, data = plan(site)
+    up = post_plan(client, site, data, crs=site.crs)
+    assert up.status_code == 201, up.text
+    found = db.execute(
+        text(
+            "SELECT l.number, f.measured, f.allowed FROM compliance_findings f "
+            "JOIN ledger_rooms l ON l.id::text = f.object_id "
+            "WHERE f.rule_code = 'ledger.area_mismatch' AND f.status = 'open' AND l.building_id = :b"
+        ),
+        {"b": site.building_id},
+    ).all()
+    assert [(n, str(a)) for n, _, a in found] == [("101", "25.00")]
