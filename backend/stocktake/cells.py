@@ -67,8 +67,9 @@ def decimal(value: Any, *, places: int = 2) -> Decimal | None:
         s = text(value)
         if s is None:
             return None
-        s = s.replace(",", "").replace("，", "").replace(" ", "").replace("\u00a0", "")
-        s = _UNITS.sub("", s).strip()
+        if not _NUMBER.match(s):  # separators and units (the plain number needs none of this)
+            s = s.replace(",", "").replace("，", "").replace(" ", "").replace("\u00a0", "")
+            s = _UNITS.sub("", s).strip()
         if not _NUMBER.match(s):
             raise CellError(
                 "not_a_number",
@@ -204,6 +205,9 @@ def floor_level(value: Any) -> int | None:
     >>> [floor_level(v) for v in (3, "3层", "F12", "三楼", "B1", "地下一层", "-2", "负2层")]
     [3, 3, 12, 3, -1, -1, -2, -2]
     """
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and value == int(value) and -20 <= value <= 200 and value != 0:
+        return int(value)
     s = text(value)
     if s is None:
         return None

@@ -24,6 +24,8 @@ def nfkc(value: str) -> str:
     >>> nfkc("　９１３３（局）Ａ ")
     '9133(局)A'
     """
+    if value.isascii():  # the common case: nothing to fold
+        return value.strip()
     return unicodedata.normalize("NFKC", value).replace("\u3000", " ").strip()
 
 
@@ -321,6 +323,7 @@ class RankMatch:
     capped: bool = False  # the title lies above the level's table: its top row is used
 
 
+@lru_cache(maxsize=4096)
 def map_rank(value: str, agency_level: str) -> RankMatch | None:
     """The standard's rank row for a Chinese rank or 2019 职级 title; None if unknown.
 
@@ -404,6 +407,7 @@ def _category_names() -> dict[str, tuple[str, str | None]]:
     return out
 
 
+@lru_cache(maxsize=4096)
 def map_category(value: str) -> tuple[str, str | None] | None:
     """(group, subcategory) of a Chinese 2014 category or subcategory name.
 

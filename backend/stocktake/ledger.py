@@ -363,15 +363,23 @@ class Plan:
         self._rows_by_id: dict[int, BuildingRow] = {}
         self._rows_by_name: dict[str, list[BuildingRow]] = defaultdict(list)
         self._db_room_buildings: set[int] = set()
+        self._looked_up: set[str] = set()  # credit codes already asked of the register
+        self._region_names: regions.RegionNames | None = None
         self._users_of: dict[int, list[Any]] = {}  # id(BuildingRow) → using agencies' ids
         self._db_room_cache: dict[tuple[int, int, str], dict[str, Any]] = {}
         self._db_room_by_id: dict[int, dict[str, Any]] = {}
 
+    def _regions(self) -> regions.RegionNames:
+        if self._region_names is None:
+            self._region_names = regions.all_regions(self.session)
+        return self._region_names
+
     # ------------------------------------------------ agencies
     def _load_agencies(self, codes_: Iterable[str]) -> None:
-        want = sorted(set(codes_) - set(self.db_agencies))
+        want = sorted({c for c in codes_ if c not in self._looked_up})
         if not want:
             return
+        self._looked_up.update(want)
         rows = self.session.execute(
             select(
                 Agency.id,
@@ -528,7 +536,7 @@ class Plan:
         if not rows:
             return
         self._load_agencies([r.credit_code for r in rows] + [r.parent for r in rows if r.parent])
-        known_regions = regions.existing(self.session, {r.values["region_adcode"] for r in rows})
+        known_regions = set(self._regions().regions)
         staffing_now = self._db_staffing(
             [
                 self.db_agencies[r.credit_code]["id"]
@@ -922,8 +930,7 @@ class Plan:
         }
         existing = self._load_buildings(ids, by_name)
         by_key = {(b["agency_id"], b["name"]): b for b in existing.values()}
-        regions_needed = {r.region_adcode for r in rows if r.region_adcode}
-        known_regions = regions.existing(self.session, regions_needed)
+        known_regions = set(self._regions().regions)
         for r in rows:
             agency_id = agency_ids.get(r.agency_code or "")
             if agency_id is INVALID:
@@ -961,7 +968,7 @@ class Plan:
                     r.sheet, r.rec, "region", "required", "行政区划代码 missing", "缺少行政区划代码"
                 )
                 continue
-            if region not in known_regions and not regions.existing(self.session, {region}):
+            if region not in known_regions:
                 ctx.issue(
                     r.sheet,
                     r.rec,
@@ -974,7 +981,7 @@ class Plan:
             r.region_adcode = region
             values = dict(r.values) | {"region_adcode": region, "agency_id": agency_id}
             if "address" in values and values["address"]:
-                for w in regions.check_address(self.session, values["address"], region):
+                for w in regions.check_address(self._regions(), values["address"], region):
                     ctx.issue(r.sheet, r.rec, "address", w[0], w[1], w[2], warning=True)
             if old is None:
                 if not (self.scope.allows_region(region) or (agency_id in self.scope.agencies)):
@@ -1485,86 +1492,40 @@ class Plan:
             )
             for (r, _), i in zip(new, ids, strict=True):
                 r.id = int(i)
+        staffing_rows: list[dict[str, Any]] = []
+        staffing_clear: dict[str, list[int]] = defaultdict(list)  # level → agencies
         for ar, v, created in self.agency_changes:
             assert ar.id is not None
             self.touched_agencies.add(ar.id)
             changes = dict(v) if not created else {}
             if ar.parent is not None and (created or "parent_id" in v):
                 changes["parent_id"] = self._agency_id(ar.parent)
-            changes.pop("credit_code", None)
-            changes = {
-                k: val
-                for k, val in changes.items()
-                if k in {"name", "level", "region_adcode", "approved_office_area_m2", "parent_id"}
-            }
+            changes = {k: val for k, val in changes.items() if k in AGENCY_COLUMNS}
             if changes or not created:
+                bump = {} if created else {"version": Agency.version + 1, "updated_at": func.now()}
                 s.execute(
                     update(Agency)
                     .where(Agency.id == ar.id)
-                    .values(
-                        **changes,
-                        **(
-                            {"version": Agency.version + 1, "updated_at": func.now()}
-                            if not created
-                            else {}
-                        ),
-                    )
+                    .values(**changes, **bump)
                     .execution_options(synchronize_session=False)
                 )
             if ar.staffing is not None:
-                s.execute(
-                    delete(AgencyStaffing).where(
-                        AgencyStaffing.agency_id == ar.id,
-                        AgencyStaffing.rank_code.in_(sorted(_level_ranks(ar.values["level"]))),
-                    )
+                if not created:
+                    staffing_clear[ar.values["level"]].append(ar.id)
+                staffing_rows += [
+                    {"agency_id": ar.id, "rank_code": k, "quota": q, "headcount": h}
+                    for k, (q, h) in sorted(ar.staffing.items())
+                ]
+        for level, ids_ in staffing_clear.items():
+            s.execute(
+                delete(AgencyStaffing).where(
+                    AgencyStaffing.agency_id.in_(ids_),
+                    AgencyStaffing.rank_code.in_(sorted(_level_ranks(level))),
                 )
-                if ar.staffing:
-                    s.execute(
-                        insert(AgencyStaffing),
-                        [
-                            {"agency_id": ar.id, "rank_code": k, "quota": q, "headcount": h}
-                            for k, (q, h) in sorted(ar.staffing.items())
-                        ],
-                    )
-        # buildings
-        for br, values, facts, created in self.building_changes:
-            vals = {k: v for k, v in values.items()}
-            if vals.get("agency_id") is None and br.agency_code:
-                vals["agency_id"] = self._agency_id(br.agency_code)
-            if created:
-                vals.setdefault("ownership", "owned")
-                vals["source"] = "ledger"
-                br.id = int(
-                    s.execute(insert(Building).values(**vals).returning(Building.id)).scalar_one()
-                )
-            elif vals:
-                s.execute(
-                    update(Building)
-                    .where(Building.id == br.id)
-                    .values(**vals, version=Building.version + 1, updated_at=func.now())
-                    .execution_options(synchronize_session=False)
-                )
-                if "region_adcode" in vals:
-                    s.execute(
-                        update(LedgerRoom)
-                        .where(LedgerRoom.building_id == br.id)
-                        .values(region_adcode=vals["region_adcode"])
-                    )
-            assert br.id is not None
-            self.touched_buildings.add(br.id)
-            if created or facts:
-                self._write_facts(br.id, facts, created)
-            users = self._users_of.get(id(br))
-            if users is not None or (created and br.user_codes):
-                ids = sorted(
-                    {int(x) for c in (br.user_codes or []) if (x := self._agency_id(c)) is not None}
-                )
-                s.execute(delete(BuildingAgency).where(BuildingAgency.building_id == br.id))
-                if ids:
-                    s.execute(
-                        insert(BuildingAgency),
-                        [{"building_id": br.id, "agency_id": a} for a in ids],
-                    )
+            )
+        if staffing_rows:
+            s.execute(insert(AgencyStaffing), staffing_rows)
+        self._apply_buildings()
         # rooms
         new_rooms = []
         for rr, values in self.room_changes:
@@ -1671,20 +1632,77 @@ class Plan:
             )
         s.flush()
 
-    def _write_facts(self, building_id: int, facts: dict[str, Any], created: bool) -> None:
-        values = dict(facts)
-        if "location" in values:
-            loc = values["location"]
-            values["location"] = (
-                None if loc is None else func.ST_SetSRID(func.ST_MakePoint(loc[0], loc[1]), 4490)
-            )
+    def _apply_buildings(self) -> None:
+        """New buildings in batches (one statement per column set), updates one by one."""
+        s = self.session
+        new: dict[tuple[str, ...], list[tuple[BuildingRow, dict[str, Any]]]] = defaultdict(list)
+        for br, values, _, created in self.building_changes:
+            vals = dict(values)
+            if vals.get("agency_id") is None and br.agency_code:
+                vals["agency_id"] = self._agency_id(br.agency_code)
+            if created:
+                vals.setdefault("ownership", "owned")
+                vals["source"] = "ledger"
+                new[tuple(sorted(vals))].append((br, vals))
+            elif vals:
+                s.execute(
+                    update(Building)
+                    .where(Building.id == br.id)
+                    .values(**vals, version=Building.version + 1, updated_at=func.now())
+                    .execution_options(synchronize_session=False)
+                )
+                if "region_adcode" in vals:
+                    s.execute(
+                        update(LedgerRoom)
+                        .where(LedgerRoom.building_id == br.id)
+                        .values(region_adcode=vals["region_adcode"])
+                    )
+        for batch in new.values():
+            ids = s.execute(
+                insert(Building).returning(Building.id, sort_by_parameter_order=True),
+                [vals for _, vals in batch],
+            ).scalars()
+            for (br, _), i in zip(batch, ids, strict=True):
+                br.id = int(i)
+        fact_rows: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        users_clear: list[int] = []
+        users_rows: list[dict[str, int]] = []
+        for br, _, facts, created in self.building_changes:
+            assert br.id is not None
+            self.touched_buildings.add(br.id)
+            values = dict(facts)
+            if "location" in values:
+                loc = values["location"]
+                values["location"] = (
+                    None if loc is None else f"SRID=4490;POINT({loc[0]!r} {loc[1]!r})"
+                )
+            if created:
+                fact_rows[tuple(sorted(values))].append({"building_id": br.id, **values})
+            elif values:
+                self._update_facts(br.id, values)
+            if id(br) in self._users_of or (created and br.user_codes):
+                if not created:
+                    users_clear.append(br.id)
+                using = {self._agency_id(c) for c in (br.user_codes or [])}
+                users_rows += [
+                    {"building_id": br.id, "agency_id": int(a)}
+                    for a in sorted(x for x in using if x is not None)
+                ]
+        for rows in fact_rows.values():
+            s.execute(insert(BuildingLedger), rows)
+        if users_clear:
+            s.execute(delete(BuildingAgency).where(BuildingAgency.building_id.in_(users_clear)))
+        if users_rows:
+            s.execute(insert(BuildingAgency), users_rows)
+
+    def _update_facts(self, building_id: int, values: dict[str, Any]) -> None:
         s = self.session
         exists = s.execute(
             select(BuildingLedger.building_id).where(BuildingLedger.building_id == building_id)
         ).first()
         if exists is None:
             s.execute(insert(BuildingLedger).values(building_id=building_id, **values))
-        elif values:
+        else:
             s.execute(
                 update(BuildingLedger)
                 .where(BuildingLedger.building_id == building_id)
@@ -1724,6 +1742,9 @@ class Plan:
             for r in rows:
                 copy.write_row(r)
         return [int(i) for i in ids]
+
+
+AGENCY_COLUMNS = {"name", "level", "region_adcode", "approved_office_area_m2", "parent_id"}
 
 
 def _level_ranks(level: str) -> set[str]:

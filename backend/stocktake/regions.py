@@ -10,9 +10,11 @@ import csv
 import gzip
 import io
 import json
+import re
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, text
+from sqlalchemy import ColumnElement, or_, select, text
 from sqlalchemy.orm import Session
 
 from backend.db.models import Region
@@ -85,18 +87,26 @@ def existing(session: Session, codes: set[int]) -> set[int]:
     )
 
 
-_NAMES: dict[str, tuple[int, dict[int, tuple[str, int | None]]]] = {}
+@dataclass
+class RegionNames:
+    """Every region's name and parent, with one pattern that finds their names in text."""
+
+    regions: dict[int, tuple[str, int | None]]
+    by_name: dict[str, list[int]]
+    pattern: re.Pattern[str] | None
 
 
-def _regions(session: Session) -> dict[int, tuple[str, int | None]]:
-    """adcode → (name, parent) of every region, cached while the table keeps its size."""
-    n = session.execute(select(func.count()).select_from(Region)).scalar_one()
-    cached = _NAMES.get("all")
-    if cached is None or cached[0] != n:
-        rows = session.execute(select(Region.adcode, Region.name, Region.parent_adcode)).all()
-        cached = (n, {a: (name, p) for a, name, p in rows})
-        _NAMES["all"] = cached
-    return cached[1]
+def all_regions(session: Session) -> RegionNames:
+    """The register's regions, read once per import."""
+    rows = session.execute(select(Region.adcode, Region.name, Region.parent_adcode)).all()
+    regions = {a: (name, p) for a, name, p in rows}
+    by_name: dict[str, list[int]] = {}
+    for a, (name, _) in regions.items():
+        if len(name) >= 2:
+            by_name.setdefault(name, []).append(a)
+    names = sorted(by_name, key=len, reverse=True)  # longest first: 西湖区 before 西湖
+    pattern = re.compile("|".join(map(re.escape, names))) if names else None
+    return RegionNames(regions, by_name, pattern)
 
 
 def _lineage(regions: dict[int, tuple[str, int | None]], code: int) -> set[int]:
@@ -108,35 +118,26 @@ def _lineage(regions: dict[int, tuple[str, int | None]], code: int) -> set[int]:
     return out
 
 
-def check_address(session: Session, address: str, region: int) -> list[tuple[str, str, str]]:
+def check_address(names: RegionNames, address: str, region: int) -> list[tuple[str, str, str]]:
     """Warnings when the address names a region other than the declared one (or its line)."""
-    regions = _regions(session)
-    if region not in regions:
+    regions = names.regions
+    if region not in regions or names.pattern is None:
         return []
     line = _lineage(regions, region)
-    named = [a for a, (name, _) in regions.items() if len(name) >= 2 and name in address]
-    if not named:
-        return []
+    found = {m.group(0) for m in names.pattern.finditer(address)}
 
     def consistent(a: int) -> bool:
         return a in line or region in _lineage(regions, a)
 
-    by_name: dict[str, list[int]] = {}
-    for a in named:
-        by_name.setdefault(regions[a][0], []).append(a)
     # a name conflicts when no region of that name lies on the declared region's line
-    conflicting = sorted(
-        name for name, codes in by_name.items() if not any(consistent(a) for a in codes)
-    )
-    # names inside a longer named one (西湖 in 西湖区) do not count on their own
-    conflicting = [n for n in conflicting if not any(n != m and n in m for m in by_name)]
+    conflicting = sorted(n for n in found if not any(consistent(a) for a in names.by_name[n]))
     if not conflicting:
         return []
-    names = "、".join(conflicting[:3])
+    label = "、".join(conflicting[:3])
     return [
         (
             "address_region_mismatch",
-            f"the address names {names}, not the declared region {region} {regions[region][0]}",
-            f"地址中的“{names}”与所填行政区划 {region}（{regions[region][0]}）不符",
+            f"the address names {label}, not the declared region {region} {regions[region][0]}",
+            f"地址中的“{label}”与所填行政区划 {region}（{regions[region][0]}）不符",
         )
     ]

@@ -183,10 +183,32 @@ def locate(raw: RawSheet, mapping: Mapping) -> tuple[str, int, int, dict[int, st
     return best[1], best[2], best[3], best[4]
 
 
+_FOOTER_FIRST = {
+    "合",
+    "总",
+    "小",
+    "共",
+    "填",
+    "制",
+    "审",
+    "负",
+    "单",
+    "联",
+    "签",
+    "盖",
+    "备",
+    "说",
+    "注",
+}
+
+
 def _is_footer(row: list[Any]) -> bool:
     """合计 / signature rows: the first text cell (numbers may stand before it) says so."""
     first = next((v for v in row if isinstance(v, str) and v.strip()), None)
-    return first is not None and bool(_FOOTER.match(nfkc(first).replace(" ", "")))
+    if first is None:
+        return False
+    first = first.lstrip(" \u3000")
+    return first[:1] in _FOOTER_FIRST and bool(_FOOTER.match(nfkc(first).replace(" ", "")))
 
 
 def records(raw: RawSheet, mapping: Mapping, issues: list[Issue]) -> Sheet | None:
@@ -245,16 +267,20 @@ def records(raw: RawSheet, mapping: Mapping, issues: list[Issue]) -> Sheet | Non
         )
     letters = {f: column_letter(i) for i, f in columns.items()}
     out: list[Record] = []
+    pairs = sorted(columns.items())
+    width = max(columns) + 1
+    no_value_rows = {r for r, _ in raw.no_value}
+    empty: set[str] = set()
     for r in range(start + height, len(raw.rows)):
         row = raw.rows[r]
-        if all(v in (None, "") for v in row) and not any((r, i) in raw.no_value for i in columns):
+        if len(row) < width:
+            row = [*row, *([None] * (width - len(row)))]
+        values = {f: (None if row[i] == "" else row[i]) for i, f in pairs}
+        formula_gap = r in no_value_rows
+        no_value = {f for i, f in pairs if (r, i) in raw.no_value} if formula_gap else empty
+        if not no_value and all(v is None for v in values.values()):
             continue
         if _is_footer(row):
-            continue
-        values = {f: (row[i] if i < len(row) else None) for i, f in columns.items()}
-        values = {f: (None if v == "" else v) for f, v in values.items()}
-        no_value = {f for i, f in columns.items() if (r, i) in raw.no_value}
-        if all(v is None for v in values.values()) and not no_value:
             continue
         out.append(Record(r + 1, values, letters, no_value))
     return Sheet(raw.name, kind, out, rows_read=len(out))
