@@ -1069,10 +1069,12 @@ class Plan:
                     "use": f[5],
                     "issued_on": f[6],
                 }
+            # only the using agencies the caller may see take part: the others are neither
+            # in the caller's export nor removed by the caller's import
             for b, a in self.session.execute(
-                select(BuildingAgency.building_id, BuildingAgency.agency_id).where(
-                    BuildingAgency.building_id.in_(keys)
-                )
+                select(BuildingAgency.building_id, BuildingAgency.agency_id)
+                .join(Agency, Agency.id == BuildingAgency.agency_id)
+                .where(BuildingAgency.building_id.in_(keys), agency_scope_predicate(self.scope))
             ):
                 out[b]["users"].add(a)
         self.db_buildings.update(out)
@@ -1691,7 +1693,13 @@ class Plan:
         for rows in fact_rows.values():
             s.execute(insert(BuildingLedger), rows)
         if users_clear:
-            s.execute(delete(BuildingAgency).where(BuildingAgency.building_id.in_(users_clear)))
+            visible = select(Agency.id).where(agency_scope_predicate(self.scope))
+            s.execute(
+                delete(BuildingAgency).where(
+                    BuildingAgency.building_id.in_(users_clear),
+                    BuildingAgency.agency_id.in_(visible),
+                )
+            )
         if users_rows:
             s.execute(insert(BuildingAgency), users_rows)
 

@@ -166,12 +166,11 @@ def write_ledger_sheets(
 ) -> None:
     """The four ledger sheets of the register, in the template's layout (import reads them)."""
     f = _filters(region, agency, building)
-    code_of = dict(
-        session.execute(
-            select(Agency.id, Agency.credit_code).where(agency_scope_predicate(scope))
-        ).all()
-    )
-    levels = dict(session.execute(select(Agency.id, Agency.level)).all())
+    visible = session.execute(
+        select(Agency.id, Agency.credit_code, Agency.level).where(agency_scope_predicate(scope))
+    ).all()
+    code_of = {a: c for a, c, _ in visible}
+    levels = {a: lv for a, _, lv in visible}
 
     ws = wb.create_sheet(SHEET_TITLES["agencies"])
     _write_head(ws, "agencies")
@@ -182,7 +181,7 @@ def write_ledger_sheets(
             AgencyStaffing.rank_code,
             AgencyStaffing.quota,
             AgencyStaffing.headcount,
-        )
+        ).where(AgencyStaffing.agency_id.in_(list(code_of)))
     ):
         staffing[a][rank] = (q, h)
     for ag in session.scalars(
@@ -194,7 +193,11 @@ def write_ledger_sheets(
     ws = wb.create_sheet(SHEET_TITLES["buildings"])
     _write_head(ws, "buildings")
     users: dict[int, list[str]] = defaultdict(list)
-    for b, a in session.execute(select(BuildingAgency.building_id, BuildingAgency.agency_id)):
+    for b, a in session.execute(
+        select(BuildingAgency.building_id, BuildingAgency.agency_id).where(
+            BuildingAgency.agency_id.in_(list(code_of))
+        )
+    ):
         user_code = code_of.get(a)
         if user_code:
             users[b].append(user_code)

@@ -231,3 +231,18 @@ def with_cached_values(data: bytes, values: dict[str, str]) -> bytes:
                 body = text.encode()
             dst.writestr(info, body)
     return out.getvalue()
+
+
+def with_users(data: bytes, users: dict[str, str]) -> bytes:
+    """The workbook with a 使用单位 column on its 房屋 sheet (building name → codes)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(data))
+    ws = wb["房屋"]
+    col = ws.max_column + 1
+    ws.cell(row=3, column=col, value="使用单位")
+    for row in range(4, ws.max_row + 1):
+        name = ws.cell(row=row, column=1).value
+        if name in users:
+            ws.cell(row=row, column=col, value=users[name])
+    return save(wb)

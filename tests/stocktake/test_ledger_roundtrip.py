@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.db.models import Agency
-from backend.stocktake.models import LedgerOccupant
+from backend.stocktake.models import BuildingLedger, LedgerOccupant
 from tests.stocktake import ledgers as L
 from tests.stocktake.test_ledger_import import counts, post
 
@@ -202,3 +202,28 @@ def test_plan_upload_matches_declared_rooms(client: Any, db: Session) -> None:
         {"b": site.building_id},
     ).all()
     assert [(n, str(a)) for n, _, a in found] == [("101", "25.00")]
+
+
+def test_scoped_round_trip_keeps_what_the_caller_cannot_see(
+    client: Any, client_as: Any, db: Session
+) -> None:
+    """A planner of one district exports and re-imports: nothing changes, and the using
+    agency from another city (invisible to them) is neither exported nor removed."""
+    from backend.stocktake.models import BuildingAgency
+
+    far = ("宁波某局", L.code(9, 330203), "县级", 330203, None, None, {}, {})
+    b = [(*L.BUILDINGS[0][:2], L.code(1), *L.BUILDINGS[0][3:])]
+    data = L.workbook(agencies=[*L.AGENCIES, far], buildings=b, rooms=None, occupants=None)
+    wb_users = L.with_users(data, {"测试综合楼": f"{L.code(1)}、{L.code(9, 330203)}"})
+    assert post(client, wb_users).status_code == 201
+    planner = client_as("planner", regions=[330106])
+    exported = planner.get("/api/v1/exports/register.xlsx", params={"region": 330106}).content
+    assert L.code(9, 330203).encode() not in exported
+    r = post(planner, exported, name="register.xlsx")
+    assert r.status_code == 200, r.json()["errors"][:3]
+    _no_changes(r.json())
+    building = db.scalars(select(BuildingLedger.building_id)).first()
+    users = set(
+        db.scalars(select(BuildingAgency.agency_id).where(BuildingAgency.building_id == building))
+    )
+    assert len(users) == 2
