@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from backend.db.models import Agency, AgencyStaffing, Building
 from backend.services import audit
+from backend.services import scope as visibility
 from backend.services.access import Principal
 from backend.services.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from backend.services.inventory import agency_scope_predicate, building_scope_predicate
 from backend.settings import LedgerSettings, ledger_settings
 from backend.stocktake import cells, codes, regions
 from backend.stocktake.models import BuildingAgency, BuildingLedger, LedgerOccupant, LedgerRoom
@@ -389,7 +389,7 @@ class Plan:
                 Agency.region_adcode,
                 Agency.parent_id,
                 Agency.approved_office_area_m2,
-            ).where(Agency.credit_code.in_(want), agency_scope_predicate(self.scope))
+            ).where(Agency.credit_code.in_(want), visibility.agencies(self.scope))
         ).mappings()
         for r in rows:
             self.db_agencies[r["credit_code"]] = dict(r)
@@ -1046,7 +1046,7 @@ class Plan:
 
         out: dict[int, dict[str, Any]] = {}
         for r in self.session.execute(
-            select(*cols).where(or_(*conds), building_scope_predicate(self.scope))
+            select(*cols).where(or_(*conds), visibility.buildings(self.scope))
         ).mappings():
             out[r["id"]] = dict(r) | {"facts": {}, "users": set()}
         if out:
@@ -1074,7 +1074,7 @@ class Plan:
             for b, a in self.session.execute(
                 select(BuildingAgency.building_id, BuildingAgency.agency_id)
                 .join(Agency, Agency.id == BuildingAgency.agency_id)
-                .where(BuildingAgency.building_id.in_(keys), agency_scope_predicate(self.scope))
+                .where(BuildingAgency.building_id.in_(keys), visibility.agencies(self.scope))
             ):
                 out[b]["users"].add(a)
         self.db_buildings.update(out)
@@ -1163,7 +1163,7 @@ class Plan:
             cache[name] = list(
                 self.session.execute(
                     select(Building.id)
-                    .where(Building.name == name, building_scope_predicate(self.scope))
+                    .where(Building.name == name, visibility.buildings(self.scope))
                     .limit(2)
                 ).scalars()
             )
@@ -1693,7 +1693,7 @@ class Plan:
         for rows in fact_rows.values():
             s.execute(insert(BuildingLedger), rows)
         if users_clear:
-            visible = select(Agency.id).where(agency_scope_predicate(self.scope))
+            visible = select(Agency.id).where(visibility.agencies(self.scope))
             s.execute(
                 delete(BuildingAgency).where(
                     BuildingAgency.building_id.in_(users_clear),

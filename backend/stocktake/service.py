@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Region, Room
 from backend.services import audit, writes
+from backend.services import scope as visibility
 from backend.services.access import Principal
 from backend.services.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
-from backend.services.inventory import agency_scope_predicate
 from backend.services.scope import Scope
 from backend.settings import ledger_settings
 from backend.stocktake import codes, regions
@@ -161,7 +161,7 @@ install_hooks()
 # ---------------------------------------------------------------- agencies
 def _agency_public(session: Session, agency_id: int, scope: Scope) -> AgencyPublic:
     a = session.execute(
-        select(Agency).where(Agency.id == agency_id, agency_scope_predicate(scope))
+        select(Agency).where(Agency.id == agency_id, visibility.agencies(scope))
     ).scalar_one_or_none()
     if a is None:
         raise NotFound(f"agency {agency_id} not found", message_zh=f"单位 {agency_id} 不存在")
@@ -265,7 +265,7 @@ def create_agency(session: Session, data: AgencyCreate, *, principal: Principal)
 
 def _visible_agency(session: Session, agency_id: int, scope: Scope) -> Agency:
     a = session.execute(
-        select(Agency).where(Agency.id == agency_id, agency_scope_predicate(scope))
+        select(Agency).where(Agency.id == agency_id, visibility.agencies(scope))
     ).scalar_one_or_none()
     if a is None:
         raise NotFound(f"agency {agency_id} not found", message_zh=f"单位 {agency_id} 不存在")
@@ -316,7 +316,7 @@ def update_agency(
         key=agency_id,
         expected=expected,
         changes=changes,
-        visible=agency_scope_predicate(principal.scope),
+        visible=visibility.agencies(principal.scope),
     )
 
 
@@ -339,7 +339,7 @@ def _campaign_visible(scope: Scope) -> Any:
     if scope.unrestricted:
         return literal(True)
     own = select(CampaignAgency.campaign_id).join(Agency, Agency.id == CampaignAgency.agency_id)
-    own = own.where(agency_scope_predicate(scope))
+    own = own.where(visibility.agencies(scope))
     return or_(scope.region_predicate(Campaign.region_adcode), Campaign.id.in_(own))
 
 
@@ -348,7 +348,7 @@ def _campaign_public(session: Session, c: Campaign, scope: Scope) -> CampaignPub
         session.execute(
             select(CampaignAgency.status, func.count())
             .join(Agency, Agency.id == CampaignAgency.agency_id)
-            .where(CampaignAgency.campaign_id == c.id, agency_scope_predicate(scope))
+            .where(CampaignAgency.campaign_id == c.id, visibility.agencies(scope))
             .group_by(CampaignAgency.status)
         ).all()
     )
@@ -428,7 +428,7 @@ def campaign_agencies(
     stmt = (
         select(CampaignAgency, Agency.name, Agency.credit_code, Agency.region_adcode, Agency.level)
         .join(Agency, Agency.id == CampaignAgency.agency_id)
-        .where(CampaignAgency.campaign_id == campaign_id, agency_scope_predicate(scope))
+        .where(CampaignAgency.campaign_id == campaign_id, visibility.agencies(scope))
         .order_by(Agency.region_adcode, Agency.name)
     )
     if status:
@@ -477,7 +477,7 @@ def transition(
         .where(
             CampaignAgency.campaign_id == campaign_id,
             CampaignAgency.agency_id == agency_id,
-            agency_scope_predicate(principal.scope),
+            visibility.agencies(principal.scope),
         )
         .with_for_update(of=CampaignAgency)
     ).one_or_none()
@@ -550,7 +550,7 @@ def completeness(
             Agency.id, Agency.name, Agency.credit_code, Agency.region_adcode, CampaignAgency.status
         )
         .join(CampaignAgency, CampaignAgency.agency_id == Agency.id)
-        .where(CampaignAgency.campaign_id == c.id, agency_scope_predicate(scope))
+        .where(CampaignAgency.campaign_id == c.id, visibility.agencies(scope))
     )
     if region is not None:
         agencies = agencies.where(regions.within(Agency.region_adcode, region))

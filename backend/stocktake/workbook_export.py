@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
 from backend.db.models import Agency, AgencyStaffing, Building
-from backend.services.inventory import agency_scope_predicate, building_scope_predicate
+from backend.services import scope as visibility
 from backend.services.scope import Scope
 from backend.stocktake import codes, regions
 from backend.stocktake.models import BuildingAgency, BuildingLedger, LedgerOccupant, LedgerRoom
@@ -148,11 +148,15 @@ def _filters(
 
 
 def ledger_room_scope(scope: Scope) -> ColumnElement[bool]:
-    return scope.predicate(LedgerRoom.region_adcode, LedgerRoom.agency_id)
+    """Declared rooms: like surveyed rooms, by their building's region or their agency."""
+    return visibility.rooms(scope, region=LedgerRoom.region_adcode, agency=LedgerRoom.agency_id)
 
 
 def ledger_occupant_scope(scope: Scope) -> ColumnElement[bool]:
-    return scope.predicate(LedgerOccupant.region_adcode, LedgerOccupant.agency_id)
+    """Declared occupants: by their room's region or their agency."""
+    return visibility.rooms(
+        scope, region=LedgerOccupant.region_adcode, agency=LedgerOccupant.agency_id
+    )
 
 
 def write_ledger_sheets(
@@ -167,7 +171,7 @@ def write_ledger_sheets(
     """The four ledger sheets of the register, in the template's layout (import reads them)."""
     f = _filters(region, agency, building)
     visible = session.execute(
-        select(Agency.id, Agency.credit_code, Agency.level).where(agency_scope_predicate(scope))
+        select(Agency.id, Agency.credit_code, Agency.level).where(visibility.agencies(scope))
     ).all()
     code_of = {a: c for a, c, _ in visible}
     levels = {a: lv for a, _, lv in visible}
@@ -185,7 +189,7 @@ def write_ledger_sheets(
     ):
         staffing[a][rank] = (q, h)
     for ag in session.scalars(
-        select(Agency).where(agency_scope_predicate(scope), f["agencies"]).order_by(Agency.id)
+        select(Agency).where(visibility.agencies(scope), f["agencies"]).order_by(Agency.id)
     ):
         row = _agency_row(ag, staffing.get(ag.id, {}), code_of)
         ws.append([_text_cell(ws, v) for v in row])
@@ -211,7 +215,7 @@ def write_ledger_sheets(
             BuildingLedger.issued_on,
         )
         .outerjoin(BuildingLedger, BuildingLedger.building_id == Building.id)
-        .where(building_scope_predicate(scope), f["buildings"])
+        .where(visibility.buildings(scope), f["buildings"])
         .order_by(Building.id)
     )
     for b, lon, lat, title_area, use, issued in session.execute(stmt):
