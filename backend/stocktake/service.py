@@ -280,10 +280,18 @@ def update_agency(
     changes = data.model_dump(exclude_unset=True, exclude={"staffing"})
     if "credit_code" in changes and changes["credit_code"] is not None:
         _check_credit_code(changes["credit_code"])
-    if "approved_office_area_m2" in changes or (
-        data.staffing is not None and "staffing" in data.model_fields_set
-    ):
-        _require_reference_setter(principal)
+    quotas_now = dict(
+        session.execute(
+            select(AgencyStaffing.rank_code, AgencyStaffing.quota).where(
+                AgencyStaffing.agency_id == agency_id
+            )
+        ).all()
+    )
+    quotas_changed = (
+        data.staffing is not None and {r.rank_code: r.quota for r in data.staffing} != quotas_now
+    )
+    if "approved_office_area_m2" in changes or quotas_changed:
+        _require_reference_setter(principal)  # headcounts alone: the agency's own figures
     if "region_adcode" in changes:
         if not regions.existing(session, {changes["region_adcode"]}):
             raise InvalidInput("unknown region", details={"field": "region_adcode"})
