@@ -144,7 +144,7 @@ def _region_code(value: Any) -> int | None:
 
 
 # ---------------------------------------------------------------- typed rows
-@dataclass
+@dataclass(slots=True)
 class AgencyRow:
     sheet: str
     rec: Record
@@ -155,7 +155,7 @@ class AgencyRow:
     id: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class BuildingRow:
     sheet: str
     rec: Record
@@ -167,7 +167,7 @@ class BuildingRow:
     region_adcode: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class RoomRow:
     sheet: str
     rec: Record
@@ -180,7 +180,7 @@ class RoomRow:
     id: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class OccupantRow:
     sheet: str
     rec: Record
@@ -220,6 +220,7 @@ def import_ledger(
     sheets: list[Sheet] = []
     for rs in raw.sheets:
         sh = records(rs, mapping, issues)
+        rs.rows = []  # the records hold what is needed: free the raw cells early
         if sh is not None:
             sheets.append(sh)
             ctx.kinds[sh.name] = sh.kind

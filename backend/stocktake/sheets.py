@@ -48,7 +48,7 @@ class Issue:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     """One data row: its Excel row number and the raw value of each field."""
 
