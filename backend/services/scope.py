@@ -187,6 +187,11 @@ def agencies(
     return scope.predicate(region, id)
 
 
+def in_regions(scope: Scope, region: Column) -> ColumnElement[bool]:
+    """Objects that belong to a region as a whole (a stock-take campaign): in a scoped subtree."""
+    return scope.region_predicate(region)
+
+
 def agency_ids(scope: Scope) -> Any:
     """``SELECT id FROM agencies`` the caller may see (for ``IN``)."""
     return select(Agency.id).where(agencies(scope))
@@ -368,6 +373,7 @@ __all__ = [
     "adcode_ranges",
     "agencies",
     "agency_ids",
+    "in_regions",
     "audit_events",
     "building_ids",
     "buildings",

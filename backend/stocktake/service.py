@@ -348,7 +348,7 @@ def _campaign_visible(scope: Scope) -> Any:
         return literal(True)
     own = select(CampaignAgency.campaign_id).join(Agency, Agency.id == CampaignAgency.agency_id)
     own = own.where(visibility.agencies(scope))
-    return or_(scope.region_predicate(Campaign.region_adcode), Campaign.id.in_(own))
+    return or_(visibility.in_regions(scope, Campaign.region_adcode), Campaign.id.in_(own))
 
 
 def _campaign_public(session: Session, c: Campaign, scope: Scope) -> CampaignPublic:
