@@ -17,7 +17,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyproj import Transformer
-from sqlalchemy import delete, func, insert, select, text, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from backend.db.models import Agency, AgencyStaffing, Building
@@ -35,6 +49,7 @@ from backend.stocktake.workbook import Limits, Refused, read
 IMPORTERS = ("admin", "planner", "agency_officer")
 REFERENCE_SETTERS = ("admin", "planner")  # staffing quota and approved area (核定)
 INVALID: Any = object()
+_READ: dict[str, Any] = {}  # a record's cells once parsed (shared, never written)
 CHINA = (73.0, 3.0, 136.0, 54.0)
 
 
@@ -390,7 +405,7 @@ class Plan:
                 Agency.region_adcode,
                 Agency.parent_id,
                 Agency.approved_office_area_m2,
-            ).where(Agency.credit_code.in_(want), visibility.agencies(self.scope))
+            ).where(_any(Agency.credit_code, want), visibility.agencies(self.scope))
         ).mappings()
         for r in rows:
             self.db_agencies[r["credit_code"]] = dict(r)
@@ -593,7 +608,7 @@ class Plan:
                     AgencyStaffing.rank_code,
                     AgencyStaffing.quota,
                     AgencyStaffing.headcount,
-                ).where(AgencyStaffing.agency_id.in_(ids))
+                ).where(_any(AgencyStaffing.agency_id, ids))
             ):
                 out[a][rank] = (q, h)
         return out
@@ -1038,9 +1053,14 @@ class Plan:
         )
         conds = []
         if ids:
-            conds.append(Building.id.in_(ids))
+            conds.append(_any(Building.id, ids))
         if names:
-            conds.append(tuple_(Building.agency_id, Building.name).in_(sorted(names)))
+            conds.append(
+                and_(
+                    _any(Building.agency_id, sorted({a for a, _ in names})),
+                    _any(Building.name, sorted({n for _, n in names})),
+                )
+            )
         if not conds:
             return {}
         from sqlalchemy import or_
@@ -1061,7 +1081,7 @@ class Plan:
                     BuildingLedger.title_area_m2,
                     BuildingLedger.use,
                     BuildingLedger.issued_on,
-                ).where(BuildingLedger.building_id.in_(keys))
+                ).where(_any(BuildingLedger.building_id, keys))
             ):
                 out[f[0]]["facts"] = {
                     "location": (f[1], f[2]) if f[1] is not None else None,
@@ -1075,7 +1095,7 @@ class Plan:
             for b, a in self.session.execute(
                 select(BuildingAgency.building_id, BuildingAgency.agency_id)
                 .join(Agency, Agency.id == BuildingAgency.agency_id)
-                .where(BuildingAgency.building_id.in_(keys), visibility.agencies(self.scope))
+                .where(_any(BuildingAgency.building_id, keys), visibility.agencies(self.scope))
             ):
                 out[b]["users"].add(a)
         self.db_buildings.update(out)
@@ -1241,6 +1261,7 @@ class Plan:
                 row = RoomRow(
                     sh.name, rec, building, level, number, values, agency, "agency" in present
                 )
+                rec.values = _READ  # parsed: reports need only the row and the columns
                 self.room_rows[key] = row
                 pending.append(row)
         if not pending:
@@ -1285,7 +1306,7 @@ class Plan:
                 LedgerRoom.subcategory,
                 LedgerRoom.recorded_area_m2,
                 LedgerRoom.agency_id,
-            ).where(LedgerRoom.building_id.in_(sorted(buildings)))
+            ).where(_any(LedgerRoom.building_id, sorted(buildings)))
         ).mappings():
             out[(r["building_id"], r["level"], r["number"])] = dict(r)
         self._db_room_cache.update(out)
@@ -1378,6 +1399,7 @@ class Plan:
                 seen.add((bkey, level, number, pid))
                 if agency is None:
                     agency = self._room_agency_code(room, building)
+                rec.values = _READ
                 pending.append(OccupantRow(sh.name, rec, room, pid, values, agency, rank))
         if not pending:
             return
@@ -1467,7 +1489,7 @@ class Plan:
                 LedgerOccupant.agency_id,
                 LedgerOccupant.is_concurrent_post,
                 LedgerOccupant.start_date,
-            ).where(LedgerOccupant.ledger_room_id.in_(sorted(rooms)))
+            ).where(_any(LedgerOccupant.ledger_room_id, sorted(rooms)))
         ).mappings():
             out[(r["ledger_room_id"], r["person_id"])] = dict(r)
         return out
@@ -1522,7 +1544,7 @@ class Plan:
         for level, ids_ in staffing_clear.items():
             s.execute(
                 delete(AgencyStaffing).where(
-                    AgencyStaffing.agency_id.in_(ids_),
+                    _any(AgencyStaffing.agency_id, ids_),
                     AgencyStaffing.rank_code.in_(sorted(_level_ranks(level))),
                 )
             )
@@ -1549,7 +1571,7 @@ class Plan:
             regions_ = dict(
                 s.execute(
                     select(Building.id, Building.region_adcode).where(
-                        Building.id.in_(sorted({b for _, b, _ in new_rooms}))
+                        _any(Building.id, sorted({b for _, b, _ in new_rooms}))
                     )
                 ).all()
             )
@@ -1600,7 +1622,7 @@ class Plan:
             regions_ = dict(
                 s.execute(
                     select(LedgerRoom.id, LedgerRoom.region_adcode).where(
-                        LedgerRoom.id.in_(sorted({i for _, i, _ in new_occ}))
+                        _any(LedgerRoom.id, sorted({i for _, i, _ in new_occ}))
                     )
                 ).all()
             )
@@ -1697,7 +1719,7 @@ class Plan:
             visible = select(Agency.id).where(visibility.agencies(self.scope))
             s.execute(
                 delete(BuildingAgency).where(
-                    BuildingAgency.building_id.in_(users_clear),
+                    _any(BuildingAgency.building_id, users_clear),
                     BuildingAgency.agency_id.in_(visible),
                 )
             )
@@ -1754,6 +1776,15 @@ class Plan:
 
 
 AGENCY_COLUMNS = {"name", "level", "region_adcode", "approved_office_area_m2", "parent_id"}
+
+
+def _any(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column = ANY(:array)``: one parameter however many values (``IN`` binds one each,
+    and a statement may carry at most 65,535)."""
+    items = list(values)
+    kind = Text if items and isinstance(items[0], str) else BigInteger
+    predicate: ColumnElement[bool] = column == any_(bindparam(None, items, type_=ARRAY(kind)))
+    return predicate
 
 
 def _level_ranks(level: str) -> set[str]:

@@ -185,7 +185,7 @@ def write_ledger_sheets(
             AgencyStaffing.rank_code,
             AgencyStaffing.quota,
             AgencyStaffing.headcount,
-        ).where(AgencyStaffing.agency_id.in_(list(code_of)))
+        ).where(AgencyStaffing.agency_id.in_(visibility.agency_ids(scope)))
     ):
         staffing[a][rank] = (q, h)
     for ag in session.scalars(
@@ -199,7 +199,7 @@ def write_ledger_sheets(
     users: dict[int, list[str]] = defaultdict(list)
     for b, a in session.execute(
         select(BuildingAgency.building_id, BuildingAgency.agency_id).where(
-            BuildingAgency.agency_id.in_(list(code_of))
+            BuildingAgency.agency_id.in_(visibility.agency_ids(scope))
         )
     ):
         user_code = code_of.get(a)
