@@ -20,7 +20,6 @@ from backend.stocktake import service, workbook_export
 from backend.stocktake.schemas import (
     AgencyCreate,
     AgencyPublic,
-    AgencyUpdate,
     CampaignAgencyPublic,
     CampaignCreate,
     CampaignPublic,
@@ -176,29 +175,6 @@ def create_agency(session: SessionDep, principal: PrincipalDep, body: AgencyCrea
         status_code=201,
         headers={"ETag": etag(a.version), "Location": f"/api/v1/agencies/{agency_id}"},
     )
-
-
-@router.patch(
-    "/agencies/{agency_id}",
-    responses=_W,
-    summary="Update an agency, its staffing and approved area",
-    response_model=AgencyPublic,
-)
-def update_agency(
-    session: SessionDep,
-    principal: PrincipalDep,
-    agency_id: Id,
-    expected: IfMatchDep,
-    body: AgencyUpdate,
-) -> JSONResponse:
-    """Needs If-Match; staffing quotas and the approved area only by admin or planner."""
-    principal.require("admin", "planner", "agency_officer")
-    version = service.update_agency(
-        session, agency_id, body, expected=expected, principal=principal
-    )
-    session.expire_all()
-    a = service.get_agency(session, agency_id, scope=principal.scope)
-    return JSONResponse(a.model_dump(mode="json"), headers={"ETag": etag(version)})
 
 
 # ---------------------------------------------------------------- campaigns

@@ -32,21 +32,6 @@ class AgencyCreate(AgencyBase):
     staffing: list[StaffingRow] = Field(default_factory=list, max_length=100)
 
 
-class AgencyUpdate(BaseModel):
-    model_config = FORBID
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    credit_code: str | None = Field(default=None, pattern=CREDIT)
-    level: AgencyLevel | None = None
-    region_adcode: int | None = Field(default=None, ge=100000, le=999999999)
-    parent_id: int | None = Field(default=None, ge=1)
-    approved_office_area_m2: Decimal | None = Field(
-        default=None, ge=0, le=10_000_000, decimal_places=2
-    )
-    staffing: list[StaffingRow] | None = Field(
-        default=None, max_length=100, description="the whole staffing table (编制/实有人数)"
-    )
-
-
 class AgencyPublic(BaseModel):
     id: int
     name: str

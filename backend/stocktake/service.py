@@ -37,7 +37,6 @@ from backend.stocktake.models import (
 from backend.stocktake.schemas import (
     AgencyCreate,
     AgencyPublic,
-    AgencyUpdate,
     CampaignAgencyPublic,
     CampaignCreate,
     CampaignPublic,
@@ -270,62 +269,6 @@ def _visible_agency(session: Session, agency_id: int, scope: Scope) -> Agency:
     if a is None:
         raise NotFound(f"agency {agency_id} not found", message_zh=f"单位 {agency_id} 不存在")
     return a
-
-
-def update_agency(
-    session: Session, agency_id: int, data: AgencyUpdate, *, expected: int, principal: Principal
-) -> int:
-    """Attributes, approved area and (if given) the whole staffing table, guarded by version."""
-    current = _visible_agency(session, agency_id, principal.scope)
-    changes = data.model_dump(exclude_unset=True, exclude={"staffing"})
-    if "credit_code" in changes and changes["credit_code"] is not None:
-        _check_credit_code(changes["credit_code"])
-    quotas_now = dict(
-        session.execute(
-            select(AgencyStaffing.rank_code, AgencyStaffing.quota).where(
-                AgencyStaffing.agency_id == agency_id
-            )
-        ).all()
-    )
-    quotas_changed = (
-        data.staffing is not None and {r.rank_code: r.quota for r in data.staffing} != quotas_now
-    )
-    if "approved_office_area_m2" in changes or quotas_changed:
-        _require_reference_setter(principal)  # headcounts alone: the agency's own figures
-    if "region_adcode" in changes:
-        if not regions.existing(session, {changes["region_adcode"]}):
-            raise InvalidInput("unknown region", details={"field": "region_adcode"})
-        if not principal.scope.allows_region(changes["region_adcode"]):
-            raise NotFound("region not found", message_zh="行政区划不存在")
-    if changes.get("parent_id") is not None:
-        if changes["parent_id"] == agency_id:
-            raise InvalidInput("an agency cannot be its own parent", details={"field": "parent_id"})
-        _visible_agency(session, changes["parent_id"], principal.scope)
-    level = changes.get("level", current.level)
-    if data.staffing is not None:
-        _check_ranks(level, data.staffing)
-        version = writes.replace_staffing(
-            session,
-            agency_id,
-            writes.StaffingUpdate(staffing=data.staffing),
-            expected=expected,
-            principal=principal,
-        )
-        expected = version
-    if not changes:
-        if data.staffing is None:
-            return writes.current_version(session, Agency, agency_id) or expected
-        return expected
-    return writes._apply(
-        session,
-        principal=principal,
-        model=Agency,
-        what="agency",
-        key=agency_id,
-        expected=expected,
-        changes=changes,
-        visible=visibility.agencies(principal.scope),
-    )
 
 
 # ---------------------------------------------------------------- campaigns
@@ -771,7 +714,6 @@ def completeness_colour(score: float) -> str:
 __all__ += [
     "get_agency",
     "create_agency",
-    "update_agency",
     "list_campaigns",
     "create_campaign",
     "campaign_agencies",

@@ -12,13 +12,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
 from backend.db.models import Agency, AgencyStaffing, Building
+from backend.services import exports
 from backend.services import scope as visibility
 from backend.services.scope import Scope
 from backend.stocktake import codes, regions
@@ -55,13 +55,12 @@ def _two_rows(kind: str) -> bool:
     return any(c.group for c in COLUMNS[kind])
 
 
-def _text_cell(ws: WriteOnlyWorksheet, value: Any, *, bold: bool = False) -> WriteOnlyCell:
-    c = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str):
-        c.data_type = "s"  # never a formula, whatever the text starts with
-    if bold:
-        c.font = BOLD
-    return c
+def _text_cell(ws: WriteOnlyWorksheet, value: Any, *, bold: bool = False) -> Any:
+    """A cell for ``ws.append``: text never a formula (exports._cell), headers bold."""
+    cell = exports._cell(ws, value)
+    if bold and isinstance(value, str):  # a cell object (exports._cell)
+        cell.font = BOLD
+    return cell
 
 
 def _write_head(ws: WriteOnlyWorksheet, kind: str) -> None:
