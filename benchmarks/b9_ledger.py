@@ -64,7 +64,9 @@ def _database() -> str:
 def _counties(url: str) -> list[int]:
     engine = create_engine(url)
     with engine.connect() as c:
-        out = [int(a) for (a,) in c.execute(text("SELECT adcode FROM regions WHERE level = 'county'"))]
+        out = [
+            int(a) for (a,) in c.execute(text("SELECT adcode FROM regions WHERE level = 'county'"))
+        ]
     engine.dispose()
     return out
 
