@@ -207,3 +207,27 @@ def session_settings() -> SessionSettings:
 @lru_cache
 def audit_settings() -> AuditSettings:
     return AuditSettings()
+
+
+class LedgerSettings(BaseSettings):
+    """Ledger import (清查登记造册): file limits and the 账实不符 tolerance."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_LEDGER_")
+
+    max_bytes: int = Field(default=256 * 2**20, description="largest workbook or CSV accepted")
+    max_unzipped_bytes: int = Field(default=3 * 2**30, description="xlsx parts inflated, total")
+    max_zip_ratio: float = Field(default=200.0, description="inflated / compressed, per part")
+    max_zip_members: int = 2_000
+    max_rows: int = Field(default=3_000_000, description="data rows of one file, all sheets")
+    max_errors: int = Field(default=1_000, description="errors listed in a report (all counted)")
+    area_tolerance_pct: float = Field(
+        default=3.0, description="账实不符 when recorded and geometric area differ by more (%)"
+    )
+    area_tolerance_m2: float = Field(
+        default=0.5, description="… and by more than this many m² (small rooms)"
+    )
+
+
+@lru_cache
+def ledger_settings() -> LedgerSettings:
+    return LedgerSettings()

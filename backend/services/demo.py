@@ -203,9 +203,10 @@ def _hex_ewkb(geoms: np.ndarray) -> list[str]:
 
 
 def _credit_code(rng: np.random.Generator, adcode: int) -> str:
-    chars = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-    body = "".join(rng.choice(list(chars), size=9))
-    return f"11{adcode:06d}{body}X"[:18]
+    from backend.stocktake.codes import CREDIT_CHARS, with_check_char
+
+    body = "".join(rng.choice(list(CREDIT_CHARS), size=9))
+    return with_check_char(f"11{adcode:06d}{body}")  # valid GB 32100-2015 check character
 
 
 def _spiral(n: int) -> tuple[int, int]:

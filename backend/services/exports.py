@@ -277,6 +277,10 @@ def register_xlsx(
                 state,
             ],
         )
+    from backend.stocktake.workbook_export import write_ledger_sheets
+
+    # the ledger sheets in the import template's layout: export → import changes nothing
+    write_ledger_sheets(wb, session, scope=scope, region=region, agency=agency, building=building)
     return _save(wb)
 
 

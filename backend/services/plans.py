@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -61,6 +62,10 @@ log = logging.getLogger(__name__)
 ACCEPTED_CRS = (4490, 4326, *range(4491, 4555))
 GEOGRAPHIC = (4490, 4326)
 PLAN_LOCK = 0x504C414E  # advisory lock class "PLAN" (two-key form: class, building·level)
+
+# called as hook(session, building_id) after a plan is committed, in the same transaction
+# (the stock-take matches its declared rooms to the surveyed ones)
+AFTER_IMPORT: list[Callable[[Session, int], None]] = []
 
 
 class UploadSettings(BaseSettings):
@@ -512,6 +517,8 @@ def import_plan(
         file_sha,
         request_sha,
     )
+    for hook in AFTER_IMPORT:
+        hook(session, building.id)
     return PlanOutcome("imported", report, floor_id)
 
 

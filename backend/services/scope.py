@@ -84,6 +84,24 @@ def adcode_range(adcode: int) -> tuple[int, int]:
     return adcode, adcode
 
 
+def adcode_ranges(adcode: int) -> list[tuple[int, int]]:
+    """Every code range of a region's subtree: its 6-digit adcodes and, below a county
+    (6-digit) region, the 9-digit township codes (统计用区划代码 prefixes) they head.
+
+    A township's code is its county's adcode × 1000 + 001…999, so the 6-digit range
+    [lo, hi] heads the 9-digit range [lo·1000, hi·1000 + 999]; the two never overlap.
+
+    >>> adcode_ranges(330000)
+    [(330000, 339999), (330000000, 339999999)]
+    >>> adcode_ranges(330106), adcode_ranges(330106001)
+    ([(330106, 330106), (330106000, 330106999)], [(330106001, 330106001)])
+    """
+    if adcode > 999_999:
+        return [(adcode, adcode)]
+    lo, hi = adcode_range(adcode)
+    return [(lo, hi), (lo * 1000, hi * 1000 + 999)]
+
+
 @dataclass(frozen=True)
 class Scope:
     """Region subtrees and agencies a caller may see; ``unrestricted`` sees everything."""
@@ -113,7 +131,9 @@ class Scope:
             return true()
         if not self.regions:
             return false()
-        return or_(*(column.between(*adcode_range(a)) for a in sorted(self.regions)))
+        return or_(
+            *(column.between(lo, hi) for a in sorted(self.regions) for lo, hi in adcode_ranges(a))
+        )
 
     def agency_predicate(self, column: Column) -> ColumnElement[bool]:
         """Rows of one of the scope's agencies."""
@@ -140,7 +160,7 @@ class Scope:
 
     def allows_region(self, adcode: int) -> bool:
         return self.unrestricted or any(
-            lo <= adcode <= hi for lo, hi in (adcode_range(a) for a in self.regions)
+            lo <= adcode <= hi for a in self.regions for lo, hi in adcode_ranges(a)
         )
 
 
@@ -151,7 +171,8 @@ def regions(scope: Scope, adcode: Column = Region.adcode) -> ColumnElement[bool]
         return true()
     parts: list[ColumnElement[bool]] = [scope.region_predicate(adcode)]
     for a in sorted(scope.regions):
-        parts.append(adcode.in_(sorted({a - a % 10000, a - a % 100})))
+        county = a // 1000 if a > 999_999 else a  # a township's line runs through its county
+        parts.append(adcode.in_(sorted({county, county - county % 10000, county - county % 100})))
     if scope.agencies:
         parts.append(
             adcode.in_(select(Agency.region_adcode).where(Agency.id.in_(sorted(scope.agencies))))
@@ -164,6 +185,11 @@ def agencies(
 ) -> ColumnElement[bool]:
     """Agencies in a scoped region subtree, and the scoped agencies."""
     return scope.predicate(region, id)
+
+
+def in_regions(scope: Scope, region: Column) -> ColumnElement[bool]:
+    """Objects that belong to a region as a whole (a stock-take campaign): in a scoped subtree."""
+    return scope.region_predicate(region)
 
 
 def agency_ids(scope: Scope) -> Any:
@@ -344,8 +370,10 @@ def audit_events(scope: Scope) -> ColumnElement[bool]:
 __all__ = [
     "Scope",
     "adcode_range",
+    "adcode_ranges",
     "agencies",
     "agency_ids",
+    "in_regions",
     "audit_events",
     "building_ids",
     "buildings",

@@ -14,7 +14,7 @@ from backend.db.models import Agency, Region, Room
 from backend.services import audit, auth
 from backend.services.access import ROLES, Principal
 from backend.services.errors import Conflict, InvalidInput, NotFound
-from backend.services.scope import Scope, adcode_range
+from backend.services.scope import Scope, adcode_ranges
 from backend.sessions import service as throttle
 from backend.sessions.models import RevokedToken
 
@@ -311,7 +311,8 @@ _SET_SCOPE = text(
 
 
 def _scope_settings(scope: Scope) -> dict[str, str]:
-    regions = ",".join(f"[{lo},{hi}]" for lo, hi in sorted(adcode_range(a) for a in scope.regions))
+    ranges = sorted(r for a in scope.regions for r in adcode_ranges(a))  # townships too
+    regions = ",".join(f"[{lo},{hi}]" for lo, hi in ranges)
     return {
         "u": "on" if scope.unrestricted else "",
         "r": "{" + regions + "}",

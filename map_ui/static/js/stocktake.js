@@ -1,0 +1,117 @@
+/* The stock-take campaign page: launch a campaign, follow each agency's declaration
+   (未填报 → 填报中 → 已提交 → 已核实 / 已退回) and what it still owes.
+
+   Everything comes from /api/v1/campaigns…; names go into the DOM as text (dom.js). */
+import {getJSON, send, ApiError} from "./api.js";
+import {el, clear} from "./dom.js";
+import {pageConfig} from "./boot.js";
+
+const cfg = pageConfig();
+const T = cfg.labels;
+const api = cfg.api;
+const state = {ready: false, campaign: null, agencies: [], completeness: [], requests: 0};
+window.officemapState = state;
+
+const $ = (id) => document.getElementById(id);
+const NEXT = {
+  not_started: ["in_progress", "submitted"],
+  in_progress: ["submitted"],
+  returned: ["in_progress", "submitted"],
+  submitted: ["verified", "returned"],
+  verified: ["returned"],
+};
+
+function showError(node, err) {
+  node.textContent = err instanceof ApiError ? err.text(cfg.lang) : String(err);
+}
+
+async function loadCampaigns(selectId = null) {
+  state.requests += 1;
+  const campaigns = await getJSON(`${api}/campaigns`);
+  const select = clear($("st-campaign"));
+  for (const c of campaigns) {
+    select.append(el("option", {value: String(c.id)}, `${c.name}（${c.region_name || c.region_adcode}）`));
+  }
+  if (selectId !== null) { select.value = String(selectId); }
+  if (campaigns.length) { await loadCampaign(Number(select.value)); }
+  else { state.ready = true; }
+}
+
+async function loadCampaign(id) {
+  state.ready = false;
+  const [campaign, completeness] = await Promise.all([
+    getJSON(`${api}/campaigns/${id}`),
+    getJSON(`${api}/campaigns/${id}/completeness`),
+  ]);
+  state.requests += 2;
+  const agencies = await getJSON(`${api}/campaigns/${id}/agencies`);
+  state.campaign = campaign;
+  state.agencies = agencies;
+  state.completeness = completeness;
+  $("st-campaign-info").textContent =
+    `${T.deadline}: ${campaign.deadline} · ${T.created_by}: ${campaign.created_by}`;
+  $("st-owed").setAttribute("href", `${api}/campaigns/${id}/completeness.xlsx`);
+  renderTable();
+  state.ready = true;
+}
+
+function renderTable() {
+  const byAgency = new Map(state.completeness.map((r) => [r.agency_id, r]));
+  const head = clear($("st-agencies").tHead);
+  head.append(el("tr", {}, [T.agency, T.credit_code, T.status, T.reason, T.completeness, T.owes, T.actions]
+    .map((h) => el("th", {}, h))));
+  const body = clear($("st-agencies").tBodies[0]);
+  for (const a of state.agencies) {
+    const c = byAgency.get(a.agency_id);
+    const status = cfg.lang === "zh" ? a.status_zh : T["status_" + a.status];
+    const reason = el("input", {placeholder: T.reason, maxlength: "2000", class: "st-reason"});
+    const buttons = (NEXT[a.status] || []).map((to) => el("button", {
+      type: "button", dataset: {to}, class: "st-go",
+      on: {click: () => move(a, to, reason.value)},
+    }, T["go_" + to]));
+    body.append(el("tr", {dataset: {agency: String(a.agency_id), status: a.status}},
+      el("td", {}, a.agency_name),
+      el("td", {}, a.credit_code || ""),
+      el("td", {}, el("span", {class: "st-status " + a.status}, status)),
+      el("td", {}, a.reason || ""),
+      el("td", {}, c ? [el("span", {class: "st-score", style: {background: colour(c.score)}}),
+        `${Math.round(c.score * 100)}%`] : ""),
+      el("td", {}, c ? (c.owes.join("；") || T.nothing_owed) : ""),
+      el("td", {class: "st-actions"}, buttons, NEXT[a.status]?.includes("returned") ? reason : null),
+    ));
+  }
+}
+
+function colour(score) {
+  if (score >= 0.9) { return "#1a9641"; }
+  if (score >= 0.6) { return "#a6d96a"; }
+  if (score >= 0.3) { return "#fdae61"; }
+  return "#d7191c";
+}
+
+async function move(agency, to, reason) {
+  $("st-error").textContent = "";
+  try {
+    await send("POST", `${api}/campaigns/${agency.campaign_id}/agencies/${agency.agency_id}/status`,
+      {status: to, reason: to === "returned" ? reason : null}, {etag: `"${agency.version}"`});
+    state.requests += 1;
+    await loadCampaign(agency.campaign_id);
+  } catch (err) { showError($("st-error"), err); }
+}
+
+$("st-launch").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("st-launch-error").textContent = "";
+  try {
+    const {data} = await send("POST", `${api}/campaigns`, {
+      name: $("st-name").value,
+      region_adcode: Number($("st-region").value),
+      deadline: $("st-deadline").value,
+    });
+    state.requests += 1;
+    await loadCampaigns(data.id);
+  } catch (err) { showError($("st-launch-error"), err); }
+});
+$("st-campaign").addEventListener("change", (e) => loadCampaign(Number(e.target.value)));
+
+loadCampaigns().catch((err) => { showError($("st-error"), err); state.ready = true; });
