@@ -67,7 +67,8 @@ def sniff(data: bytes, *, max_bytes: int | None = None, max_pixels: int | None =
     if not data:
         raise InvalidInput("the file is empty", message_zh="文件为空")
     kind = filetype.guess(data)
-    if filetype.is_archive(data) or _has_zip_directory(data):
+    allowed = kind is not None and kind.mime in ALLOWED  # (filetype counts PDF as an archive)
+    if (filetype.is_archive(data) and not allowed) or _has_zip_directory(data):
         mime = kind.mime if kind else "application/zip"
         raise UnsupportedMediaType(
             f"archives are refused ({mime}): upload the photos or PDFs themselves",
