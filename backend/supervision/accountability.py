@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, any_, func, literal, select
 from sqlalchemy.orm import Session
 
 from backend.db.models import Agency
@@ -112,7 +112,7 @@ def list_records(
     if region is not None:
         where.append(AccountabilityRecord.region_adcode.between(*adcode_range(region)))
     if finding is not None:
-        where.append(AccountabilityRecord.finding_ids.any(finding))  # type: ignore[arg-type]
+        where.append(literal(finding) == any_(AccountabilityRecord.finding_ids))
     n = session.execute(select(func.count()).select_from(AccountabilityRecord).where(*where))
     rows = session.execute(
         select(AccountabilityRecord, Agency.name)
