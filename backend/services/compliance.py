@@ -62,6 +62,19 @@ RULE_NAMES: dict[str, tuple[str, str]] = {
     "data_quality.uncategorised": ("数据质量：房间未分类", "Data quality: room without category"),
 }
 assert set(RULE_NAMES) == set(RULE_CODES)
+# findings raised by inspectors on site (backend.supervision): same fields, never closed by
+# a re-evaluation (the rules do not produce them)
+MANUAL_RULE_NAMES: dict[str, tuple[str, str]] = {
+    "manual.area_mismatch": (
+        "账实不符：实测面积与登记不符",
+        "Measured area differs from the register",
+    ),
+    "manual.use_changed": ("擅自改变使用功能", "Use differs from the registered category"),
+    "manual.occupant_mismatch": ("使用人与登记不符", "Occupant differs from the register"),
+    "manual.lease": ("出租出借", "Rented out or lent"),
+    "manual.over_standard": ("超标准使用（现场核查）", "Over standard (found on site)"),
+    "manual.other": ("其他问题", "Other problem"),
+}
 
 STATUS_NAMES = {"open": "待整改", "rectifying": "整改中", "closed": "已关闭"}
 LEVELS = ("province", "city", "county", "agency", "building")
@@ -388,7 +401,7 @@ def _num(v: Decimal | None) -> float | None:
 
 def finding_dict(f: ComplianceFinding) -> dict[str, Any]:
     """The public form of a finding."""
-    zh, en = RULE_NAMES.get(f.rule_code, (f.rule_code, f.rule_code))
+    zh, en = RULE_NAMES.get(f.rule_code) or MANUAL_RULE_NAMES.get(f.rule_code) or (f.rule_code,) * 2
     return {
         "id": f.id,
         "rule_code": f.rule_code,
@@ -477,10 +490,13 @@ def set_status(
     if status not in FINDING_STATUSES:
         raise InvalidInput(f"unknown status {status!r}")
     f = get_finding(session, finding_id, scope=scope)
-    if status == "closed" and session.execute(
-        text("SELECT 1 FROM rectifications WHERE finding_id = :f AND status <> 'closed'"),
-        {"f": f.id},
-    ).first():
+    if (
+        status == "closed"
+        and session.execute(
+            text("SELECT 1 FROM rectifications WHERE finding_id = :f AND status <> 'closed'"),
+            {"f": f.id},
+        ).first()
+    ):
         raise Conflict(
             f"finding {f.id} has an open rectification: an inspector closes it by verifying it",
             message_zh="该问题已列入整改台账，须由检查人员核验销号",

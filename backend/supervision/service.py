@@ -18,7 +18,7 @@ import datetime as dt
 import hashlib
 import math
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -51,19 +51,10 @@ from backend.supervision.models import (
     InspectionBuilding,
     InspectionCheck,
 )
-from backend.supervision.schemas import CheckCreate, InspectionCreate, InspectionUpdate
+from backend.supervision.schemas import CheckCreate, InspectionCreate, InspectionUpdate, ManualRule
 
-MANUAL_RULE_NAMES: dict[str, tuple[str, str]] = {
-    "manual.area_mismatch": (
-        "账实不符：实测面积与登记不符",
-        "Measured area differs from the register",
-    ),
-    "manual.use_changed": ("擅自改变使用功能", "Use differs from the registered category"),
-    "manual.occupant_mismatch": ("使用人与登记不符", "Occupant differs from the register"),
-    "manual.lease": ("出租出借", "Rented out or lent"),
-    "manual.over_standard": ("超标准使用（现场核查）", "Over standard (found on site)"),
-    "manual.other": ("其他问题", "Other problem"),
-}
+MANUAL_RULE_NAMES = compliance.MANUAL_RULE_NAMES
+assert set(get_args(ManualRule)) == set(MANUAL_RULE_NAMES)
 
 
 def not_found(what: str, key: object) -> NotFound:

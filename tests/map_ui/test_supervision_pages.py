@@ -141,7 +141,7 @@ def test_inspection_from_plan_to_closure(
     assert_clean(off)
     # 4. the inspector verifies and closes (销号)
     insp.page.goto(f"{live_server}/supervision/ledger?finding={f}")
-    wait_for(insp, f"officemapState.item && officemapState.item.status === 'awaiting_verification'")
+    wait_for(insp, "officemapState.item && officemapState.item.status === 'awaiting_verification'")
     assert insp.page.locator(".om-evidence img").count() == 1
     insp.page.fill("#om-vnote", "现场核验属实")
     insp.page.click("#om-verify")
