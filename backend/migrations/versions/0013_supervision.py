@@ -271,6 +271,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP POLICY IF EXISTS evidence_files_read ON evidence_files")
     for table in (
         "evidence",
         "accountability_records",
