@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import (
     BigInteger,
@@ -29,17 +29,25 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.models import Base, _in
+from backend.supervision.schemas import (
+    CheckOutcome,
+    EvidencePhase,
+    InspectionKind,
+    InspectionStatus,
+    Measure,
+    RectificationStatus,
+)
 
-INSPECTION_KINDS = ("special", "annual", "spot", "follow_up")
+INSPECTION_KINDS: tuple[str, ...] = get_args(InspectionKind)
 INSPECTION_KIND_NAMES = {
     "special": ("专项检查", "Special inspection"),
     "annual": ("年度核查", "Annual verification"),
     "spot": ("抽查", "Spot check"),
     "follow_up": ("回头看", "Follow-up review"),
 }
-INSPECTION_STATUSES = ("planned", "in_progress", "completed")
-CHECK_OUTCOMES = ("no_issue", "confirmed", "manual_finding")
-RECTIFICATION_STATUSES = ("pending", "in_progress", "awaiting_verification", "closed")
+INSPECTION_STATUSES: tuple[str, ...] = get_args(InspectionStatus)
+CHECK_OUTCOMES: tuple[str, ...] = get_args(CheckOutcome)
+RECTIFICATION_STATUSES: tuple[str, ...] = get_args(RectificationStatus)
 RECTIFICATION_STATUS_NAMES = {
     "pending": ("待整改", "To rectify"),
     "in_progress": ("整改中", "Rectifying"),
@@ -47,15 +55,8 @@ RECTIFICATION_STATUS_NAMES = {
     "closed": ("已销号", "Closed (verified)"),
     "overdue": ("逾期", "Overdue"),
 }
-EVIDENCE_PHASES = ("check", "before", "after", "verification")
-ACCOUNTABILITY_MEASURES = (
-    "talk",
-    "criticism",
-    "admonishment",
-    "organisational",
-    "disciplinary",
-    "other",
-)
+EVIDENCE_PHASES: tuple[str, ...] = get_args(EvidencePhase)
+ACCOUNTABILITY_MEASURES: tuple[str, ...] = get_args(Measure)
 ACCOUNTABILITY_MEASURE_NAMES = {
     "talk": ("约谈", "Formal talk"),
     "criticism": ("通报批评", "Public criticism"),

@@ -9,6 +9,8 @@ from fastapi.responses import HTMLResponse
 
 from backend.api.deps import PrincipalDep
 from backend.api.html import page_response
+from backend.domain import SPACE_CATEGORIES
+from backend.services.compliance import MANUAL_RULE_NAMES
 from map_ui import supervision
 
 router = APIRouter(tags=["supervision pages 监督检查页面"])
@@ -36,7 +38,12 @@ def inspection_page(
     lang: LangQuery = "zh",
 ) -> HTMLResponse:
     """The drawn buildings and the check form (tablet-sized), checks recorded so far."""
-    config = {"roles": _roles(principal), "inspection_id": inspection_id}
+    config = {
+        "roles": _roles(principal),
+        "inspection_id": inspection_id,
+        "categories": list(SPACE_CATEGORIES),
+        "manual_rules": {code: list(names) for code, names in MANUAL_RULE_NAMES.items()},
+    }
     return page_response(supervision.page("inspection", lang=lang, config=config))
 
 

@@ -30,6 +30,7 @@ from backend.supervision import (
     ledger,
     service,
 )
+from backend.supervision.models import EVIDENCE_PHASES
 from backend.supervision.schemas import (
     AccountabilityCreate,
     CheckCreate,
@@ -282,7 +283,7 @@ async def upload_evidence(
             raise InvalidInput("the form needs a file field", message_zh="缺少 file 文件字段")
         data = await upload.read(limit + 1)
         phase = _form_text(form, "phase") or ""
-        if phase not in ("check", "before", "after", "verification"):
+        if phase not in EVIDENCE_PHASES:
             raise InvalidInput(
                 "phase must be check, before, after or verification", details={"field": "phase"}
             )

@@ -8,11 +8,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from backend.domain import SpaceCategory
+
 FORBID = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 InspectionKind = Literal["special", "annual", "spot", "follow_up"]
 InspectionStatus = Literal["planned", "in_progress", "completed"]
-Category = Literal["office", "service", "equipment", "ancillary", "technical", "circulation"]
+Category = SpaceCategory
+CheckOutcome = Literal["no_issue", "confirmed", "manual_finding"]
 ManualRule = Literal[
     "manual.area_mismatch",
     "manual.use_changed",

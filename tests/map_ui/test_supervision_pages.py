@@ -98,54 +98,58 @@ def test_inspection_from_plan_to_closure(
     # 1. the inspector plans an inspection of the building (tablet-sized window)
     insp = _context(browser, live_server, "inspector", width=820)
     insp.page.goto(f"{live_server}/supervision")
-    wait_ready(insp, "window.officemapState && officemapState.ready")
+    wait_ready(insp, "window.officemapState && officemapState.ready", 60_000)
     insp.page.fill("input[name=title]", "Chromium 抽查")
     insp.page.select_option("select[name=kind]", "spot")
     insp.page.fill("input[name=scope_buildings]", str(target["building"]))
     insp.page.click("#om-plan-form button[type=submit]")
-    insp.page.wait_for_url("**/supervision/inspections/**")
-    wait_ready(insp, "window.officemapState && officemapState.ready")
+    insp.page.wait_for_url("**/supervision/inspections/**", timeout=60_000)
+    wait_ready(insp, "window.officemapState && officemapState.ready", 60_000)
     insp.screenshot("supervision-inspection-plan")
     # 2. on site: the check form of the building, the room, the measured area, confirm
     insp.page.click(f"button[data-building='{target['building']}']")
-    wait_for(insp, f"officemapState.formReady === {target['building']}")
+    wait_for(insp, f"officemapState.formReady === {target['building']}", 60_000)
     insp.page.select_option("#om-room", str(target["room"]))
     insp.page.fill("#om-measured", "25.30")
     insp.page.select_option("#om-use", "office")
     insp.page.fill("#om-occupant", "<script>alert(1)</script>")
     insp.page.select_option("#om-outcome", f"confirm:{f}")
     insp.page.click("#om-check-form button[type=submit]")
-    wait_for(insp, "officemapState.lastCheck && officemapState.checks >= 1")
+    wait_for(insp, "officemapState.lastCheck && officemapState.checks >= 1", 60_000)
     assert "<script>alert(1)</script>" in insp.page.locator("#om-checks").inner_text()
     insp.page.fill("#om-person", "张三")
     insp.page.click("#om-ledger-form button[type=submit]")
-    wait_for(insp, f"officemapState.ledgered === {f}")
+    wait_for(insp, f"officemapState.ledgered === {f}", 60_000)
     insp.screenshot("supervision-check-form-tablet")
     assert_clean(insp)
     # 3. the agency officer rectifies: measures, start, a photo after, submit
     off = _context(browser, live_server, "officer")
     off.page.goto(f"{live_server}/supervision/ledger?finding={f}")
-    wait_for(off, f"officemapState.item && officemapState.item.finding_id === {f}")
+    wait_for(off, f"officemapState.item && officemapState.item.finding_id === {f}", 60_000)
     off.page.fill("#om-measures", "调整办公室，腾退多余面积")
     off.page.click("#om-start")
-    wait_for(off, "officemapState.item.status === 'in_progress'")
+    wait_for(off, "officemapState.item.status === 'in_progress'", 60_000)
     off.page.select_option("#om-phase", "after")
     off.page.set_input_files("#om-file", _photo(tmp_path))
     off.page.click("#om-upload")
-    wait_for(off, "officemapState.item.evidence === 1")
+    wait_for(off, "officemapState.item.evidence === 1", 60_000)
     off.page.fill("#om-after", "已腾退至标准面积内")
     off.page.click("#om-submit")
-    wait_for(off, "officemapState.item.status === 'awaiting_verification'")
+    wait_for(off, "officemapState.item.status === 'awaiting_verification'", 60_000)
     # the officer cannot close it: no verify button for this status? the server says no
     off.screenshot("supervision-ledger-officer")
     assert_clean(off)
     # 4. the inspector verifies and closes (销号)
     insp.page.goto(f"{live_server}/supervision/ledger?finding={f}")
-    wait_for(insp, "officemapState.item && officemapState.item.status === 'awaiting_verification'")
+    wait_for(
+        insp,
+        "officemapState.item && officemapState.item.status === 'awaiting_verification'",
+        60_000,
+    )
     assert insp.page.locator(".om-evidence img").count() == 1
     insp.page.fill("#om-vnote", "现场核验属实")
     insp.page.click("#om-verify")
-    wait_for(insp, "officemapState.item.status === 'closed'")
+    wait_for(insp, "officemapState.item.status === 'closed'", 60_000)
     assert "已销号" in insp.page.locator("#om-item").inner_text()
     insp.screenshot("supervision-ledger-closed")
     assert_clean(insp)
@@ -175,7 +179,9 @@ def test_inspection_from_plan_to_closure(
     # 5. the leaders' panel shows this month's closure and the ranking
     lead = _context(browser, live_server, "leader")
     lead.page.goto(f"{live_server}/supervision/leaders")
-    wait_ready(lead, "window.officemapState && officemapState.ready && officemapState.ranking")
+    wait_ready(
+        lead, "window.officemapState && officemapState.ready && officemapState.ranking", 60_000
+    )
     progress = lead.page.evaluate("officemapState.progress")
     assert progress[-1]["closed"] >= 1
     assert lead.page.locator("#om-ranking tbody tr").count() >= 2
@@ -185,7 +191,7 @@ def test_inspection_from_plan_to_closure(
 
 def test_pages_are_text_only_and_english(page: PageProbe, live_server: str) -> None:
     page.page.goto(f"{live_server}/supervision/ledger?lang=en")
-    wait_ready(page, "window.officemapState && officemapState.ready")
+    wait_ready(page, "window.officemapState && officemapState.ready", 60_000)
     assert "Rectification ledger" in page.page.title()
     assert page.page.locator("#om-export").count() == 1
     assert_clean(page)

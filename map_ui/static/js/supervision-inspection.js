@@ -7,17 +7,9 @@ import {API, cfg, card, field, lang, showError, state, t, today} from "./supervi
 
 const app = document.getElementById("om-app");
 const id = cfg.inspection_id;
-const CATEGORIES = ["office", "service", "equipment", "ancillary", "technical", "circulation"];
-const MANUAL = ["manual.area_mismatch", "manual.use_changed", "manual.occupant_mismatch",
-  "manual.lease", "manual.over_standard", "manual.other"];
-const MANUAL_NAMES = {
-  "manual.area_mismatch": ["账实不符（面积）", "Area differs from register"],
-  "manual.use_changed": ["改变使用功能", "Use changed"],
-  "manual.occupant_mismatch": ["使用人与登记不符", "Occupant differs"],
-  "manual.lease": ["出租出借", "Rented out or lent"],
-  "manual.over_standard": ["超标准使用", "Over standard"],
-  "manual.other": ["其他问题", "Other"],
-};
+const CATEGORIES = cfg.categories;
+const MANUAL = Object.keys(cfg.manual_rules);
+const MANUAL_NAMES = cfg.manual_rules;
 const formBox = el("div", {id: "om-check"});
 const checksBox = el("div");
 
