@@ -321,6 +321,7 @@ def list_evidence(
 def get_evidence(
     session: SessionDep, principal: LedgerReader, evidence_id: BigId
 ) -> dict[str, Any]:
+    """Type, size, sha256, phase, EXIF time and position, uploader; 404 outside scope."""
     return evidence.evidence_dict(evidence.get(session, evidence_id, principal=principal))
 
 
@@ -506,6 +507,7 @@ def create_accountability(
 def get_accountability(
     session: SessionDep, principal: AccReader, record_id: BigId
 ) -> dict[str, Any]:
+    """Who, which findings, measure, date, issuing body; 404 outside scope."""
     return accountability.get(session, record_id, principal=principal)
 
 
@@ -568,6 +570,7 @@ def assessment_trend(
     months: Annotated[int, Query(ge=1, le=24)] = 6,
     region: RegionQ = None,
 ) -> dict[str, Any]:
+    """Each unit's score and rank at the end of each of the last ``months`` months."""
     return assessment.trend(
         session, principal=principal, today=today, level=level, months=months, region=region
     )
@@ -575,6 +578,7 @@ def assessment_trend(
 
 @router.get("/assessments/schemes", summary="Assessment scheme versions")
 def assessment_schemes(principal: Assessor) -> list[dict[str, Any]]:
+    """Every scheme version kept in ``data/assessment/`` with its indicators and weights."""
     return [
         {**s, "effective_date": s["effective_date"].isoformat()}
         for s in assessment.schemes().values()

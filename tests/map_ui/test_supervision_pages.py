@@ -102,6 +102,7 @@ def test_inspection_from_plan_to_closure(
     insp.page.fill("input[name=title]", "Chromium 抽查")
     insp.page.select_option("select[name=kind]", "spot")
     insp.page.fill("input[name=scope_buildings]", str(target["building"]))
+    insp.screenshot("supervision-plan-form")
     insp.page.click("#om-plan-form button[type=submit]")
     insp.page.wait_for_url("**/supervision/inspections/**", timeout=60_000)
     wait_ready(insp, "window.officemapState && officemapState.ready", 60_000)
