@@ -24,7 +24,8 @@ lease              of a scoped agency, on a visible room, or on a building in a 
 finding            its object is visible: room → the room; room pair → both rooms;
                    floor → its building in a scoped region or managed by a scoped agency
                    (a floor finding sums every room of the floor, so housing one room is
-                   not enough); agency → the agency; occupancy / lease → that record;
+                   not enough); building (an inspector's manual finding) → the same;
+                   agency → the agency; occupancy / lease → that record;
                    person → the office it names (``room_id``) or the main agency
 audit event        its object is visible (events about other kinds only for admins)
 history image      the same predicates applied to the row image of that day
@@ -303,6 +304,11 @@ def findings(scope: Scope, f: Any = None) -> ColumnElement[bool]:
         ),
         and_(
             c.object_type == "floor",
+            c.building_id.in_(select(Building.id).where(buildings_managed(scope))),
+        ),
+        # a whole building (inspectors' manual findings, backend.supervision)
+        and_(
+            c.object_type == "building",
             c.building_id.in_(select(Building.id).where(buildings_managed(scope))),
         ),
         and_(c.object_type == "agency", c.agency_id.in_(agency_ids(scope))),

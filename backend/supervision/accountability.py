@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from backend.db.models import Agency
 from backend.services import audit, compliance
+from backend.services import scope as scopes
 from backend.services.access import Principal
 from backend.services.errors import InvalidInput
-from backend.services.inventory import Page, agency_scope_predicate
+from backend.services.inventory import Page
 from backend.services.scope import adcode_range
 from backend.supervision.access import accountability_visible
 from backend.supervision.models import ACCOUNTABILITY_MEASURE_NAMES, AccountabilityRecord
@@ -51,7 +52,7 @@ def create(
 ) -> dict[str, Any]:
     """Record a 问责 decision about visible findings of a visible agency (audited)."""
     agency = session.scalars(
-        select(Agency).where(Agency.id == body.agency_id, agency_scope_predicate(principal.scope))
+        select(Agency).where(Agency.id == body.agency_id, scopes.agencies(principal.scope))
     ).one_or_none()
     if agency is None:
         raise not_found("agency", body.agency_id)

@@ -22,10 +22,9 @@ from sqlalchemy.orm import Session
 
 from backend.db.compliance import ComplianceFinding
 from backend.db.models import Agency, Building, Floor, Region, Room
-from backend.services import compliance
+from backend.services import scope as scopes
 from backend.services.access import Principal
 from backend.services.errors import InvalidInput, NotFound
-from backend.services.inventory import building_scope_predicate
 from backend.services.scope import adcode_range
 from backend.settings import DATA_DIR
 from backend.supervision import clock
@@ -122,7 +121,7 @@ def _facts(
                     InspectionCheck.checked_on <= as_of,
                 )
             )
-        where = [Building.status != "disposed", building_scope_predicate(scope)]
+        where = [Building.status != "disposed", scopes.buildings(scope)]
         if region is not None:
             where.append(Building.region_adcode.between(*adcode_range(region)))
         return select(
@@ -140,7 +139,7 @@ def _facts(
             f.rule_code.in_(rules),
             seen < end,
             f.excess_m2.is_not(None),
-            compliance._visible(scope),
+            scopes.findings(scope),
         ]
         if region is not None:
             where.append(f.region_adcode.between(*adcode_range(region)))

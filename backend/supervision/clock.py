@@ -1,4 +1,4 @@
-"""One clock for supervision: "today" in China Standard Time, injectable for tests.
+"""The clock of supervision: ``backend.timekeeping`` (China Standard Time), injectable.
 
 Deadlines, overdue flags, reminders and assessments are judged by calendar day in
 Asia/Shanghai. Services take ``today`` as a parameter; routes get it from :func:`today`
@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from zoneinfo import ZoneInfo
 
-CST = ZoneInfo("Asia/Shanghai")
+from backend import timekeeping
+
+CST = timekeeping.TZ
+end_of_day = timekeeping.end_of_day
 _frozen: list[dt.date] = []
 
 
@@ -26,12 +28,12 @@ def today() -> dt.date:
     """
     if _frozen:
         return _frozen[-1]
-    return dt.datetime.now(CST).date()
+    return timekeeping.today()
 
 
 def now() -> dt.datetime:
-    """The current instant (UTC, timezone-aware)."""
-    return dt.datetime.now(dt.UTC)
+    """The current instant (timezone-aware)."""
+    return timekeeping.now()
 
 
 def cst_date(instant: dt.datetime) -> dt.date:
@@ -40,12 +42,7 @@ def cst_date(instant: dt.datetime) -> dt.date:
     >>> cst_date(dt.datetime(2026, 1, 1, 17, 0, tzinfo=dt.UTC))
     datetime.date(2026, 1, 2)
     """
-    return instant.astimezone(CST).date()
-
-
-def end_of_day(day: dt.date) -> dt.datetime:
-    """The first instant after ``day`` ends in China Standard Time."""
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=CST)
+    return timekeeping.today(instant)
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from backend import timekeeping
 from backend.db.models import Agency, Building, Floor, Occupancy, Room
 from backend.services.access import Principal
 from backend.services.errors import InvalidInput
@@ -132,8 +133,7 @@ def ledger_xlsx(session: Session, *, principal: Principal, today: dt.date, **fil
             select(Occupancy)
             .where(
                 Occupancy.room_id.in_(room_ids),
-                Occupancy.start_date <= today,
-                (Occupancy.end_date.is_(None)) | (Occupancy.end_date > today),
+                timekeeping.active_on(Occupancy.start_date, Occupancy.end_date, today),
             )
             .order_by(Occupancy.id)
         ):

@@ -31,9 +31,10 @@ from sqlalchemy.orm import Session
 from backend.db.compliance import ComplianceFinding
 from backend.db.models import Agency
 from backend.services import audit, compliance
+from backend.services import scope as scopes
 from backend.services.access import Principal
 from backend.services.errors import Conflict, Forbidden, InvalidInput
-from backend.services.inventory import Page, agency_scope_predicate
+from backend.services.inventory import Page
 from backend.services.scope import adcode_range
 from backend.supervision import clock
 from backend.supervision.access import VERIFY, rectification_visible
@@ -161,7 +162,7 @@ def _default_problem(f: ComplianceFinding) -> str:
 
 def _require_agency(session: Session, agency_id: int, principal: Principal) -> None:
     ok = session.execute(
-        select(Agency.id).where(Agency.id == agency_id, agency_scope_predicate(principal.scope))
+        select(Agency.id).where(Agency.id == agency_id, scopes.agencies(principal.scope))
     ).first()
     if ok is None:
         raise not_found("agency", agency_id)

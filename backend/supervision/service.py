@@ -23,10 +23,12 @@ from typing import Any, get_args
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from backend import timekeeping
 from backend.db.access import User
 from backend.db.compliance import ComplianceFinding
 from backend.db.models import Agency, Building, Floor, Occupancy, Region, Room
 from backend.services import audit, compliance, standards
+from backend.services import scope as scopes
 from backend.services.access import Principal
 from backend.services.errors import (
     Conflict,
@@ -36,12 +38,7 @@ from backend.services.errors import (
     NotFound,
     StaleVersion,
 )
-from backend.services.inventory import (
-    Page,
-    agency_scope_predicate,
-    building_scope_predicate,
-    room_scope_predicate,
-)
+from backend.services.inventory import Page
 from backend.services.scope import adcode_range
 from backend.supervision import clock
 from backend.supervision.access import check_visible, inspection_visible
@@ -147,7 +144,7 @@ def _population(session: Session, body: InspectionCreate, principal: Principal) 
         or_(*parts),
         Building.region_adcode.between(lo, hi),
         Building.status != "disposed",
-        building_scope_predicate(principal.scope),
+        scopes.buildings(principal.scope),
     )
 
 
@@ -167,9 +164,7 @@ def _validate_scope(session: Session, body: InspectionCreate, principal: Princip
     if body.scope_agencies:
         found = set(
             session.scalars(
-                select(Agency.id).where(
-                    Agency.id.in_(body.scope_agencies), agency_scope_predicate(scope)
-                )
+                select(Agency.id).where(Agency.id.in_(body.scope_agencies), scopes.agencies(scope))
             )
         )
         missing = sorted(set(body.scope_agencies) - found)
@@ -179,7 +174,7 @@ def _validate_scope(session: Session, body: InspectionCreate, principal: Princip
         found = set(
             session.scalars(
                 select(Building.id).where(
-                    Building.id.in_(body.scope_buildings), building_scope_predicate(scope)
+                    Building.id.in_(body.scope_buildings), scopes.buildings(scope)
                 )
             )
         )
@@ -583,7 +578,7 @@ def record_check(
         raise Conflict("the inspection is completed", message_zh="检查已结束，不能再录入")
     scope = principal.scope
     building = session.scalars(
-        select(Building).where(Building.id == body.building_id, building_scope_predicate(scope))
+        select(Building).where(Building.id == body.building_id, scopes.buildings(scope))
     ).one_or_none()
     if building is None:
         raise not_found("building", body.building_id)
@@ -603,7 +598,7 @@ def record_check(
     floor_id = body.floor_id
     if body.room_id is not None:
         room = session.scalars(
-            select(Room).where(Room.id == body.room_id, room_scope_predicate(scope))
+            select(Room).where(Room.id == body.room_id, scopes.rooms(scope))
         ).one_or_none()
         if room is None:
             raise not_found("room", body.room_id)
@@ -631,8 +626,7 @@ def record_check(
                 select(Occupancy.person_name)
                 .where(
                     Occupancy.room_id == room.id,
-                    Occupancy.start_date <= checked_on,
-                    or_(Occupancy.end_date.is_(None), Occupancy.end_date > checked_on),
+                    timekeeping.active_on(Occupancy.start_date, Occupancy.end_date, checked_on),
                 )
                 .order_by(Occupancy.id)
             )
@@ -739,7 +733,7 @@ def building_register(
         .where(
             InspectionBuilding.inspection_id == i.id,
             InspectionBuilding.building_id == building_id,
-            building_scope_predicate(scope),
+            scopes.buildings(scope),
         )
     ).first()
     if ok is None:
@@ -757,7 +751,7 @@ def building_register(
         .where(
             Room.building_id == building_id,
             Floor.valid_to.is_(None),
-            room_scope_predicate(scope),
+            scopes.rooms(scope),
         )
         .order_by(Room.floor_id, Room.number, Room.id)
     ).all()
@@ -766,7 +760,7 @@ def building_register(
         .where(
             ComplianceFinding.building_id == building_id,
             ComplianceFinding.status != "closed",
-            compliance._visible(scope),
+            scopes.findings(scope),
         )
         .order_by(ComplianceFinding.id)
         .limit(500)

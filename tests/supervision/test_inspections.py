@@ -303,3 +303,33 @@ def test_team_members_only(client: Any, client_as: Any, app: Any, db: Session) -
     url = f"/api/v1/inspections/{i['id']}/checks"
     assert outsider.post(url, json={"building_id": b}).status_code == 403
     assert member.post(url, json={"building_id": b}).status_code == 201
+
+
+def test_a_building_finding_is_seen_within_scope_only(
+    client_as: Any, app: Any, db: Session
+) -> None:
+    freeze(app, TODAY)
+    w = over_standard_world(db)
+    b = w.site.building.id
+    inspector = client_as("inspector", regions=[w.county])
+    i = inspector.post(
+        "/api/v1/inspections", json=_plan(w.county, scope_regions=[], scope_buildings=[b])
+    ).json()
+    r = inspector.post(
+        f"/api/v1/inspections/{i['id']}/checks",
+        json={
+            "building_id": b,
+            "lease_found": True,
+            "lease_note": "一层出租给超市",
+            "manual_finding": {"rule_code": "manual.lease", "measured": "120.5", "unit": "m2"},
+        },
+    )
+    assert r.status_code == 201, r.text
+    f = r.json()["finding_id"]
+    shown = inspector.get(f"/api/v1/compliance/findings/{f}")
+    assert shown.status_code == 200 and shown.json()["object_type"] == "building"
+    assert shown.json()["rule_name_zh"] == "出租出借"
+    far = client_as("inspector", regions=[other_county(db, w.county)])
+    assert far.get(f"/api/v1/compliance/findings/{f}").status_code == 404
+    ids = {x["id"] for x in far.get("/api/v1/compliance/findings?limit=10000").json()["findings"]}
+    assert f not in ids
