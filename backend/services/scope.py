@@ -27,6 +27,9 @@ finding            its object is visible: room → the room; room pair → both 
                    not enough); building (an inspector's manual finding) → the same;
                    agency → the agency; occupancy / lease → that record;
                    person → the office it names (``room_id``) or the main agency
+inspection         its organising region is in scope, or it names a scoped agency
+check, evidence,   the region or agency they carry (the building's region and the room's
+ledger item, 问责  or building's agency; ledger items also the responsible agency)
 audit event        its object is visible (events about other kinds only for admins)
 history image      the same predicates applied to the row image of that day
 =================  ==========================================================================
@@ -320,6 +323,35 @@ def findings(scope: Scope, f: Any = None) -> ColumnElement[bool]:
         ),
         and_(c.object_type == "lease", lease_ids.exists()),
     )
+
+
+# ---------------------------------------------------------------- supervision
+def supervised(
+    scope: Scope, *, region: Column, agencies: tuple[Column, ...]
+) -> ColumnElement[bool]:
+    """Supervision rows (checks, evidence, ledger items, 问责; ``backend.supervision``) by the
+    region and agencies they carry: in a scoped region subtree, or naming a scoped agency."""
+    if scope.unrestricted:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    if scope.regions:
+        parts.append(scope.region_predicate(region))
+    if scope.agencies:
+        parts += [scope.agency_predicate(a) for a in agencies]
+    return or_(*parts) if parts else false()
+
+
+def inspections(scope: Scope, *, region: Column, agencies: Column) -> ColumnElement[bool]:
+    """Inspections: the organising region in a scoped subtree, or a scoped agency among the
+    inspection's agencies (``agencies``: an int[] column)."""
+    if scope.unrestricted:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    if scope.regions:
+        parts.append(scope.region_predicate(region))
+    if scope.agencies:
+        parts.append(agencies.overlap(sorted(scope.agencies)))
+    return or_(*parts) if parts else false()
 
 
 def audit_events(scope: Scope) -> ColumnElement[bool]:

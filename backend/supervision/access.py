@@ -1,4 +1,4 @@
-"""Who sees which supervision rows: one predicate per table, built on ``Scope``.
+"""Who sees which supervision rows: one predicate per table, from ``backend.services.scope``.
 
 The same rules are the row-level security policies of migration 0013 (the second wall).
 
@@ -12,8 +12,9 @@ The same rules are the row-level security policies of migration 0013 (the second
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_, true
+from sqlalchemy import ColumnElement
 
+from backend.services import scope as scopes
 from backend.services.scope import Scope
 from backend.supervision.models import (
     AccountabilityRecord,
@@ -25,33 +26,35 @@ from backend.supervision.models import (
 
 
 def inspection_visible(scope: Scope) -> ColumnElement[bool]:
-    if scope.unrestricted:
-        return true()
-    parts = [scope.region_predicate(Inspection.region_adcode)]
-    if scope.agencies:
-        parts.append(Inspection.scope_agencies.overlap(sorted(scope.agencies)))
-    return or_(*parts)
+    return scopes.inspections(
+        scope, region=Inspection.region_adcode, agencies=Inspection.scope_agencies
+    )
 
 
 def check_visible(scope: Scope) -> ColumnElement[bool]:
-    return scope.predicate(InspectionCheck.region_adcode, InspectionCheck.agency_id)
+    return scopes.supervised(
+        scope, region=InspectionCheck.region_adcode, agencies=(InspectionCheck.agency_id,)
+    )
 
 
 def evidence_visible(scope: Scope) -> ColumnElement[bool]:
-    return scope.predicate(Evidence.region_adcode, Evidence.agency_id)
+    return scopes.supervised(scope, region=Evidence.region_adcode, agencies=(Evidence.agency_id,))
 
 
 def rectification_visible(scope: Scope) -> ColumnElement[bool]:
-    if scope.unrestricted:
-        return true()
-    return or_(
-        scope.predicate(Rectification.region_adcode, Rectification.agency_id),
-        scope.agency_predicate(Rectification.responsible_agency_id),
+    return scopes.supervised(
+        scope,
+        region=Rectification.region_adcode,
+        agencies=(Rectification.agency_id, Rectification.responsible_agency_id),
     )
 
 
 def accountability_visible(scope: Scope) -> ColumnElement[bool]:
-    return scope.predicate(AccountabilityRecord.region_adcode, AccountabilityRecord.agency_id)
+    return scopes.supervised(
+        scope,
+        region=AccountabilityRecord.region_adcode,
+        agencies=(AccountabilityRecord.agency_id,),
+    )
 
 
 # roles per capability (documented in README, checked by the routes and services)
