@@ -151,7 +151,12 @@ def test_the_old_status_patch_cannot_close_a_ledgered_finding(
     freeze(app, TODAY)
     w = over_standard_world(db)
     _put_on_ledger(client, w.finding.id)
-    r = client.patch(f"/api/v1/compliance/findings/{w.finding.id}", json={"status": "closed"})
+    tag = client.get(f"/api/v1/compliance/findings/{w.finding.id}").headers["ETag"]
+    r = client.patch(
+        f"/api/v1/compliance/findings/{w.finding.id}",
+        json={"status": "closed"},
+        headers={"If-Match": tag},
+    )
     assert r.status_code == 409
     assert db.get(ComplianceFinding, w.finding.id).status == "rectifying"  # type: ignore[union-attr]
 
