@@ -48,20 +48,16 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    Integer,
     String,
     and_,
     case,
     cast,
-    column,
     false,
     func,
     or_,
     select,
-    table,
     true,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import QueryableAttribute, aliased
 
 from backend.db.compliance import ComplianceFinding, Lease
@@ -358,31 +354,6 @@ def inspections(scope: Scope, *, region: Column, agencies: Column) -> ColumnElem
     return or_(*parts) if parts else false()
 
 
-# the supervision tables (migration 0013) as far as their audit events' scope needs them;
-# named here, not imported, so the services do not depend on the feature package
-def _supervision_table(name: str, *agencies: str) -> Any:
-    return table(
-        name,
-        column("id", BigInteger),
-        column("region_adcode", Integer),
-        *(column(a, Integer) for a in agencies),
-    )
-
-
-_SUPERVISED_EVENTS = {
-    "inspection_check": _supervision_table("inspection_checks", "agency_id"),
-    "rectification": _supervision_table("rectifications", "agency_id", "responsible_agency_id"),
-    "evidence": _supervision_table("evidence", "agency_id"),
-    "accountability": _supervision_table("accountability_records", "agency_id"),
-}
-_INSPECTIONS = table(
-    "inspections",
-    column("id", BigInteger),
-    column("region_adcode", Integer),
-    column("scope_agencies", ARRAY(Integer)),
-)
-
-
 def audit_events(scope: Scope) -> ColumnElement[bool]:
     """Events about objects within ``scope`` (unrestricted: every event)."""
     if scope.unrestricted:
@@ -399,23 +370,7 @@ def audit_events(scope: Scope) -> ColumnElement[bool]:
         "occupancy": ids(select(Occupancy.id).where(occupancies(scope))),
         "lease": ids(select(Lease.id).where(leases(scope))),
         "compliance_finding": ids(select(ComplianceFinding.id).where(findings(scope))),
-        "inspection": ids(
-            select(_INSPECTIONS.c.id).where(
-                inspections(
-                    scope,
-                    region=_INSPECTIONS.c.region_adcode,
-                    agencies=_INSPECTIONS.c.scope_agencies,
-                )
-            )
-        ),
     }
-    for kind, t in _SUPERVISED_EVENTS.items():
-        agency_columns = tuple(c for c in t.c if c.name not in ("id", "region_adcode"))
-        kinds[kind] = ids(
-            select(t.c.id).where(
-                supervised(scope, region=t.c.region_adcode, agencies=agency_columns)
-            )
-        )
     return or_(
         *(
             and_(AuditEvent.object_type == kind, AuditEvent.object_id.in_(stmt))
@@ -435,7 +390,6 @@ __all__ = [
     "buildings_managed",
     "findings",
     "floors",
-    "inspections",
     "leases",
     "may_place_building",
     "occupancies",
@@ -443,5 +397,4 @@ __all__ = [
     "room_ids",
     "rooms",
     "staffing",
-    "supervised",
 ]

@@ -404,26 +404,3 @@ def test_ledger_export_refuses_roles(client_as: Any, role: str) -> None:
         client_as(role, regions=[330000]).get("/api/v1/exports/rectifications.xlsx").status_code
         == 403
     )
-
-
-def test_supervision_audit_events_follow_scope(client_as: Any, app: Any, db: Session) -> None:
-    freeze(app, TODAY)
-    w = over_standard_world(db)
-    inspector = client_as("inspector", regions=[w.county])
-    _put_on_ledger(inspector, w.finding.id)
-    _evidence(inspector, w.finding.id, "before")
-    rid = str(_rid(db, w.finding.id))
-
-    def events(c: Any, kind: str, key: str | None = None) -> list[dict[str, Any]]:
-        q = f"/api/v1/audit?object_type={kind}&limit=1000" + (f"&object_id={key}" if key else "")
-        r = c.get(q)
-        assert r.status_code == 200, r.text
-        body = r.json()
-        return list(body["items"] if isinstance(body, dict) else body)
-
-    mine = events(inspector, "rectification", rid)
-    assert [e["action"] for e in mine] == ["rectification.create"]
-    assert events(inspector, "evidence")
-    far = client_as("inspector", regions=[other_county(db, w.county) // 100 * 100])
-    assert events(far, "rectification", rid) == []
-    assert all(e["object_id"] != rid for e in events(far, "rectification"))
