@@ -22,8 +22,8 @@ from typing import Any
 
 import filetype
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.services import audit
@@ -266,6 +266,21 @@ def _subject(
     return {"rectification_id": r.id}, region, r.responsible_agency_id
 
 
+def _store_content(session: Session, sha: str, media_type: str, data: bytes) -> None:
+    """The content, once per sha256. A plain INSERT in a savepoint: the row may exist
+    unseen (its evidence outside the caller's scope), and ``ON CONFLICT`` would need the
+    new row to pass the read policy, which only a visible evidence row grants."""
+    try:
+        with session.begin_nested():
+            session.execute(
+                insert(EvidenceFile).values(
+                    sha256=sha, media_type=media_type, size_bytes=len(data), content=data
+                )
+            )
+    except IntegrityError:
+        pass  # the same bytes are stored already
+
+
 def upload(
     session: Session,
     *,
@@ -283,11 +298,7 @@ def upload(
     )
     facts = sniff(data)
     sha = hashlib.sha256(data).hexdigest()
-    session.execute(
-        insert(EvidenceFile)
-        .values(sha256=sha, media_type=facts.media_type, size_bytes=len(data), content=data)
-        .on_conflict_do_nothing(index_elements=["sha256"])
-    )
+    _store_content(session, sha, facts.media_type, data)
     e = Evidence(
         sha256=sha,
         filename=safe_filename(filename, ALLOWED[facts.media_type]),

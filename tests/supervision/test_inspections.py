@@ -89,7 +89,7 @@ def test_bad_plans_are_refused_and_store_nothing(client: Any, db: Session) -> No
         _plan(330100, kind="raid"),
         _plan(330100, sampling={"share": 0, "seed": 1}),
         _plan(330100, sampling={"share": 0.5, "seed": -1}),
-        _plan(330100, team=["admin"]),
+        _plan(330100, team=["two words"]),
         _plan(330100, title=""),
         _plan(999900),
         _plan(330100, scope_regions=[], scope_buildings=[2**31 - 1]),
