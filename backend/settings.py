@@ -231,3 +231,25 @@ class LedgerSettings(BaseSettings):
 @lru_cache
 def ledger_settings() -> LedgerSettings:
     return LedgerSettings()
+
+
+class SupervisionSettings(BaseSettings):
+    """Supervision: evidence uploads, reminders (env prefix OFFICEMAP_SUPERVISION_)."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_SUPERVISION_")
+
+    evidence_max_bytes: int = Field(
+        default=20 * 2**20, ge=1024, description="largest evidence file (photo or PDF)"
+    )
+    evidence_max_pixels: int = Field(
+        default=80_000_000, ge=1, description="largest image (pixels); more is refused"
+    )
+    reminder_days: int = Field(
+        default=7, ge=0, le=365, description="reminders list items due within this many days"
+    )
+    max_ledger_rows: int = Field(default=100_000, ge=1, description="largest 整改台账 export")
+
+
+@lru_cache
+def supervision_settings() -> SupervisionSettings:
+    return SupervisionSettings()

@@ -4,7 +4,9 @@ The rules live in ``backend/sql/compliance.sql`` (every value bound). An evaluat
 temporary table with candidate findings for its target (the whole province, or the floors,
 agencies, people and buildings a change touches) and merges them into
 ``compliance_findings``: a finding still produced is refreshed (its status kept), a new one
-is opened, one no longer produced is closed. Every evaluation records the standards
+is opened, one no longer produced is closed — unless it has an open item in the
+rectification ledger (``backend.supervision``): then it is proposed for closure and stays
+open until an inspector verifies it (销号). Every evaluation records the standards
 version and the date it judged at, so it can be repeated.
 
 Shared offices: a room's usable area is compared with the SUM of the allowances of its
@@ -37,7 +39,7 @@ from backend.db.compliance import (
 from backend.db.models import Agency, Building, Floor, Occupancy, Region, Room
 from backend.services import audit, standards
 from backend.services import scope as scopes
-from backend.services.errors import InvalidInput, NotFound, StaleVersion
+from backend.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from backend.services.inventory import Page
 from backend.services.scope import Scope, adcode_range
 
@@ -60,6 +62,19 @@ RULE_NAMES: dict[str, tuple[str, str]] = {
     "data_quality.uncategorised": ("数据质量：房间未分类", "Data quality: room without category"),
 }
 assert set(RULE_NAMES) == set(RULE_CODES)
+# findings raised by inspectors on site (backend.supervision): same fields, never closed by
+# a re-evaluation (the rules do not produce them)
+MANUAL_RULE_NAMES: dict[str, tuple[str, str]] = {
+    "manual.area_mismatch": (
+        "账实不符：实测面积与登记不符",
+        "Measured area differs from the register",
+    ),
+    "manual.use_changed": ("擅自改变使用功能", "Use differs from the registered category"),
+    "manual.occupant_mismatch": ("使用人与登记不符", "Occupant differs from the register"),
+    "manual.lease": ("出租出借", "Rented out or lent"),
+    "manual.over_standard": ("超标准使用（现场核查）", "Over standard (found on site)"),
+    "manual.other": ("其他问题", "Other problem"),
+}
 
 STATUS_NAMES = {"open": "待整改", "rectifying": "整改中", "closed": "已关闭"}
 LEVELS = ("province", "city", "county", "agency", "building")
@@ -143,6 +158,7 @@ class EvaluationResult:
     opened: int = 0
     refreshed: int = 0
     closed: int = 0
+    proposed_for_closure: int = 0
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -225,6 +241,7 @@ def evaluate(
     refreshed = session.execute(text(sql["merge_update"]), params).rowcount  # type: ignore[attr-defined]
     opened = session.execute(text(sql["merge_insert"]), params).rowcount  # type: ignore[attr-defined]
     closed = session.execute(text(sql["merge_close"]), {**params, "rules": judged}).rowcount  # type: ignore[attr-defined]
+    proposed = int(session.execute(text(sql["proposed_for_closure"]), params).scalar_one())
     for obj in list(session.identity_map.values()):
         if isinstance(obj, ComplianceFinding):
             session.expire(obj)  # the merge changed them behind the ORM's back
@@ -245,6 +262,7 @@ def evaluate(
             "target": evaluation.target,
             "opened": opened,
             "closed": closed,
+            "proposed_for_closure": proposed,
         },
     )
     return EvaluationResult(
@@ -257,6 +275,7 @@ def evaluate(
         opened=opened,
         refreshed=refreshed,
         closed=closed,
+        proposed_for_closure=proposed,
         seconds=time.perf_counter() - t0,
     )
 
@@ -382,7 +401,7 @@ def _num(v: Decimal | None) -> float | None:
 
 def finding_dict(f: ComplianceFinding) -> dict[str, Any]:
     """The public form of a finding."""
-    zh, en = RULE_NAMES.get(f.rule_code, (f.rule_code, f.rule_code))
+    zh, en = RULE_NAMES.get(f.rule_code) or MANUAL_RULE_NAMES.get(f.rule_code) or (f.rule_code,) * 2
     return {
         "id": f.id,
         "rule_code": f.rule_code,
@@ -471,6 +490,18 @@ def set_status(
     if status not in FINDING_STATUSES:
         raise InvalidInput(f"unknown status {status!r}")
     f = get_finding(session, finding_id, scope=scope)
+    if (
+        status == "closed"
+        and session.execute(
+            text("SELECT 1 FROM rectifications WHERE finding_id = :f AND status <> 'closed'"),
+            {"f": f.id},
+        ).first()
+    ):
+        raise Conflict(
+            f"finding {f.id} has an open rectification: an inspector closes it by verifying it",
+            message_zh="该问题已列入整改台账，须由检查人员核验销号",
+            details={"finding": f.id, "rectification": f"/api/v1/findings/{f.id}/rectification"},
+        )
     before = {"status": f.status, "version": f.version}
     if f.version != expected:
         raise _stale_finding(finding_id, f.version, expected)

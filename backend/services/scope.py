@@ -24,8 +24,12 @@ lease              of a scoped agency, on a visible room, or on a building in a 
 finding            its object is visible: room → the room; room pair → both rooms;
                    floor → its building in a scoped region or managed by a scoped agency
                    (a floor finding sums every room of the floor, so housing one room is
-                   not enough); agency → the agency; occupancy / lease → that record;
+                   not enough); building (an inspector's manual finding) → the same;
+                   agency → the agency; occupancy / lease → that record;
                    person → the office it names (``room_id``) or the main agency
+inspection         its organising region is in scope, or it names a scoped agency
+check, evidence,   the region or agency they carry (the building's region and the room's
+ledger item, 问责  or building's agency; ledger items also the responsible agency)
 audit event        its object is visible (events about other kinds only for admins)
 history image      the same predicates applied to the row image of that day
 =================  ==========================================================================
@@ -331,6 +335,11 @@ def findings(scope: Scope, f: Any = None) -> ColumnElement[bool]:
             c.object_type == "floor",
             c.building_id.in_(select(Building.id).where(buildings_managed(scope))),
         ),
+        # a whole building (inspectors' manual findings, backend.supervision)
+        and_(
+            c.object_type == "building",
+            c.building_id.in_(select(Building.id).where(buildings_managed(scope))),
+        ),
         and_(c.object_type == "agency", c.agency_id.in_(agency_ids(scope))),
         # an occupancy's agency and room never change (no API edits them) and the finding
         # carries both: the occupancy predicate on them, without a look-up per finding
@@ -340,6 +349,35 @@ def findings(scope: Scope, f: Any = None) -> ColumnElement[bool]:
         ),
         and_(c.object_type == "lease", lease_ids.exists()),
     )
+
+
+# ---------------------------------------------------------------- supervision
+def supervised(
+    scope: Scope, *, region: Column, agencies: tuple[Column, ...]
+) -> ColumnElement[bool]:
+    """Supervision rows (checks, evidence, ledger items, 问责; ``backend.supervision``) by the
+    region and agencies they carry: in a scoped region subtree, or naming a scoped agency."""
+    if scope.unrestricted:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    if scope.regions:
+        parts.append(scope.region_predicate(region))
+    if scope.agencies:
+        parts += [scope.agency_predicate(a) for a in agencies]
+    return or_(*parts) if parts else false()
+
+
+def inspections(scope: Scope, *, region: Column, agencies: Column) -> ColumnElement[bool]:
+    """Inspections: the organising region in a scoped subtree, or a scoped agency among the
+    inspection's agencies (``agencies``: an int[] column)."""
+    if scope.unrestricted:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    if scope.regions:
+        parts.append(scope.region_predicate(region))
+    if scope.agencies:
+        parts.append(agencies.overlap(sorted(scope.agencies)))
+    return or_(*parts) if parts else false()
 
 
 def audit_events(scope: Scope) -> ColumnElement[bool]:

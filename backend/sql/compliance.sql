@@ -427,6 +427,18 @@ JOIN buildings b ON b.id = x.building_id
 WHERE x.coefficient < :coefficient_min;
 
 -- name: merge_update
+-- A finding produced again is refreshed; a closure its ledger item had been proposed for
+-- (below) is withdrawn.
+WITH again AS (
+    UPDATE rectifications r
+    SET closure_proposed_at = NULL, closure_proposed_evaluation_id = NULL,
+        version = r.version + 1, updated_at = :now
+    FROM compliance_findings f2
+    JOIN cf_new n2 ON n2.rule_code = f2.rule_code AND n2.object_type = f2.object_type
+                  AND n2.object_id = f2.object_id
+    WHERE r.finding_id = f2.id AND f2.status <> 'closed' AND r.closure_proposed_at IS NOT NULL
+    RETURNING r.id
+)
 UPDATE compliance_findings f
 SET room_id = n.room_id, floor_id = n.floor_id, building_id = n.building_id,
     agency_id = n.agency_id, region_adcode = n.region_adcode, measured = n.measured,
@@ -449,27 +461,48 @@ FROM cf_new n
 ON CONFLICT (rule_code, object_type, object_id) WHERE status <> 'closed' DO NOTHING;
 
 -- name: merge_close
--- Findings of the evaluated target that the rules no longer produce are closed.
+-- Findings of the evaluated target that the rules no longer produce are closed, except
+-- those with an open item in the rectification ledger (整改台账): these are proposed for
+-- closure and stay open until an inspector verifies them (销号).
+WITH gone AS (
+    SELECT f.id,
+           EXISTS (SELECT 1 FROM rectifications r
+                   WHERE r.finding_id = f.id AND r.status <> 'closed') AS ledgered
+    FROM compliance_findings f
+    WHERE f.status <> 'closed'
+      AND f.rule_code = ANY(CAST(:rules AS text[]))
+      AND (
+          CAST(:floors AS int[]) IS NULL
+          OR (f.rule_code IN ('office_over_standard', 'office_not_recovered', 'idle_room',
+                              'idle_floor', 'data_quality.overlap', 'data_quality.outside_floor',
+                              'data_quality.usable_coefficient', 'data_quality.uncategorised')
+              AND f.floor_id = ANY(CAST(:floors AS int[])))
+          OR (f.rule_code = 'agency_over_approved' AND f.agency_id = ANY(CAST(:agencies AS int[])))
+          OR (f.rule_code = 'multiple_offices' AND f.object_id = ANY(CAST(:persons AS text[])))
+          OR (f.rule_code = 'unapproved_lease' AND f.building_id = ANY(CAST(:buildings AS int[])))
+      )
+      AND NOT EXISTS (
+          SELECT 1 FROM cf_new n
+          WHERE n.rule_code = f.rule_code AND n.object_type = f.object_type
+            AND n.object_id = f.object_id)
+), proposed AS (
+    UPDATE rectifications r
+    SET closure_proposed_at = :now, closure_proposed_evaluation_id = :evaluation_id,
+        version = r.version + 1, updated_at = :now
+    FROM gone g
+    WHERE r.finding_id = g.id AND g.ledgered AND r.status <> 'closed'
+      AND r.closure_proposed_at IS NULL
+    RETURNING r.id
+)
 UPDATE compliance_findings f
 SET status = 'closed', closed_at = :now, evaluated_at = :now, evaluation_id = :evaluation_id,
     details = coalesce(f.details, '{}'::jsonb)
               || jsonb_build_object('closed_by', 're-evaluation', 'closed_version', CAST(:version AS text))
-WHERE f.status <> 'closed'
-  AND f.rule_code = ANY(CAST(:rules AS text[]))
-  AND (
-      CAST(:floors AS int[]) IS NULL
-      OR (f.rule_code IN ('office_over_standard', 'office_not_recovered', 'idle_room',
-                          'idle_floor', 'data_quality.overlap', 'data_quality.outside_floor',
-                          'data_quality.usable_coefficient', 'data_quality.uncategorised')
-          AND f.floor_id = ANY(CAST(:floors AS int[])))
-      OR (f.rule_code = 'agency_over_approved' AND f.agency_id = ANY(CAST(:agencies AS int[])))
-      OR (f.rule_code = 'multiple_offices' AND f.object_id = ANY(CAST(:persons AS text[])))
-      OR (f.rule_code = 'unapproved_lease' AND f.building_id = ANY(CAST(:buildings AS int[])))
-  )
-  AND NOT EXISTS (
-      SELECT 1 FROM cf_new n
-      WHERE n.rule_code = f.rule_code AND n.object_type = f.object_type
-        AND n.object_id = f.object_id);
+FROM gone g
+WHERE f.id = g.id AND NOT g.ledgered;
+
+-- name: proposed_for_closure
+SELECT count(*) FROM rectifications WHERE closure_proposed_evaluation_id = :evaluation_id;
 
 -- name: demo_has_uses
 SELECT EXISTS (SELECT 1 FROM leases) OR EXISTS (SELECT 1 FROM approved_uses);

@@ -1,0 +1,69 @@
+"""Who sees which supervision rows: one predicate per table, from ``backend.services.scope``.
+
+The same rules are the row-level security policies of migration 0013 (the second wall).
+
+- inspections: the organising region lies in the caller's regions, or one of the scope's
+  agencies is the caller's (a region-scoped inspector of a city does not see the
+  province's inspections);
+- checks, evidence, accountability: the region or the agency of the object concerned;
+- rectifications: the finding's region or agency, or the responsible agency (an agency
+  officer sees the items their agency must rectify, and no others).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement
+
+from backend.services import scope as scopes
+from backend.services.scope import Scope
+from backend.supervision.models import (
+    AccountabilityRecord,
+    Evidence,
+    Inspection,
+    InspectionCheck,
+    Rectification,
+)
+
+
+def inspection_visible(scope: Scope) -> ColumnElement[bool]:
+    return scopes.inspections(
+        scope, region=Inspection.region_adcode, agencies=Inspection.scope_agencies
+    )
+
+
+def check_visible(scope: Scope) -> ColumnElement[bool]:
+    return scopes.supervised(
+        scope, region=InspectionCheck.region_adcode, agencies=(InspectionCheck.agency_id,)
+    )
+
+
+def evidence_visible(scope: Scope) -> ColumnElement[bool]:
+    return scopes.supervised(scope, region=Evidence.region_adcode, agencies=(Evidence.agency_id,))
+
+
+def rectification_visible(scope: Scope) -> ColumnElement[bool]:
+    return scopes.supervised(
+        scope,
+        region=Rectification.region_adcode,
+        agencies=(Rectification.agency_id, Rectification.responsible_agency_id),
+    )
+
+
+def accountability_visible(scope: Scope) -> ColumnElement[bool]:
+    return scopes.supervised(
+        scope,
+        region=AccountabilityRecord.region_adcode,
+        agencies=(AccountabilityRecord.agency_id,),
+    )
+
+
+# roles per capability (documented in README, checked by the routes and services)
+READ_INSPECTIONS = ("admin", "inspector", "leader")
+WRITE_INSPECTIONS = ("admin", "inspector")
+READ_LEDGER = ("admin", "inspector", "leader", "agency_officer", "planner")
+WRITE_LEDGER = ("admin", "inspector", "agency_officer")
+VERIFY = ("inspector",)
+READ_ACCOUNTABILITY = ("admin", "inspector", "leader")
+WRITE_ACCOUNTABILITY = ("admin", "inspector")
+READ_ASSESSMENTS = ("admin", "inspector", "leader", "planner")
+UPLOAD_EVIDENCE = ("admin", "inspector", "agency_officer")
