@@ -39,6 +39,7 @@ PUBLIC_PATHS = frozenset(
         "/api/v1/openapi.json",
         "/docs",
         "/docs/oauth2-redirect",
+        "/ogc/api",
     }
 )
 PUBLIC_PREFIXES = ("/static/",)
@@ -126,7 +127,7 @@ class AuthGate:
                 error = exc
         if error is None:
             await self.app(scope, receive, send)
-        elif scope["path"].startswith("/api/"):
+        elif scope["path"].startswith("/api/") or _machine_client(scope):
             await _send(send, 401, _json_error(error), [(b"www-authenticate", b"Bearer")])
         else:
             target = scope["path"] + (
@@ -134,6 +135,14 @@ class AuthGate:
             )
             location = "/login?next=" + quote(target, safe="")
             await _send(send, 303, b"", [(b"location", location.encode())])
+
+
+def _machine_client(scope: Scope) -> bool:
+    """An OGC API request from a GIS client (not a browser asking for HTML): 401, no redirect."""
+    if not (scope["path"] == "/ogc" or scope["path"].startswith("/ogc/")):
+        return False
+    accept = b"".join(v for k, v in scope["headers"] if k == b"accept")
+    return b"text/html" not in accept
 
 
 def _json_error(exc: DomainError) -> bytes:

@@ -28,6 +28,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.PayloadTooLarge: 413,
     e.UnsupportedMediaType: 415,
     e.RateLimited: 429,
+    e.InvalidParameter: 400,
 }
 
 
