@@ -1,5 +1,10 @@
-"""CQL2 filters (OGC API – Features Part 3): text and JSON parsed by pygeofilter, turned into
-SQLAlchemy expressions by its SQLAlchemy backend over the collection's columns.
+"""CQL2 filters (OGC API – Features Part 3) as SQLAlchemy expressions over a collection.
+
+Text and JSON are parsed and validated against the CQL2 1.0 schema by ``cql2`` (the
+reference grammar; it knows ``BBOX(…)`` literals and 1.0's ``between``), the resulting
+CQL2 JSON is read by pygeofilter, whose SQLAlchemy backend builds the expression. Two
+spots where pygeofilter still reads an older draft are bridged in ``_to_pygeofilter``
+(``between`` bounds in a pair, ``bbox`` literals handed over as polygons).
 
 Values stay bound parameters; property names resolve only through the collection's
 queryables (an unknown name is an error, never an identifier in SQL). Geometry literals are
@@ -11,12 +16,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lark.exceptions import LarkError
+import cql2
 from pygeofilter import ast, values
 from pygeofilter.backends.evaluator import handle
 from pygeofilter.backends.sqlalchemy.evaluate import SQLAlchemyFilterEvaluator
-from pygeofilter.parsers.cql2_json import parse as parse_json
-from pygeofilter.parsers.cql2_text import parse as parse_text
+from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
 from sqlalchemy import ColumnElement, bindparam, func
 from sqlalchemy.types import Text
 
@@ -56,25 +60,36 @@ class _Evaluator(SQLAlchemyFilterEvaluator):  # type: ignore[misc]
     def geometry(self, node: values.Geometry) -> ColumnElement[Any]:
         return _geometry(dict(node.__geo_interface__), self.crs)
 
-    @handle(values.Envelope)  # type: ignore[untyped-decorator]
-    def envelope(self, node: values.Envelope) -> ColumnElement[Any]:
-        return _geometry(node.geometry, self.crs)
 
-    @handle(ast.BBox)  # type: ignore[untyped-decorator]
-    def bbox(self, node: ast.BBox, lhs: Any) -> ColumnElement[Any]:
-        box = values.Envelope(node.minx, node.maxx, node.miny, node.maxy)
-        return func.ST_Intersects(lhs, _geometry(box.geometry, self.crs))
+def _bbox_polygon(box: list[float]) -> dict[str, Any]:
+    minx, miny, maxx, maxy = (box[0], box[1], box[3], box[4]) if len(box) == 6 else box
+    ring = [[minx, miny], [maxx, miny], [maxx, maxy], [minx, maxy], [minx, miny]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def _to_pygeofilter(node: Any) -> Any:
+    """CQL2 1.0 JSON in the shape pygeofilter 0.4's reader expects."""
+    if isinstance(node, list):
+        return [_to_pygeofilter(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"bbox"}:
+        return _bbox_polygon(node["bbox"])
+    out = {k: _to_pygeofilter(v) for k, v in node.items()}
+    if out.get("op") == "between" and len(out.get("args", [])) == 3:
+        out["args"] = [out["args"][0], out["args"][1:]]
+    return out
 
 
 def parse(text: str, lang: str) -> ast.AstType:
-    """The filter's syntax tree; FilterError when it does not parse."""
+    """The filter's syntax tree; FilterError when it does not parse or is not valid CQL2."""
     if len(text) > MAX_FILTER_CHARS:
         raise FilterError(f"filter longer than {MAX_FILTER_CHARS} characters")
     try:
-        if lang == "cql2-json":
-            return parse_json(text)
-        return parse_text(text)
-    except (LarkError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        expr = cql2.parse_json(text) if lang == "cql2-json" else cql2.parse_text(text)
+        expr.validate()
+        return parse_cql2_json(_to_pygeofilter(expr.to_json()))
+    except (cql2.ParseError, cql2.ValidationError, ValueError, TypeError, KeyError) as exc:
         raise FilterError(
             f"filter is not valid {lang}",
             message_zh=f"筛选条件不是有效的 {lang}",
