@@ -187,15 +187,19 @@ class ItemsQuery:
     filter_lang: str = "cql2-text"
     filter_crs: Crs = crs_mod.Crs(crs_mod.CRS84, crs_mod.STORAGE_SRID, swap_axes=False)
     format: str | None = None
+    properties: tuple[tuple[str, str], ...] = ()  # queryable = value (Part 3 query parameters)
 
     @property
     def day(self) -> dt.date | None:
         return self.moment.day if self.moment else None
 
 
-def parse_items(query: Mapping[str, Sequence[str]]) -> ItemsQuery:
-    """Every parameter of ``/collections/{id}/items``, checked."""
-    p = single(query, ITEMS_PARAMS)
+def parse_items(
+    query: Mapping[str, Sequence[str]], queryables: frozenset[str] = frozenset()
+) -> ItemsQuery:
+    """Every parameter of ``/collections/{id}/items``, checked; a queryable's name is an
+    equality filter on it (Part 3, queryables as query parameters)."""
+    p = single(query, ITEMS_PARAMS | queryables)
     bbox_crs = parse_crs(p.get("bbox-crs"), "bbox-crs")
     if "bbox-crs" in p and "bbox" not in p:
         raise bad("bbox-crs", "bbox-crs without bbox", "缺少 bbox", p["bbox-crs"])
@@ -219,6 +223,7 @@ def parse_items(query: Mapping[str, Sequence[str]]) -> ItemsQuery:
         filter_lang=lang,
         filter_crs=parse_crs(p.get("filter-crs"), "filter-crs"),
         format=parse_format(p.get("f")),
+        properties=tuple((k, v) for k, v in p.items() if k in queryables and k not in ITEMS_PARAMS),
     )
 
 

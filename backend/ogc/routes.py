@@ -242,8 +242,7 @@ def items(
 ) -> Response:
     """A page of features: limit, offset, bbox (+bbox-crs), datetime (as-of), crs, CQL2 filter."""
     query_lists = _query(request)
-    q = params.parse_items(query_lists)
-    service.collection(collection_id)
+    q = params.parse_items(query_lists, service.property_parameters(collection_id))
     page = service.items(session, collection_id, scope=principal.scope, q=q)
     query = {k: v[0] for k, v in query_lists.items()}
     url = f"{base(request)}/collections/{collection_id}/items"

@@ -13,6 +13,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
@@ -44,8 +45,9 @@ class Link(BaseModel):
         return self.model_dump(exclude_none=True)
 
     def header(self) -> str:
-        """The link as one entry of an HTTP ``Link`` header."""
-        return f'<{self.href}>; rel="{self.rel}"; type="{self.type}"'
+        """The link as one entry of an HTTP ``Link`` header (a URI relation type unquoted,
+        as RFC 5988's grammar writes it; media types quoted)."""
+        return f'<{self.href}>; rel={self.rel}; type="{self.type}"'
 
 
 def links(*items: Link) -> list[dict[str, Any]]:

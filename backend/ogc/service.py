@@ -88,7 +88,14 @@ def _filtered(coll: Collection, scope: Scope, q: ItemsQuery) -> tuple[Any, list[
         where += [src.c.geom.op("&&")(env), func.ST_Intersects(src.c.geom, env)]
     if q.filter is not None:
         where.append(cql.to_sql(q.filter, fields(src, coll), q.filter_crs))
+    for name, value in q.properties:  # compared as text: "20.67" matches 20.67, "3" matches 3
+        where.append(cast(src.c[name], Text) == value)
     return src, where
+
+
+def property_parameters(collection_id: str) -> frozenset[str]:
+    """The queryables usable as query parameters (all but the geometry)."""
+    return frozenset(p.name for p in collection(collection_id).props) | {"id"}
 
 
 def _run(session: Session, stmt: Select[Any], guarded: bool) -> Any:

@@ -347,3 +347,13 @@ def test_html_pages_show_user_text_as_text(client: Any, db: Session) -> None:
     # JSON keeps the text as it is
     doc = client.get(f"/ogc/collections/buildings/items/{bid}").json()
     assert doc["properties"]["name"] == HOSTILE
+
+
+def test_queryables_as_query_parameters(client: Any) -> None:
+    url = "/ogc/collections/rooms/items"
+    n = matched(client, url, category="office")
+    assert n == matched(client, url, filter="category = 'office'") > 0
+    assert matched(client, url, category="office", level="2") == matched(
+        client, url, filter="category = 'office' AND level = 2"
+    )
+    assert client.get(url, params={"geometry": "x"}).status_code == 400
