@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
+import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.background import BackgroundTask
 
-from backend.api.deps import PrincipalDep, SessionDep
+from backend.api.deps import AsOfDep, PrincipalDep, SessionDep
 from backend.ogc import crs as crs_mod
-from backend.ogc import openapi, params, service
+from backend.ogc import export, openapi, params, service, tilejson
 from backend.ogc.collections import COLLECTIONS, Collection
 from backend.ogc.schemas import (
     CONFORMANCE,
@@ -34,7 +37,8 @@ from backend.ogc.schemas import (
     links,
 )
 
-router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
+router = APIRouter(tags=["OGC API – Features"])
+P = "/ogc"
 
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -78,8 +82,8 @@ def _self_links(url: str, media: str, title: str) -> list[Link]:
 
 
 # ------------------------------------------------------------------ landing, conformance, API
-@router.get("", summary="Landing page 服务首页", include_in_schema=False)
-@router.get("/", summary="Landing page 服务首页")
+@router.get(P, summary="Landing page 服务首页", include_in_schema=False)
+@router.get(P + "/", summary="Landing page 服务首页")
 def landing(request: Request, principal: PrincipalDep) -> Response:
     """Links to the API definition, its documentation, the conformance and the collections."""
     f = params.parse_plain(_query(request))
@@ -100,14 +104,14 @@ def landing(request: Request, principal: PrincipalDep) -> Response:
     return JSONResponse({"title": title, "description": description, "links": links(*items)})
 
 
-@router.get("/api", summary="API definition (OpenAPI 3.0)")
+@router.get(P + "/api", summary="API definition (OpenAPI 3.0)")
 def api_definition(request: Request) -> Response:
     """The OpenAPI 3.0 document of this OGC API (public: it describes the API, no data)."""
     doc = openapi.document(base(request))
     return Response(json.dumps(doc, ensure_ascii=False), media_type=openapi.OAS_MEDIA)
 
 
-@router.get("/conformance", summary="Conformance declaration 符合性声明")
+@router.get(P + "/conformance", summary="Conformance declaration 符合性声明")
 def conformance(request: Request, principal: PrincipalDep) -> Response:
     """The conformance classes implemented: Features Parts 1–3 and CQL2 text/JSON."""
     f = params.parse_plain(_query(request))
@@ -146,7 +150,7 @@ def _collection_doc(root: str, coll: Collection, bbox: list[float] | None) -> di
     return doc
 
 
-@router.get("/collections", summary="Feature collections 要素集")
+@router.get(P + "/collections", summary="Feature collections 要素集")
 def collections(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
     """Every collection with its links, extent (within the caller's scope) and CRS list."""
     f = params.parse_plain(_query(request))
@@ -165,7 +169,7 @@ def collections(request: Request, session: SessionDep, principal: PrincipalDep) 
     return JSONResponse({"links": links(*self_links), "collections": docs, "crs": crs_mod.uris()})
 
 
-@router.get("/collections/{collection_id}", summary="One feature collection 要素集")
+@router.get(P + "/collections/{collection_id}", summary="One feature collection 要素集")
 def collection(
     request: Request, collection_id: CollectionId, session: SessionDep, principal: PrincipalDep
 ) -> Response:
@@ -183,7 +187,7 @@ def collection(
     return JSONResponse(doc)
 
 
-@router.get("/collections/{collection_id}/queryables", summary="Queryables 可查询属性")
+@router.get(P + "/collections/{collection_id}/queryables", summary="Queryables 可查询属性")
 def queryables(request: Request, collection_id: CollectionId, principal: PrincipalDep) -> Response:
     """The properties a CQL2 filter may name, with their types (JSON Schema)."""
     f = params.parse_plain(_query(request))
@@ -231,7 +235,7 @@ def _now() -> str:
 
 
 @router.get(
-    "/collections/{collection_id}/items",
+    P + "/collections/{collection_id}/items",
     summary="Features 要素",
     responses={
         200: {"content": {GEOJSON: {}, HTML: {}}, "description": "GeoJSON FeatureCollection"}
@@ -300,7 +304,7 @@ def _features_html(
 
 
 @router.get(
-    "/collections/{collection_id}/items/{feature_id}",
+    P + "/collections/{collection_id}/items/{feature_id}",
     summary="One feature 单个要素",
     responses={200: {"content": {GEOJSON: {}, HTML: {}}, "description": "GeoJSON Feature"}},
 )
@@ -328,3 +332,48 @@ def feature(
         return response
     out = body[:-1] + ',"links":' + json.dumps(links(*link_list), ensure_ascii=False) + "}"
     return Response(out, media_type=GEOJSON, headers=headers)
+
+
+# ------------------------------------------------------------------ exports and TileJSON
+GPKG = "application/geopackage+sqlite3"
+
+
+@router.get(
+    "/api/v1/exports/register.gpkg",
+    tags=["exports 导出"],
+    summary="The register as a GeoPackage 登记造册 (GeoPackage)",
+    response_class=FileResponse,
+    responses={200: {"content": {GPKG: {}}, "description": "GeoPackage (EPSG:4490)"}},
+)
+def register_gpkg(session: SessionDep, principal: PrincipalDep, as_of: AsOfDep) -> FileResponse:
+    """Agencies, buildings, floors, rooms (areas, categories) and findings the caller may see,
+    in CGCS2000 (EPSG:4490), English field names with Chinese names (gpkg_data_columns);
+    ``as_of`` gives buildings, floors and rooms as they stood at the end of that day."""
+    folder = Path(tempfile.mkdtemp(prefix="officemap-gpkg-"))
+    path = folder / "register.gpkg"
+    try:
+        export.write_register(session, path, scope=principal.scope, day=as_of)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    suffix = f"-{as_of.isoformat()}" if as_of else ""
+    return FileResponse(
+        path,
+        media_type=GPKG,
+        filename=f"register{suffix}.gpkg",
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )
+
+
+TileLayer = Literal["buildings", "floors", "rooms", "compliance"]
+
+
+@router.get(
+    "/tiles/{layer}.json", tags=["vector tiles 矢量瓦片"], summary="TileJSON of a tile layer"
+)
+def tile_json(
+    request: Request, layer: TileLayer, session: SessionDep, principal: PrincipalDep
+) -> JSONResponse:
+    """TileJSON 3.0.0: the tile URL template, zoom range, the caller's bounds and the fields."""
+    bounds = service.extent(session, scope=principal.scope)
+    return JSONResponse(tilejson.document(layer, str(request.base_url).rstrip("/"), bounds))
