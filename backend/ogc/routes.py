@@ -17,10 +17,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.background import BackgroundTask
 
 from backend.api.deps import AsOfDep, PrincipalDep, SessionDep
+from backend.api.html import page_response
 from backend.ogc import crs as crs_mod
 from backend.ogc import export, openapi, params, service, tilejson
 from backend.ogc.collections import COLLECTIONS, Collection
@@ -36,14 +36,11 @@ from backend.ogc.schemas import (
     Link,
     links,
 )
+from map_ui.templating import render_page
 
 router = APIRouter(tags=["OGC API – Features"])
 P = "/ogc"
 
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-)
 CollectionId = Annotated[str, PathParam(max_length=64, description="collection id")]
 
 
@@ -69,8 +66,10 @@ def wants_html(request: Request, f: str | None) -> bool:
 
 
 def _html(title: str, links_: list[dict[str, Any]], **context: Any) -> HTMLResponse:
-    page = _templates.get_template("ogc.html").render(title=title, links=links_, **context)
-    return HTMLResponse(page)
+    """A page from map_ui/templates/ogc.html (autoescaped; the pages' security headers)."""
+    values = {"description": None, "facts": None, "rows": None, "columns": None} | context
+    html = render_page("ogc.html", lang="zh", title=title, links=links_, **values)
+    return page_response(html)
 
 
 def _self_links(url: str, media: str, title: str) -> list[Link]:
