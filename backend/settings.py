@@ -207,3 +207,24 @@ def session_settings() -> SessionSettings:
 @lru_cache
 def audit_settings() -> AuditSettings:
     return AuditSettings()
+
+
+class FastPathSettings(BaseSettings):
+    """Cached tiles served before the app (no database): how long a principal is trusted."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_FASTPATH_")
+
+    principal_ttl_s: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "seconds a signed-in user's roles and scope are reused by cached tile hits; a grant, "
+            "revoke, deactivation or token revocation applies to them within this time (at once "
+            "when the audited data version moves); 0 = off"
+        ),
+    )
+
+
+@lru_cache
+def fastpath_settings() -> FastPathSettings:
+    return FastPathSettings()

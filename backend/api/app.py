@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from backend.api import authn, errors, routes
+from backend.api import authn, errors, routes, tile_cache
 from backend.db import roles
 from backend.db import session as db_session
 from backend.db.async_pool import PoolReader
@@ -62,6 +62,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     )
     errors.install(app)
     authn.install(app)
+    app.add_middleware(tile_cache.TileCacheGate)  # outermost: cached tiles before the gate
     # every module of backend.api.routes with a ``router`` is included, in name order
     for mod in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"backend.api.routes.{mod.name}")
