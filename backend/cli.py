@@ -297,6 +297,30 @@ def cmd_db(args: argparse.Namespace) -> int:
     elif args.action == "url":
         with database_url(keep_running=True) as url:
             print(url)
+    elif args.action == "replica":
+        return _replica(args.replica_action or "url")
+    return 0
+
+
+def _replica(action: str) -> int:
+    """``officemap db replica start|stop|url``: a streaming hot standby of the embedded cluster."""
+    from backend.db.replica import replica_of
+
+    if database_settings().url:
+        _say("a configured OFFICEMAP_DATABASE_URL: set up its replicas on that server")
+        return 2
+    primary = embedded()
+    root = state_settings().dir / "postgres-replica"
+    if action == "stop":
+        replica_of(primary, root).stop()
+        _say("embedded replica stopped")
+        return 0
+    primary.start()
+    rep = replica_of(primary, root)
+    rep.start()
+    if action == "start":
+        _say(f"replica streaming from port {primary.port}; use it with OFFICEMAP_REPLICA_URLS:")
+    print(rep.url())
     return 0
 
 
@@ -340,7 +364,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--port", type=int, required=True)
     a.add_argument("--workers", type=int, default=1)
     d = sub.add_parser("db", help="database: upgrade the schema, start/stop the embedded cluster")
-    d.add_argument("action", choices=["upgrade", "start", "stop", "url"])
+    d.add_argument("action", choices=["upgrade", "start", "stop", "url", "replica"])
+    d.add_argument(
+        "replica_action", nargs="?", choices=["start", "stop", "url"],
+        help="with 'replica': start/stop the embedded streaming replica, or print its URL",
+    )  # fmt: skip
     g = sub.add_parser(
         "demo", help="generate the demo (or benchmark) province into an empty register"
     )

@@ -228,3 +228,23 @@ class FastPathSettings(BaseSettings):
 @lru_cache
 def fastpath_settings() -> FastPathSettings:
     return FastPathSettings()
+
+
+class ReplicaSettings(BaseSettings):
+    """Streaming read replicas: read-only routes read there, writes go to the primary."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_REPLICA_")
+
+    urls: list[str] = Field(
+        default_factory=list,
+        description=(
+            'replica URLs as a JSON list, e.g. ["postgresql+psycopg://…@replica1/officemap"]; '
+            "empty: every read on the primary (libpq's target_session_attrs=read-only also works "
+            "inside one multi-host URL)"
+        ),
+    )
+
+
+@lru_cache
+def replica_settings() -> ReplicaSettings:
+    return ReplicaSettings()

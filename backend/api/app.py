@@ -12,10 +12,10 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from backend.api import authn, errors, routes, tile_cache
-from backend.db import roles
+from backend.db import replica, roles
 from backend.db import session as db_session
 from backend.db.async_pool import PoolReader
-from backend.settings import database_settings, map_settings
+from backend.settings import database_settings, map_settings, replica_settings
 from map_ui import assets
 
 DESCRIPTION = """
@@ -44,6 +44,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
             url, pool_size=database_settings().pool_size, echo=database_settings().echo
         )
     reader = PoolReader(url, size=database_settings().pool_size) if url else None
+    if url and replica_settings().urls:
+        replica.configure_replicas(replica_settings().urls, pool_size=database_settings().pool_size)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

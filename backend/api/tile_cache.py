@@ -9,11 +9,13 @@ its ETag and 304 for a matching ``If-None-Match``. Anything else (no token, an u
 parameter, a miss, a stale data version) goes on to the app, whose tile route reads the
 database, refills both caches and answers the same way.
 
-Principal cache: filled by the tile route after it read the users row; an entry serves for
+Principal cache, per token: filled by the tile route after it read the users row (which
+also checks that this very token is not revoked: signed out, or issued before the user's
+last "sign out everywhere" or password change); an entry serves for
 ``OFFICEMAP_FASTPATH_PRINCIPAL_TTL_S`` seconds (default 5) and only while the audited data
 version it was read at is still current (every grant, revoke, deactivation or other audited
-write moves it). A revoked token, or a revoke not recorded in the audit trail, therefore
-stops working on cached tiles within that TTL at the latest.
+write moves it). A token revoked in a way the audit trail does not record therefore stops
+working on cached tiles within that TTL at the latest.
 """
 
 from __future__ import annotations
@@ -43,12 +45,15 @@ _GROUPS = frozenset({"over_standard", "idle", "not_recovered", "data_quality", "
 
 _lock = threading.Lock()
 _tokens: dict[str, tuple[str, float]] = {}  # token → (username, expires at, epoch seconds)
-_principals: dict[str, tuple[Principal, float, int]] = {}  # username → (p, until, version)
+_principals: dict[str, tuple[Principal, float, int]] = {}  # token → (p, until, version)
 MAX_ENTRIES = 10_000
 
 
-def remember(principal: Principal) -> None:
-    """Called by the tile route after it loaded ``principal`` from the users row."""
+def remember(token: str | None, principal: Principal) -> None:
+    """Called by the tile route after it loaded ``principal`` for ``token`` from the users row
+    (which also checked that this token was not revoked)."""
+    if token is None:
+        return
     ttl = fastpath_settings().principal_ttl_s
     if ttl <= 0:
         return
@@ -58,17 +63,17 @@ def remember(principal: Principal) -> None:
     with _lock:
         if len(_principals) >= MAX_ENTRIES:
             _principals.clear()
-        _principals[principal.username] = (principal, time.monotonic() + ttl, version)
+        _principals[token] = (principal, time.monotonic() + ttl, version)
 
 
-def forget(username: str | None = None) -> None:
-    """Drop one user's cached principal (or all)."""
+def forget(token: str | None = None) -> None:
+    """Drop one token's cached principal (or all)."""
     with _lock:
-        if username is None:
+        if token is None:
             _principals.clear()
             _tokens.clear()
         else:
-            _principals.pop(username, None)
+            _principals.pop(token, None)
 
 
 def _username(token: str) -> str | None:
@@ -88,8 +93,8 @@ def _username(token: str) -> str | None:
     return subject
 
 
-def _principal(username: str) -> Principal | None:
-    hit = _principals.get(username)
+def _principal(token: str) -> Principal | None:
+    hit = _principals.get(token)
     if hit is None or time.monotonic() >= hit[1] or hit[2] != tiles.known_data_version():
         return None
     return hit[0]
@@ -164,8 +169,7 @@ class TileCacheGate:
         flt = _filter(scope["query_string"])
         if token is None or flt is None:
             return None
-        username = _username(token)
-        principal = _principal(username) if username is not None else None
+        principal = _principal(token) if _username(token) is not None else None
         if principal is None:
             return None
         layer, z, x, y = match.group(1), *(int(g) for g in match.groups()[1:])

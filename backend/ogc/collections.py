@@ -2,8 +2,8 @@
 
 A source is a SELECT whose columns are ``id``, ``geom`` (EPSG:4490, lon/lat) and the
 collection's properties under their public names, already filtered by the caller's scope
-with the predicates of the inventory, compliance and history services (never a predicate
-of our own). The API wraps it as a subquery and adds bbox, CQL2 and paging on its columns;
+with the one predicate per object type of ``backend.services.scope`` (as-of: the history
+service's state of that day, filtered the same way) — never a predicate of our own. The API wraps it as a subquery and adds bbox, CQL2 and paging on its columns;
 PostgreSQL flattens the subquery, so the GiST indexes still apply.
 """
 
@@ -30,7 +30,8 @@ from sqlalchemy.types import (
 
 from backend.db.compliance import ComplianceFinding
 from backend.db.models import Agency, Building, Floor, Region, Room
-from backend.services import compliance, history, inventory
+from backend.services import history
+from backend.services import scope as scopes
 from backend.services.findings import OPEN_STATUSES
 from backend.services.scope import Scope
 
@@ -92,7 +93,7 @@ def buildings(scope: Scope, day: dt.date | None) -> Select[Any]:
         b, stmt = history._buildings(day, scope)
         return stmt.with_only_columns(*_cols(_building_columns(b.c)))
     return select(*_cols(_building_columns(Building))).where(
-        inventory.building_scope_predicate(scope)
+        scopes.buildings(scope)
     )
 
 
@@ -119,7 +120,7 @@ def floors(scope: Scope, day: dt.date | None) -> Select[Any]:
         f, stmt = history._floors(day, scope)
         return stmt.with_only_columns(*_cols(_floor_columns(f.c)))
     return select(*_cols(_floor_columns(Floor))).where(
-        Floor.valid_to.is_(None), inventory._floor_scope(scope)
+        Floor.valid_to.is_(None), scopes.floors(scope)
     )
 
 
@@ -154,7 +155,7 @@ def rooms(scope: Scope, day: dt.date | None) -> Select[Any]:
     return (
         select(*_cols(_room_columns(Room, Floor.level)))
         .join(Floor, Floor.id == Room.floor_id)
-        .where(Floor.valid_to.is_(None), inventory.room_scope_predicate(scope))
+        .where(Floor.valid_to.is_(None), scopes.rooms(scope))
     )
 
 
@@ -177,7 +178,7 @@ def agencies(scope: Scope, day: dt.date | None) -> Select[Any]:
     return (
         select(*_cols(cols))
         .join(Region, Region.adcode == Agency.region_adcode)
-        .where(inventory.agency_scope_predicate(scope))
+        .where(scopes.agencies(scope))
     )
 
 
@@ -194,7 +195,7 @@ def regions(scope: Scope, day: dt.date | None) -> Select[Any]:
     cols = {"id": Region.adcode, "geom": Region.boundary} | {
         p.name: getattr(Region, p.name) for p in REGION_PROPS
     }
-    return select(*_cols(cols)).where(inventory._region_visible(scope))
+    return select(*_cols(cols)).where(scopes.regions(scope))
 
 
 # ------------------------------------------------------------------ findings
@@ -232,7 +233,7 @@ def findings(scope: Scope, day: dt.date | None) -> Select[Any]:
         .outerjoin(Building, Building.id == ComplianceFinding.building_id)
         .outerjoin(seat_agency, seat_agency.id == ComplianceFinding.agency_id)
         .outerjoin(seat_region, seat_region.adcode == seat_agency.region_adcode)
-        .where(compliance._visible(scope))
+        .where(scopes.findings(scope))
     )
 
 
@@ -271,7 +272,7 @@ def _room_view(rule: str) -> Callable[[Scope, dt.date | None], Select[Any]]:
                     ComplianceFinding.status.in_(OPEN_STATUSES),
                 ),
             )
-            .where(inventory.room_scope_predicate(scope), compliance._visible(scope))
+            .where(scopes.rooms(scope), scopes.findings(scope))
         )
 
     return build

@@ -19,7 +19,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.background import BackgroundTask
 
-from backend.api.deps import AsOfDep, PrincipalDep, SessionDep
+from backend.api.deps import AsOfDep, ReadPrincipalDep, ReadSessionDep
 from backend.api.html import page_response
 from backend.ogc import crs as crs_mod
 from backend.ogc import export, openapi, params, service, tilejson
@@ -83,7 +83,7 @@ def _self_links(url: str, media: str, title: str) -> list[Link]:
 # ------------------------------------------------------------------ landing, conformance, API
 @router.get(P, summary="Landing page 服务首页", include_in_schema=False)
 @router.get(P + "/", summary="Landing page 服务首页")
-def landing(request: Request, principal: PrincipalDep) -> Response:
+def landing(request: Request, principal: ReadPrincipalDep) -> Response:
     """Links to the API definition, its documentation, the conformance and the collections."""
     f = params.parse_plain(_query(request))
     root = base(request)
@@ -111,7 +111,7 @@ def api_definition(request: Request) -> Response:
 
 
 @router.get(P + "/conformance", summary="Conformance declaration 符合性声明")
-def conformance(request: Request, principal: PrincipalDep) -> Response:
+def conformance(request: Request, principal: ReadPrincipalDep) -> Response:
     """The conformance classes implemented: Features Parts 1–3 and CQL2 text/JSON."""
     f = params.parse_plain(_query(request))
     if wants_html(request, f):
@@ -150,7 +150,7 @@ def _collection_doc(root: str, coll: Collection, bbox: list[float] | None) -> di
 
 
 @router.get(P + "/collections", summary="Feature collections 要素集")
-def collections(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
+def collections(request: Request, session: ReadSessionDep, principal: ReadPrincipalDep) -> Response:
     """Every collection with its links, extent (within the caller's scope) and CRS list."""
     f = params.parse_plain(_query(request))
     root = base(request)
@@ -170,7 +170,10 @@ def collections(request: Request, session: SessionDep, principal: PrincipalDep) 
 
 @router.get(P + "/collections/{collection_id}", summary="One feature collection 要素集")
 def collection(
-    request: Request, collection_id: CollectionId, session: SessionDep, principal: PrincipalDep
+    request: Request,
+    collection_id: CollectionId,
+    session: ReadSessionDep,
+    principal: ReadPrincipalDep,
 ) -> Response:
     """A collection's description, links and extent."""
     f = params.parse_plain(_query(request))
@@ -187,7 +190,9 @@ def collection(
 
 
 @router.get(P + "/collections/{collection_id}/queryables", summary="Queryables 可查询属性")
-def queryables(request: Request, collection_id: CollectionId, principal: PrincipalDep) -> Response:
+def queryables(
+    request: Request, collection_id: CollectionId, principal: ReadPrincipalDep
+) -> Response:
     """The properties a CQL2 filter may name, with their types (JSON Schema)."""
     f = params.parse_plain(_query(request))
     doc = service.queryables(collection_id)
@@ -241,7 +246,10 @@ def _now() -> str:
     },
 )
 def items(
-    request: Request, collection_id: CollectionId, session: SessionDep, principal: PrincipalDep
+    request: Request,
+    collection_id: CollectionId,
+    session: ReadSessionDep,
+    principal: ReadPrincipalDep,
 ) -> Response:
     """A page of features: limit, offset, bbox (+bbox-crs), datetime (as-of), crs, CQL2 filter."""
     query_lists = _query(request)
@@ -311,8 +319,8 @@ def feature(
     request: Request,
     collection_id: CollectionId,
     feature_id: Annotated[str, PathParam(max_length=40)],
-    session: SessionDep,
-    principal: PrincipalDep,
+    session: ReadSessionDep,
+    principal: ReadPrincipalDep,
 ) -> Response:
     """One feature by id (404 also when it lies outside the caller's scope)."""
     q = params.parse_item(_query(request))
@@ -344,7 +352,9 @@ GPKG = "application/geopackage+sqlite3"
     response_class=FileResponse,
     responses={200: {"content": {GPKG: {}}, "description": "GeoPackage (EPSG:4490)"}},
 )
-def register_gpkg(session: SessionDep, principal: PrincipalDep, as_of: AsOfDep) -> FileResponse:
+def register_gpkg(
+    session: ReadSessionDep, principal: ReadPrincipalDep, as_of: AsOfDep
+) -> FileResponse:
     """Agencies, buildings, floors, rooms (areas, categories) and findings the caller may see,
     in CGCS2000 (EPSG:4490), English field names with Chinese names (gpkg_data_columns);
     ``as_of`` gives buildings, floors and rooms as they stood at the end of that day."""
@@ -371,7 +381,7 @@ TileLayer = Literal["buildings", "floors", "rooms", "compliance"]
     "/tiles/{layer}.json", tags=["vector tiles 矢量瓦片"], summary="TileJSON of a tile layer"
 )
 def tile_json(
-    request: Request, layer: TileLayer, session: SessionDep, principal: PrincipalDep
+    request: Request, layer: TileLayer, session: ReadSessionDep, principal: ReadPrincipalDep
 ) -> JSONResponse:
     """TileJSON 3.0.0: the tile URL template, zoom range, the caller's bounds and the fields."""
     bounds = service.extent(session, scope=principal.scope)

@@ -22,7 +22,7 @@ from backend.ogc import cql
 from backend.ogc.collections import COLLECTIONS, Collection, json_type
 from backend.ogc.crs import STORAGE_SRID, Crs
 from backend.ogc.params import BBoxQuery, ItemsQuery
-from backend.services import inventory
+from backend.services import scope as scopes
 from backend.services.errors import NotFound
 from backend.services.scope import Scope
 
@@ -190,7 +190,7 @@ def queryables(collection_id: str) -> dict[str, Any]:
 
 def extent(session: Session, *, scope: Scope) -> list[float] | None:
     """The lon/lat extent of the regions the caller may see (every feature lies inside)."""
-    visible = select(Region.boundary).where(inventory._region_visible(scope)).subquery()
+    visible = select(Region.boundary).where(scopes.regions(scope)).subquery()
     box = session.execute(
         select(
             func.ST_XMin(func.ST_Extent(visible.c.boundary)),

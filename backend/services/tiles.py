@@ -295,7 +295,7 @@ def cached_tile(
     version = known_data_version()
     if map_settings().tile_cache_entries <= 0 or version is None:
         return None
-    key = (layer, z, x, y, flt, _scope_key(scope), generation(layer), version)
+    key = (layer, z, x, y, flt, scope.key, generation(layer), version)
     with _lock:
         hit = _cache.get(key)
         if hit is None or now - hit[0] >= TTL_S:

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from backend.api import tile_cache
-from backend.api.deps import PrincipalDep, SessionDep
+from backend.api.authn import request_token
+from backend.api.deps import ReadPrincipalDep, ReadSessionDep
 from backend.services import tiles
 
 router = APIRouter(tags=["vector tiles 矢量瓦片"])
@@ -30,8 +31,8 @@ assert set(Layer.__args__) == set(tiles.LAYERS)  # type: ignore[attr-defined]
 )
 def get_tile(
     request: Request,
-    session: SessionDep,
-    principal: PrincipalDep,
+    session: ReadSessionDep,
+    principal: ReadPrincipalDep,
     layer: Layer,
     z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
     x: Annotated[int, Path(ge=0)],
@@ -52,10 +53,8 @@ def get_tile(
     """
     flt = tiles.TileFilter(floor=floor, building=building, level=level, group=group)
     tile = tiles.get_tile(session, layer, z, x, y, scope=principal.scope, flt=flt)
-    tile_cache.remember(principal)
-    raw_headers = [
-        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.items()
-    ]
+    raw_headers = list(request.scope["headers"])
+    tile_cache.remember(request_token(raw_headers), principal)
     status, headers, body = tile_cache.response_parts(tile, raw_headers)
     return Response(
         content=body,
