@@ -92,9 +92,7 @@ def buildings(scope: Scope, day: dt.date | None) -> Select[Any]:
     if day is not None:
         b, stmt = history._buildings(day, scope)
         return stmt.with_only_columns(*_cols(_building_columns(b.c)))
-    return select(*_cols(_building_columns(Building))).where(
-        scopes.buildings(scope)
-    )
+    return select(*_cols(_building_columns(Building))).where(scopes.buildings(scope))
 
 
 # ------------------------------------------------------------------ floors
