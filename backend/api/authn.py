@@ -25,6 +25,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from backend.api.errors import gis_client
 from backend.services import auth
 from backend.services.errors import DomainError, Forbidden, Unauthenticated
 from backend.sessions.service import cross_site_refusal
@@ -127,7 +128,7 @@ class AuthGate:
                 error = exc
         if error is None:
             await self.app(scope, receive, send)
-        elif scope["path"].startswith("/api/") or _machine_client(scope):
+        elif scope["path"].startswith("/api/") or gis_client(scope):
             await _send(send, 401, _json_error(error), [(b"www-authenticate", b"Bearer")])
         else:
             target = scope["path"] + (
@@ -135,14 +136,6 @@ class AuthGate:
             )
             location = "/login?next=" + quote(target, safe="")
             await _send(send, 303, b"", [(b"location", location.encode())])
-
-
-def _machine_client(scope: Scope) -> bool:
-    """An OGC API request from a GIS client (not a browser asking for HTML): 401, no redirect."""
-    if not (scope["path"] == "/ogc" or scope["path"].startswith("/ogc/")):
-        return False
-    accept = b"".join(v for k, v in scope["headers"] if k == b"accept")
-    return b"text/html" not in accept
 
 
 def _json_error(exc: DomainError) -> bytes:

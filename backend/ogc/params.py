@@ -11,10 +11,10 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pygeofilter import ast
 
+from backend import timekeeping
 from backend.ogc import cql
 from backend.ogc import crs as crs_mod
 from backend.ogc.crs import Crs
@@ -23,7 +23,6 @@ from backend.services.errors import InvalidParameter
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
 MAX_OFFSET = 10_000_000
-CST = ZoneInfo("Asia/Shanghai")
 
 COMMON = frozenset({"f"})
 ITEM_PARAMS = COMMON | {"crs"}
@@ -157,7 +156,7 @@ def _instant(value: str) -> dt.date | None:
         ) from exc  # fmt: skip
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(CST).date()
+    return timekeeping.today(moment)
 
 
 def parse_datetime(value: str) -> Moment:
