@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from backend.db import replica
 from backend.db.embedded import EmbeddedPostgres
@@ -20,7 +20,10 @@ from tests.conftest import bearer
 
 
 @pytest.fixture(scope="module")
-def standby(pg_cluster: EmbeddedPostgres | None, engine: Engine) -> Iterator[EmbeddedReplica]:
+def standby(
+    pg_cluster: EmbeddedPostgres | None, engine: Engine, app_database_url: str
+) -> Iterator[EmbeddedReplica]:
+    """A hot standby of the test cluster (cloned after the app's login role exists)."""
     assert pg_cluster is not None, "the replica test needs the embedded test cluster"
     root = Path(tempfile.mkdtemp(prefix="officemap-test-replica-"))
     rep = replica_of(pg_cluster, root)
@@ -41,14 +44,15 @@ def replica_engine(standby: EmbeddedReplica) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def app_with_replica(standby: EmbeddedReplica, database_url: str) -> Iterator[Any]:
-    """The real app (sessions commit) reading from the standby."""
+def app_with_replica(standby: EmbeddedReplica, app_database_url: str) -> Iterator[Any]:
+    """The real app (sessions commit, as the app's login role) reading from the standby."""
     from backend.api import tile_cache
     from backend.api.app import create_app
 
     tile_cache.forget()
-    application = create_app(database_url)
-    replica.configure_replicas([standby.url()])
+    application = create_app(app_database_url)
+    on_standby = make_url(app_database_url).set(port=standby.port)
+    replica.configure_replicas([on_standby.render_as_string(hide_password=False)])
     yield application
     replica.configure_replicas([])
 
