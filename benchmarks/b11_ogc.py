@@ -24,6 +24,7 @@ from benchmarks.b1_tiles import tiles_lua
 from benchmarks.common import (
     PROJECT_ROOT,
     Section,
+    app_url,
     bench_token,
     benchmark_database,
     tipg_uvicorn,
@@ -144,7 +145,7 @@ def main() -> None:
         subprocess.Popen(
             [str(PROJECT_ROOT / ".venv" / "bin" / "uvicorn"), "backend.api.app:create_app",
              "--factory", "--workers", "1", "--port", str(ports["ours"]), "--log-level", "warning"],
-            env=dict(os.environ, OFFICEMAP_DATABASE_URL=url), cwd=PROJECT_ROOT,
+            env=dict(os.environ, OFFICEMAP_DATABASE_APP_URL=app_url(pg)), cwd=PROJECT_ROOT,
         ),
         subprocess.Popen(
             [str(tipg_uvicorn()), "tipg.main:app", "--port", str(ports["tipg"]), "--workers", "1",
