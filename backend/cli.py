@@ -311,34 +311,62 @@ def cmd_db(args: argparse.Namespace) -> int:
             print(url)
     elif args.action in ("backup", "restore"):
         return _backup_restore(args)
+    elif args.action == "replica":
+        return _replica(args.arg or "url")
     return 0
 
 
 def _backup_restore(args: argparse.Namespace) -> int:
     from backend.services import backup
 
-    if not args.file:
+    if not args.arg:
         _say(f"db {args.action} needs a FILE")
         return 2
+    path = Path(args.arg)
     try:
         with database_url() as url:
             if args.action == "backup":
-                manifest = backup.backup(url, args.file)
+                manifest = backup.backup(url, path)
                 rooms = manifest["counts"].get("rooms", 0)
                 _say(
-                    f"backup written to {args.file}: {rooms} rooms, "
+                    f"backup written to {path}: {rooms} rooms, "
                     f"{manifest['plan_files']} original files, checksummed"
                 )
             else:
-                report = backup.restore(url, args.file)
+                report = backup.restore(url, path)
                 _say(
-                    f"restored {args.file} (made {report.created_at}): "
+                    f"restored {path} (made {report.created_at}): "
                     f"{report.counts.get('rooms', 0)} rooms, {report.files} original files; "
                     "row counts and files match the backup"
                 )
     except backup.BackupError as exc:
         _say(f"db {args.action} failed: {exc}")
         return 1
+    return 0
+
+
+def _replica(action: str) -> int:
+    """``officemap db replica start|stop|url``: a streaming hot standby of the embedded cluster."""
+    if action not in ("start", "stop", "url"):
+        _say(f"db replica {action}: choose start, stop or url")
+        return 2
+    from backend.db.replica import replica_of
+
+    if database_settings().url:
+        _say("a configured OFFICEMAP_DATABASE_URL: set up its replicas on that server")
+        return 2
+    primary = embedded()
+    root = state_settings().dir / "postgres-replica"
+    if action == "stop":
+        replica_of(primary, root).stop()
+        _say("embedded replica stopped")
+        return 0
+    primary.start()
+    rep = replica_of(primary, root)
+    rep.start()
+    if action == "start":
+        _say(f"replica streaming from port {primary.port}; use it with OFFICEMAP_REPLICA_URLS:")
+    print(rep.url())
     return 0
 
 
@@ -382,12 +410,15 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--port", type=int, required=True)
     a.add_argument("--workers", type=int, default=1)
     d = sub.add_parser("db", help="database: upgrade the schema, start/stop the embedded cluster")
-    d.add_argument("action", choices=["upgrade", "start", "stop", "url", "backup", "restore"])
     d.add_argument(
-        "file",
+        "action", choices=["upgrade", "start", "stop", "url", "backup", "restore", "replica"]
+    )
+    d.add_argument(
+        "arg",
         nargs="?",
-        type=Path,
-        help="backup/restore: the archive (pg_dump custom format + original files, checksummed)",
+        metavar="FILE|start|stop|url",
+        help="backup/restore: the archive (pg_dump custom format + original files, "
+        "checksummed); replica: start/stop the embedded streaming replica, or print its URL",
     )
     g = sub.add_parser(
         "demo", help="generate the demo (or benchmark) province into an empty register"

@@ -253,3 +253,44 @@ class SupervisionSettings(BaseSettings):
 @lru_cache
 def supervision_settings() -> SupervisionSettings:
     return SupervisionSettings()
+
+
+class FastPathSettings(BaseSettings):
+    """Cached tiles served before the app (no database): how long a principal is trusted."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_FASTPATH_")
+
+    principal_ttl_s: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "seconds a signed-in user's roles and scope are reused by cached tile hits; a grant, "
+            "revoke, deactivation or token revocation applies to them within this time (at once "
+            "when the audited data version moves); 0 = off"
+        ),
+    )
+
+
+@lru_cache
+def fastpath_settings() -> FastPathSettings:
+    return FastPathSettings()
+
+
+class ReplicaSettings(BaseSettings):
+    """Streaming read replicas: read-only routes read there, writes go to the primary."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_REPLICA_")
+
+    urls: list[str] = Field(
+        default_factory=list,
+        description=(
+            'replica URLs as a JSON list, e.g. ["postgresql+psycopg://…@replica1/officemap"]; '
+            "empty: every read on the primary (libpq's target_session_attrs=read-only also works "
+            "inside one multi-host URL)"
+        ),
+    )
+
+
+@lru_cache
+def replica_settings() -> ReplicaSettings:
+    return ReplicaSettings()

@@ -35,6 +35,7 @@ def run_wrk(
     threads: int = 2,
     seconds: int = 10,
     headers: dict[str, str] | None = None,
+    timeout_s: int = 2,
 ) -> WrkResult:
     """Run wrk against ``base_url`` (loopback only) with the given request script."""
     assert base_url.startswith(("http://127.", "http://localhost")), (
@@ -52,6 +53,7 @@ def run_wrk(
             f"-c{connections}",
             f"-d{seconds}s",
             "--latency",
+            f"--timeout={timeout_s}s",
             "-s",
             str(script),
         ]

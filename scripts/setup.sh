@@ -72,6 +72,20 @@ if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
     touch "$stamp"
 fi
 
+# The OGC API conformance suite (ogctests) pins its own httpx/pytest/pyarrow: its own venv,
+# used by tests/ogc/test_conformance_suite.py against a live server.
+if [[ $want_test -eq 1 && ! -f .state/ogctests-venv/.installed ]]; then
+    echo "setup: installing the OGC conformance suite (ogctests) into .state/ogctests-venv"
+    mkdir -p .state
+    python3 -m venv .state/ogctests-venv
+    if ! .state/ogctests-venv/bin/pip install -q "ogctests==0.1.15" >.state/ogctests-pip.log 2>&1; then
+        tail -20 .state/ogctests-pip.log >&2
+        echo "setup: pip install ogctests failed" >&2
+        exit 1
+    fi
+    touch .state/ogctests-venv/.installed
+fi
+
 # Map assets (Leaflet and plugins) from the npm registry, served by the app.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
     echo "setup: installing map assets (npm ci)"

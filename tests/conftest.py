@@ -184,9 +184,10 @@ class AppRoleSessionReader:
 @pytest.fixture
 def app(engine: Engine, db: Session, app_database_url: str) -> Any:
     """The FastAPI app whose requests use the test's rolled-back session, as the app role."""
-    from backend.api import deps
+    from backend.api import deps, tile_cache
     from backend.api.app import create_app
 
+    tile_cache.forget()  # users are made per test in rolled-back transactions: names repeat
     application = create_app(app_database_url)
 
     def session_override() -> Iterator[Session]:

@@ -11,11 +11,11 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from backend.api import authn, docs, errors, observability, openapi, routes
-from backend.db import roles
+from backend.api import authn, docs, errors, observability, openapi, routes, tile_cache
+from backend.db import replica, roles
 from backend.db import session as db_session
 from backend.db.async_pool import PoolReader
-from backend.settings import database_settings, map_settings
+from backend.settings import database_settings, map_settings, replica_settings
 from map_ui import assets
 
 DESCRIPTION = """
@@ -44,6 +44,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
             url, pool_size=database_settings().pool_size, echo=database_settings().echo
         )
     reader = PoolReader(url, size=database_settings().pool_size) if url else None
+    if url and replica_settings().urls:
+        replica.configure_replicas(replica_settings().urls, pool_size=database_settings().pool_size)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,6 +67,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     openapi.install(app)
     errors.install(app)
     authn.install(app)
+    app.add_middleware(tile_cache.TileCacheGate)  # cached tiles before the sign-in gate
     observability.install(app)  # outermost: request id, access log, catch-all JSON 500
     # every module of backend.api.routes with a ``router`` is included, in name order
     for mod in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):

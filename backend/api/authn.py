@@ -25,6 +25,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from backend.api.errors import gis_client
 from backend.services import auth
 from backend.services.errors import DomainError, Forbidden, Unauthenticated
 from backend.sessions.service import cross_site_refusal
@@ -39,6 +40,7 @@ PUBLIC_PATHS = frozenset(
         "/api/v1/openapi.json",
         "/docs",
         "/docs/oauth2-redirect",
+        "/ogc/api",
     }
 )
 PUBLIC_PREFIXES = ("/static/",)
@@ -126,7 +128,7 @@ class AuthGate:
                 error = exc
         if error is None:
             await self.app(scope, receive, send)
-        elif scope["path"].startswith("/api/"):
+        elif scope["path"].startswith("/api/") or gis_client(scope):
             await _send(send, 401, _json_error(error), [(b"www-authenticate", b"Bearer")])
         else:
             target = scope["path"] + (

@@ -16,11 +16,19 @@ from fastapi.security import OAuth2PasswordBearer
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
+from backend.api.authn import request_token
+from backend.db import replica
 from backend.db.async_pool import Reader
+from backend.db.session import engine as session_engine
 from backend.db.session import new_session
 from backend.services import auth, users
 from backend.services.access import Principal
-from backend.services.errors import InvalidInput, PreconditionRequired, StaleVersion
+from backend.services.errors import (
+    InvalidInput,
+    PreconditionRequired,
+    StaleVersion,
+    Unauthenticated,
+)
 from backend.services.inventory import BBox, Page
 from backend.services.scope import Scope
 from backend.sessions.service import client_address
@@ -55,10 +63,32 @@ AsOfQuery = Annotated[
 ]
 
 
-def get_session() -> Iterator[Session]:
-    """One session per request, in one transaction committed at the end."""
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _caller(request: Request) -> str | None:
+    """The username of the request's token, if it carries a valid one (else None)."""
+    token = request_token(list(request.scope["headers"]))
+    if token is None:
+        return None
+    try:
+        return auth.token_subject(token)
+    except Unauthenticated:
+        return None
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request on the primary, in one transaction committed at the end.
+
+    With read replicas configured, a committed write is noted for its caller, whose reads
+    then stay on the primary until the replicas have replayed it (read-your-writes).
+    """
     with new_session() as session, session.begin():
         yield session
+    if replica.configured() and request.method not in SAFE_METHODS:
+        user = _caller(request)
+        if user is not None:
+            replica.note_write(user, session_engine())
 
 
 # scope="function": the transaction commits before the response is sent, so an answered
@@ -67,7 +97,30 @@ def get_session() -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+def get_read_session(request: Request, primary: SessionDep) -> Iterator[Session]:
+    """For read-only routes: a session on a read replica when one is configured, reachable
+    and caught up with the caller's own last write; else the primary's session."""
+    session = replica.read_session(_caller(request)) if replica.configured() else None
+    if session is None:
+        yield primary
+        return
+    with session, session.begin():
+        yield session
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+
+
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def _load_principal(request: Request, session: Session, token: str | None) -> Principal:
+    token = token or request.cookies.get(auth.cookie_name())
+    if not token:
+        raise auth.not_signed_in()
+    principal = users.load_principal(session, auth.token_claims(token))
+    users.apply_database_scope(session, principal.scope)
+    return principal
 
 
 def get_principal(
@@ -78,15 +131,21 @@ def get_principal(
     Roles and scope are read from the users table on every request, and the scope is
     written into the transaction's settings for the row-level security policies.
     """
-    token = token or request.cookies.get(auth.cookie_name())
-    if not token:
-        raise auth.not_signed_in()
-    principal = users.load_principal(session, auth.token_claims(token))
-    users.apply_database_scope(session, principal.scope)
-    return principal
+    return _load_principal(request, session, token)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_read_principal(
+    request: Request, session: ReadSessionDep, token: Annotated[str | None, Depends(bearer)]
+) -> Principal:
+    """``get_principal`` on the read session (a replica's when configured), so the scope
+    settings for row-level security are written where the route's queries run."""
+    return _load_principal(request, session, token)
+
+
+ReadPrincipalDep = Annotated[Principal, Depends(get_read_principal)]
 
 
 async def get_reader(request: Request) -> Reader:

@@ -31,6 +31,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.PayloadTooLarge: 413,
     e.UnsupportedMediaType: 415,
     e.RateLimited: 429,
+    e.InvalidParameter: 400,
 }
 
 
@@ -65,10 +66,23 @@ def error_response(exc: e.DomainError) -> JSONResponse:
     )
 
 
+def gis_client(scope: Any) -> bool:
+    """An OGC API request from a GIS client (not a browser asking for HTML): refused with
+    401 JSON, never redirected to the sign-in page."""
+    if not (scope["path"] == "/ogc" or scope["path"].startswith("/ogc/")):
+        return False
+    accept = b"".join(v for k, v in scope["headers"] if k == b"accept")
+    return b"text/html" not in accept
+
+
 async def _domain(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, e.DomainError)
     path = request.url.path
-    if isinstance(exc, e.Unauthenticated) and not path.startswith(("/api/", "/tiles/")):
+    if (
+        isinstance(exc, e.Unauthenticated)
+        and not path.startswith(("/api/", "/tiles/"))
+        and not gis_client(request.scope)
+    ):
         # a page whose session was signed out or revoked: sign in again, then come back
         target = path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)

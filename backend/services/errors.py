@@ -79,3 +79,10 @@ class UnsupportedMediaType(DomainError):
 class RateLimited(DomainError):
     code = "rate_limited"
     message_zh = "请求过于频繁，请稍后再试"
+
+
+class InvalidParameter(DomainError):
+    """A query parameter the standard API answers with 400 (OGC API: unknown or malformed)."""
+
+    code = "invalid_parameter"
+    message_zh = "请求参数无效"

@@ -16,6 +16,7 @@ generation at once in this process; entries also expire after ``TTL_S``.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 import time
@@ -65,10 +66,16 @@ class TileFilter:
 
 @dataclass(frozen=True)
 class Tile:
-    """An encoded tile and its entity tag."""
+    """An encoded tile, its entity tag, and the same bytes gzip-compressed (served as they are
+    to clients that accept gzip: a cached hit compresses nothing)."""
 
     data: bytes
     etag: str
+    gzip: bytes = b""
+
+    @property
+    def gzip_etag(self) -> str:
+        return self.etag[:-1] + '-gz"'
 
 
 # ---------------------------------------------------------------- generations + cache
@@ -93,6 +100,13 @@ def data_version(session: Session) -> int:
             text("SELECT coalesce((SELECT id FROM officemap_audit_head()), 0)")
         ).scalar_one()
         _version.update(at=now, head=int(head))
+    return int(_version["head"])
+
+
+def known_data_version() -> int | None:
+    """The data version read less than ``VERSION_CHECK_S`` ago, or None (no database read)."""
+    if time.monotonic() - _version["at"] >= VERSION_CHECK_S:
+        return None
     return int(_version["head"])
 
 
@@ -272,6 +286,25 @@ def check_tile(layer: str, z: int, x: int, y: int, flt: TileFilter) -> None:
         )
 
 
+def cached_tile(
+    layer: str, z: int, x: int, y: int, *, scope: Scope, flt: TileFilter = TileFilter()
+) -> Tile | None:
+    """The cached tile, without touching the database: only while the data version was read
+    less than ``VERSION_CHECK_S`` ago (else None, and :func:`get_tile` reads it)."""
+    now = time.monotonic()
+    version = known_data_version()
+    if map_settings().tile_cache_entries <= 0 or version is None:
+        return None
+    key = (layer, z, x, y, flt, scope.key, generation(layer), version)
+    with _lock:
+        hit = _cache.get(key)
+        if hit is None or now - hit[0] >= TTL_S:
+            return None
+        _cache.move_to_end(key)
+        _stats["hits"] += 1
+        return hit[1]
+
+
 def get_tile(
     session: Session,
     layer: str,
@@ -303,7 +336,7 @@ def get_tile(
         stmt = tile_statement(layer, z, x, y, scope=scope, flt=flt)
         data = bytes(session.execute(stmt).scalar_one())
     tag = hashlib.blake2b(data, digest_size=12).hexdigest()
-    tile = Tile(data=data, etag=f'"{tag}"')
+    tile = Tile(data=data, etag=f'"{tag}"', gzip=gzip.compress(data, compresslevel=6, mtime=0))
     if use_cache:
         with _lock:
             _cache[key] = (now, tile)

@@ -182,7 +182,7 @@ def test_anonymous_callers_reach_only_login_health_and_docs(anon_client: Any, ap
             if is_public(r.path):
                 assert resp.status_code < 500, (method, url)
                 continue
-            if r.path.startswith("/api/"):
+            if r.path.startswith(("/api/", "/ogc")):  # GIS clients get 401, not a login page
                 assert resp.status_code == 401, (method, url, resp.status_code)
                 assert resp.json()["code"] == "unauthenticated"
             else:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from backend.api.deps import DB_INT_MAX, IdFilter, ScopeDep, SessionDep
+from backend.api import tile_cache
+from backend.api.authn import request_token
+from backend.api.deps import DB_INT_MAX, IdFilter, ReadPrincipalDep, ReadSessionDep
 from backend.services import tiles
 
 router = APIRouter(tags=["vector tiles 矢量瓦片"])
@@ -28,8 +30,9 @@ assert set(Layer.__args__) == set(tiles.LAYERS)  # type: ignore[attr-defined]
     summary="Vector tile of a layer",
 )
 def get_tile(
-    session: SessionDep,
-    scope: ScopeDep,
+    request: Request,
+    session: ReadSessionDep,
+    principal: ReadPrincipalDep,
     layer: Layer,
     z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
     x: Annotated[int, Path(ge=0, le=2**tiles.MAX_ZOOM - 1)],
@@ -40,18 +43,23 @@ def get_tile(
     building: IdFilter = None,
     level: Annotated[int | None, Query(ge=-20, le=200)] = None,
     group: Annotated[Group | None, Query(description="compliance layer: finding group")] = None,
-    if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Features of ``layer`` in tile z/x/y (EPSG:3857 grid), filtered by the caller's scope.
 
     Layers: ``buildings`` (footprints, status), ``floors`` (current outlines), ``rooms``
     (current rooms, or those of ``floor``; number, category, usable area, level), and
     ``compliance`` (open findings drawn on their room or building; ``group`` selects
-    over-standard / idle / not-recovered / data-quality). Cached; edits invalidate.
+    over-standard / idle / not-recovered / data-quality). Cached; edits invalidate. Sent
+    gzip-compressed to clients that accept it; ``If-None-Match`` with the ETag gives 304.
+    Cached hits are answered before the app (``backend.api.tile_cache``), without the database.
     """
     flt = tiles.TileFilter(floor=floor, building=building, level=level, group=group)
-    tile = tiles.get_tile(session, layer, z, x, y, scope=scope, flt=flt)
-    headers = {"ETag": tile.etag, "Cache-Control": "private, max-age=60, must-revalidate"}
-    if if_none_match is not None and tile.etag in {t.strip() for t in if_none_match.split(",")}:
-        return Response(status_code=304, headers=headers)
-    return Response(content=tile.data, media_type=MVT, headers=headers)
+    tile = tiles.get_tile(session, layer, z, x, y, scope=principal.scope, flt=flt)
+    raw_headers = list(request.scope["headers"])
+    tile_cache.remember(request_token(raw_headers), principal)
+    status, headers, body = tile_cache.response_parts(tile, raw_headers)
+    return Response(
+        content=body,
+        status_code=status,
+        headers={k.decode(): v.decode() for k, v in headers if k != b"content-length"},
+    )

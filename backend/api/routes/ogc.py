@@ -1,0 +1,1 @@
+from backend.ogc.routes import router  # noqa: F401
