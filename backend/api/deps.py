@@ -108,7 +108,7 @@ def get_read_session(request: Request, primary: SessionDep) -> Iterator[Session]
         yield session
 
 
-ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
