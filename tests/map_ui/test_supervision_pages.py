@@ -150,7 +150,14 @@ def test_inspection_from_plan_to_closure(
     assert insp.page.locator(".om-evidence img").count() == 1
     insp.page.fill("#om-vnote", "现场核验属实")
     insp.page.click("#om-verify")
-    wait_for(insp, "officemapState.item.status === 'closed'", 60_000)
+    # closed, or the server's refusal on the page (shown in the failure message)
+    wait_for(
+        insp,
+        "officemapState.item.status === 'closed' || document.querySelector('#om-item-msg .om-error')",
+        60_000,
+    )
+    refused = insp.page.locator("#om-item-msg").inner_text()
+    assert refused == "", (refused, insp.failed)
     assert "已销号" in insp.page.locator("#om-item").inner_text()
     insp.screenshot("supervision-ledger-closed")
     assert_clean(insp)
