@@ -245,8 +245,11 @@ def test_postgres_stopped_immediately_during_a_plan_import_leaves_no_half_versio
     caught = False
     with psycopg.connect(pg.dsn(), autocommit=True) as watch:
         while t.is_alive() and not caught:
+            # the import's transaction has written (it holds a transaction id) and has not
+            # committed yet: the floor version is half-written inside it
             rows = watch.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'COPY rooms%%' AND state = 'active'"
+                "SELECT 1 FROM pg_stat_activity WHERE backend_xid IS NOT NULL"
+                " AND pid <> pg_backend_pid() AND datname = current_database()"
             ).fetchall()
             if rows:
                 caught = True
