@@ -103,7 +103,12 @@ def landing(request: Request, principal: ReadPrincipalDep) -> Response:
     return JSONResponse({"title": title, "description": description, "links": links(*items)})
 
 
-@router.get(P + "/api", summary="API definition (OpenAPI 3.0)")
+@router.get(
+    P + "/api",
+    summary="API definition (OpenAPI 3.0)",
+    response_class=Response,
+    responses={200: {"content": {openapi.OAS_MEDIA: {"schema": {"type": "object"}}}}},
+)
 def api_definition(request: Request) -> Response:
     """The OpenAPI 3.0 document of this OGC API (public: it describes the API, no data)."""
     doc = openapi.document(base(request))
