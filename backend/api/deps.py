@@ -108,7 +108,9 @@ def get_read_session(request: Request, primary: SessionDep) -> Iterator[Session]
         yield session
 
 
-ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+# function scope like SessionDep, which it wraps (FastAPI refuses a request-scoped
+# dependency on a function-scoped one)
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
