@@ -108,6 +108,8 @@ def get_read_session(request: Request, primary: SessionDep) -> Iterator[Session]
         yield session
 
 
+# function scope like SessionDep, which it wraps (FastAPI refuses a request-scoped
+# dependency on a function-scoped one)
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
