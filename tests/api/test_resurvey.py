@@ -29,10 +29,19 @@ def today(monkeypatch: pytest.MonkeyPatch) -> dt.date:
 
 
 def upload(client: Any, site: Site, data: bytes, **form: str) -> Any:
+    """A dry run, or a commit naming the floor version it replaces (If-Match)."""
+    headers = {}
+    if form.get("dry_run") != "true":
+        current = client.get(f"/api/v1/buildings/{site.building_id}/floors").json()["features"]
+        version = next(
+            f["properties"]["version"] for f in current if f["properties"]["level"] == site.level
+        )
+        headers["If-Match"] = f'"{version}"'
     return client.post(
         f"/api/v1/buildings/{site.building_id}/floors/{site.level}/plan",
         files={"file": ("plan.geojson", data, "application/octet-stream")},
         data={"crs": site.crs, **form},
+        headers=headers,
     )
 
 

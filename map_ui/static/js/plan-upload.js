@@ -59,7 +59,11 @@ async function post(url, data, headers) {
 async function upload(dryRun) {
   clearMessages(form);
   const url = `/api/v1/buildings/${cfg.buildingId}/floors/${Number(level.value)}/plan`;
-  const headers = dryRun ? {} : {"Idempotency-Key": crypto.randomUUID()};
+  // a commit names the floor version it replaces (seen in the dry run): If-Match, or
+  // If-None-Match: * for a level without a floor yet
+  const previous = lastReport && lastReport.floor ? lastReport.floor.previous_version : null;
+  const headers = dryRun ? {} : {"Idempotency-Key": crypto.randomUUID(),
+    ...(previous ? {"If-Match": `"${previous}"`} : {"If-None-Match": "*"})};
   const {status, body} = await post(url, formData(dryRun), headers);
   if (status === 201) {
     clear(reportCard);
