@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
 from backend import reference, timekeeping
-from backend.api.deps import ScopeDep, SessionDep
+from backend.api.deps import PrincipalDep, ScopeDep, SessionDep
 from backend.api.html import page_response
 from backend.db.models import Agency, Region, Room
 from backend.domain import AGENCY_LEVELS, BUILDING_STATUSES, OWNERSHIP_KINDS
@@ -129,9 +129,12 @@ def plan_page(
     response_class=HTMLResponse,
     summary="What-if: another standard, a draft or another idle threshold 情景推演",
 )
-def whatif_page(session: SessionDep, lang: LangQuery = "zh") -> HTMLResponse:
+def whatif_page(
+    session: SessionDep, principal: PrincipalDep, lang: LangQuery = "zh"
+) -> HTMLResponse:
     """Choose a version, edit a draft of its allowances or the idle threshold, run a named
-    scenario and compare it with the live findings per city, county or agency; Excel."""
+    scenario and compare it with the live findings per city, county or agency; Excel.
+    (``principal``: the signed-in, unrevoked caller, like every page.)"""
     versions = [(v["version"], v["title"]) for v in standards.list_versions(session)]
     ranks = {
         f"{lv}/{code}": r.name_zh if lang == "zh" else r.name_en
