@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +27,6 @@ from backend.db.compliance import (
     ComplianceFinding,
     StandardOfficeAllowance,
     StandardSetting,
-    StandardVersion,
 )
 from backend.db.models import Agency, Building, Floor, Occupancy, Region, Room
 from backend.live.models import WhatIfFinding, WhatIfScenario
@@ -108,62 +106,36 @@ def _check_draft(session: Session, draft: StandardsDraft) -> None:
         )
 
 
-def _draft_version(session: Session, base: str, draft: StandardsDraft, actor: str) -> str:
-    """A temporary version = base + draft (inside the caller's savepoint only)."""
-    version = f"whatif:{uuid.uuid4().hex[:12]}"
-    session.add(
-        StandardVersion(
-            version=version,
-            title=f"what-if draft over {base}",
-            effective_date=dt.date(9999, 12, 31),
-            source="what-if draft (never committed)",
-            manifest={},
-            loaded_by=actor,
-        )
-    )
-    session.flush()
+def _shadow_allowances(session: Session, base: str, draft: StandardsDraft) -> None:
+    """The draft's allowance table as a temporary table of the same name, shadowing the
+    loaded one for this transaction's rule statements (pg_temp comes first in the search
+    path): base version's rows with the draft's rows over them. The standards tables are
+    never written; the savepoint's rollback drops it."""
     session.execute(
         text(
-            "INSERT INTO standard_office_allowances (version, agency_level, rank_code, "
-            "max_usable_m2, origin) SELECT :v, agency_level, rank_code, max_usable_m2, origin "
-            "FROM standard_office_allowances WHERE version = :base"
+            "CREATE TEMP TABLE standard_office_allowances ON COMMIT DROP AS "
+            "SELECT * FROM public.standard_office_allowances WHERE version = :base"
         ),
-        {"v": version, "base": base},
-    )
-    session.execute(
-        text(
-            "INSERT INTO standard_settings (version, key, value, unit, origin) "
-            "SELECT :v, key, value, unit, origin FROM standard_settings WHERE version = :base"
-        ),
-        {"v": version, "base": base},
+        {"base": base},
     )
     for row in draft.allowances:
+        params = {"base": base, "level": row.agency_level, "rank": row.rank_code}
         session.execute(
-            delete(StandardOfficeAllowance).where(
-                StandardOfficeAllowance.version == version,
-                StandardOfficeAllowance.agency_level == row.agency_level,
-                StandardOfficeAllowance.rank_code == row.rank_code,
-            )
+            text(
+                "DELETE FROM pg_temp.standard_office_allowances "
+                "WHERE agency_level = :level AND rank_code = :rank"
+            ),
+            params,
         )
         if row.max_usable_m2 is not None:
-            session.add(
-                StandardOfficeAllowance(
-                    version=version,
-                    agency_level=row.agency_level,
-                    rank_code=row.rank_code,
-                    max_usable_m2=row.max_usable_m2,
-                    origin="what-if draft",
-                )
+            session.execute(
+                text(
+                    "INSERT INTO pg_temp.standard_office_allowances "
+                    "(version, agency_level, rank_code, max_usable_m2, origin) "
+                    "VALUES (:base, :level, :rank, :m2, 'what-if draft')"
+                ),
+                params | {"m2": row.max_usable_m2},
             )
-    for key, value in draft.settings.items():
-        session.execute(
-            delete(StandardSetting).where(
-                StandardSetting.version == version, StandardSetting.key == key
-            )
-        )
-        session.add(StandardSetting(version=version, key=key, value=value, origin="what-if draft"))
-    session.flush()
-    return version
 
 
 def _candidates(
@@ -173,12 +145,14 @@ def _candidates(
     savepoint = session.begin_nested()
     try:
         version = base
-        if data.draft is not None:
-            version = _draft_version(session, base, data.draft, actor)
         threshold = standards.setting(session, version, standards.IDLE_THRESHOLD)
+        coefficient = standards.setting(session, version, standards.USABLE_COEFFICIENT_MIN)
+        if data.draft is not None:
+            threshold = data.draft.settings.get("idle_threshold_days", threshold)
+            coefficient = data.draft.settings.get("usable_area_coefficient_min", coefficient)
+            _shadow_allowances(session, base, data.draft)
         if data.idle_threshold_days is not None:
             threshold = Decimal(data.idle_threshold_days)
-        coefficient = standards.setting(session, version, standards.USABLE_COEFFICIENT_MIN)
         params = {
             **compliance.Target().params(),
             "as_of": as_of,
@@ -186,7 +160,8 @@ def _candidates(
             "threshold": None if threshold is None else int(threshold),
             "coefficient_min": coefficient,
         }
-        not_configured = compliance.fill_candidates(session, params, threshold, coefficient)
+        with compliance.whole_register(session):
+            not_configured = compliance.fill_candidates(session, params, threshold, coefficient)
         rows = [
             dict(r)
             for r in session.execute(text(f"SELECT {', '.join(COLUMNS)} FROM cf_new")).mappings()  # noqa: S608 - constant column list

@@ -19,7 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -460,6 +461,30 @@ def target_for_change(
     return None
 
 
+_SETTINGS = ("officemap.unrestricted", "officemap.regions", "officemap.agencies")
+
+
+@contextmanager
+def whole_register(session: Session) -> Iterator[None]:
+    """The rules judge the whole register, whoever's write triggered them: the row-level
+    security scope of the transaction is lifted while they run and restored after. (What the
+    caller may *see* of the results is still filtered by ``backend.services.scope``.)"""
+    saved = session.execute(
+        text("SELECT " + ", ".join(f"current_setting('{k}', true)" for k in _SETTINGS))
+    ).one()
+    session.execute(text("SELECT set_config('officemap.unrestricted', 'on', true)"))
+    try:
+        yield
+    finally:
+        session.execute(
+            text(
+                "SELECT "
+                + ", ".join(f"set_config('{k}', :v{i}, true)" for i, k in enumerate(_SETTINGS))
+            ),
+            {f"v{i}": v or "" for i, v in enumerate(saved)},
+        )
+
+
 def follow(
     session: Session,
     target: Target | None,
@@ -480,7 +505,8 @@ def follow(
         standards.resolve_version(session, as_of or timekeeping.today())
     except InvalidInput:
         return None
-    return evaluate(session, target, as_of=as_of, actor=actor, audited=False)
+    with whole_register(session):
+        return evaluate(session, target, as_of=as_of, actor=actor, audited=False)
 
 
 def evaluate_rooms(

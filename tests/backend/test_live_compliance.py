@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
@@ -365,3 +365,31 @@ def test_unknown_rank_and_missing_person_key_are_refused(db: Session, today: dt.
             AgencyStaffing.agency_id == agency.id, AgencyStaffing.rank_code == "=1+1"
         )
     ).all()
+
+
+def test_a_scoped_writer_under_rls_still_gets_whole_register_findings(
+    db: Session, today: dt.date, client_as: Any
+) -> None:
+    """The app runs as officemap_app under FORCE RLS with the writer's scope: the rules must
+    still judge the whole floor and agency (rooms of other agencies included)."""
+    world = build_world(db)
+    compliance.run_full(db, as_of=today)
+    # the owner's run left its temporary table; the app role makes its own, as in production
+    db.execute(text("DROP TABLE IF EXISTS cf_new"))
+    officer = client_as("agency_officer", agencies=[world["agencies"][0].id])
+    room = world["rooms"][0]
+    r = officer.post(
+        "/api/v1/occupancies",
+        json={
+            "room_id": room.id,
+            "agency_id": world["agencies"][0].id,
+            "rank_code": "below_section",
+            "person_id": "P2",  # also in the other agency's room: two offices
+            "start_date": (today - dt.timedelta(days=5)).isoformat(),
+        },
+    )
+    assert r.status_code == 201, r.text
+    incremental = live_findings(db)
+    assert any(f[0] == "multiple_offices" and f[2] == "P2" for f in incremental)
+    compliance.run_full(db, as_of=today)
+    assert incremental == live_findings(db)
