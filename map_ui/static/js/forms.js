@@ -101,11 +101,17 @@ export async function save({root, method, url, body, state, reload, L, lang, sho
 
 /* The object's history (audited changes), newest first. */
 export async function history(container, kind, id, L) {
+  // only the latest call draws: an earlier, slower answer never replaces a newer one
+  const seq = String(Number(container.dataset.seq || 0) + 1);
+  container.dataset.seq = seq;
+  let items = [];
+  let failed = null;
+  try { items = (await read(`/api/v1/history/${kind}/${id}`)).data.items; }
+  catch (err) { failed = err; }
+  if (container.dataset.seq !== seq) { return; }
   clear(container);
   append(container, el("h2", {}, L.history));
-  let items = [];
-  try { items = (await read(`/api/v1/history/${kind}/${id}`)).data.items; }
-  catch (err) { append(container, el("p", {class: "om-error"}, String(err.message))); return; }
+  if (failed) { append(container, el("p", {class: "om-error"}, String(failed.message))); return; }
   if (!items.length) { append(container, el("p", {}, L.no_history)); return; }
   append(container, el("ul", {class: "om-history"}, items.map((e) => el("li", {},
     el("span", {}, new Date(e.occurred_at).toLocaleString("zh-CN"), " · ", e.actor, " · ", e.action, " "),
