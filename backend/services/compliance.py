@@ -270,7 +270,7 @@ def evaluate(
     evaluation.not_configured = not_configured
     session.flush()
     if not audited:
-        return _result(evaluation, counts, not_configured, opened, refreshed, closed, t0)
+        return _result(evaluation, counts, not_configured, opened, refreshed, closed, proposed, t0)
     audit.record(
         session,
         actor=actor,
@@ -287,7 +287,7 @@ def evaluate(
             "proposed_for_closure": proposed,
         },
     )
-    return _result(evaluation, counts, not_configured, opened, refreshed, closed, t0)
+    return _result(evaluation, counts, not_configured, opened, refreshed, closed, proposed, t0)
 
 
 def _result(
@@ -297,6 +297,7 @@ def _result(
     opened: int,
     refreshed: int,
     closed: int,
+    proposed: int,
     t0: float,
 ) -> EvaluationResult:
     return EvaluationResult(
