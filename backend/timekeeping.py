@@ -80,3 +80,9 @@ def active_on(start: Any, end: Any, day: dt.date | Any) -> ColumnElement[bool]:
 
 
 __all__ = ["TZ", "ACTIVE_ON_SQL", "active_on", "end_of_day", "is_active_on", "now", "today"]
+
+
+def not_ended_on(start: Any, end: Any, day: dt.date) -> ColumnElement[bool]:
+    """SQL: the record is active on ``day`` or starts later (it has not ended by then):
+    what a re-survey carries to a floor's new version. Built on :func:`active_on`."""
+    return active_on(func.least(start, literal(day, Date)), end, day)

@@ -64,6 +64,7 @@ def cmd_import_plan(args: argparse.Namespace) -> int:
             georef=_json_arg("georef", args.georef),
             dry_run=args.dry_run,
             repair=args.repair,
+            carry_over=_json_arg("carry_over", args.carry_over),
         )
         with cli.database_url() as url:
             engine = create_engine(url)
@@ -98,6 +99,11 @@ def _parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--dry-run", action="store_true", help="validate only; store nothing")
     p.add_argument("--repair", action="store_true", help="make invalid geometries valid")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--carry-over",
+        help='re-survey: JSON (or @file) {"<old room id>": <new feature index> or "end"} for '
+        "rooms whose occupants/leases/uses match no new room",
+    )
 
 
 cli.EXTRA_PARSERS.append(_parser)

@@ -119,6 +119,9 @@ class Lease(Base):
     approval_ref: Mapped[str | None] = mapped_column(String(120), comment="批准文号")
     start_date: Mapped[dt.date] = mapped_column(Date)
     end_date: Mapped[dt.date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(
+        Integer, default=1, server_default="1", comment="added by 0012_live"
+    )
 
 
 class ApprovedUse(Base):

@@ -51,8 +51,8 @@ PERMISSIONS: dict[str, Permission] = {
     ),
     "occupancy.write": Permission(
         ("admin", "planner", "agency_officer"),
-        "record and edit occupancy (who uses a room)",
-        "POST /api/v1/occupancies, PATCH /api/v1/occupancies/{id}",
+        "record and edit occupancy (who uses a room), move a person",
+        "POST /api/v1/occupancies, PATCH /api/v1/occupancies/{id}, POST …/{id}/move",
     ),
     "staffing.headcount": Permission(
         ("admin", "planner", "agency_officer"),
@@ -78,6 +78,16 @@ PERMISSIONS: dict[str, Permission] = {
         ("admin",), "re-evaluate compliance", "POST /api/v1/compliance/evaluations"
     ),
     "audit.read": Permission(("admin", "inspector"), "read the audit trail", "GET /api/v1/audit"),
+    "lease.write": Permission(
+        ("admin", "planner", "agency_officer"),
+        "record, change or end a lease or loan (出租出借)",
+        "POST /api/v1/leases, PATCH /api/v1/leases/{id}",
+    ),
+    "whatif.run": Permission(
+        ("admin", "planner"),
+        "run a what-if scenario (live findings untouched)",
+        "POST /api/v1/whatif/scenarios",
+    ),
     "password.change": Permission(
         ROLES, "change one's own password, sign out", "POST /api/v1/auth/password, /logout"
     ),

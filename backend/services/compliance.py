@@ -19,7 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -35,6 +36,7 @@ from backend.db.compliance import (
     RULE_CODES,
     ComplianceEvaluation,
     ComplianceFinding,
+    Lease,
 )
 from backend.db.models import Agency, Building, Floor, Occupancy, Region, Room
 from backend.services import audit, standards
@@ -170,41 +172,16 @@ class EvaluationResult:
         )
 
 
-def evaluate(
+def fill_candidates(
     session: Session,
-    target: Target,
-    *,
-    as_of: dt.date | None = None,
-    version: str | None = None,
-    actor: str = "system",
-) -> EvaluationResult:
-    """Run every configured rule over ``target`` and merge the findings (caller's transaction)."""
-    t0 = time.perf_counter()
-    session.flush()  # the rules read the caller's pending changes
-    as_of = as_of or timekeeping.today()
-    version = standards.resolve_version(session, as_of, version)
-    threshold = standards.setting(session, version, standards.IDLE_THRESHOLD)
-    coefficient_min = standards.setting(session, version, standards.USABLE_COEFFICIENT_MIN)
-    now = dt.datetime.now(dt.UTC)
-    evaluation = ComplianceEvaluation(
-        kind="full" if target.full else "incremental",
-        as_of=as_of,
-        standard_version=version,
-        target=None if target.full else {k: v for k, v in target.params().items()},
-        started_at=now,
-        actor=actor,
-    )
-    session.add(evaluation)
-    session.flush()
-    params: dict[str, Any] = {
-        **target.params(),
-        "as_of": as_of,
-        "version": version,
-        "threshold": int(threshold) if threshold is not None else None,
-        "coefficient_min": coefficient_min,
-        "now": now,
-        "evaluation_id": evaluation.id,
-    }
+    params: dict[str, Any],
+    threshold: Decimal | None,
+    coefficient_min: Decimal | None,
+) -> dict[str, str]:
+    """Run every configured rule into the temporary table ``cf_new`` (nothing merged);
+    returns the rules not (or only partly) configured and why. ``params`` bind the target
+    arrays, ``as_of``, ``version``, ``threshold`` and ``coefficient_min``."""
+    version = params["version"]
     sql = statements()
     not_configured: dict[str, str] = {}
     if threshold is None:
@@ -232,6 +209,49 @@ def evaluate(
             not_configured[rule] = (
                 f"partly: {n} {what} not judged (an allowance is not configured in {version})"
             )
+    return not_configured
+
+
+def evaluate(
+    session: Session,
+    target: Target,
+    *,
+    as_of: dt.date | None = None,
+    version: str | None = None,
+    actor: str = "system",
+    audited: bool = True,
+) -> EvaluationResult:
+    """Run every configured rule over ``target`` and merge the findings (caller's transaction).
+
+    ``audited=False``: no audit event of its own (a write that triggered it has one)."""
+    t0 = time.perf_counter()
+    session.flush()  # the rules read the caller's pending changes
+    as_of = as_of or timekeeping.today()
+    version = standards.resolve_version(session, as_of, version)
+    threshold = standards.setting(session, version, standards.IDLE_THRESHOLD)
+    coefficient_min = standards.setting(session, version, standards.USABLE_COEFFICIENT_MIN)
+    now = dt.datetime.now(dt.UTC)
+    evaluation = ComplianceEvaluation(
+        kind="full" if target.full else "incremental",
+        as_of=as_of,
+        standard_version=version,
+        target=None if target.full else {k: v for k, v in target.params().items()},
+        started_at=now,
+        actor=actor,
+    )
+    session.add(evaluation)
+    session.flush()
+    params: dict[str, Any] = {
+        **target.params(),
+        "as_of": as_of,
+        "version": version,
+        "threshold": int(threshold) if threshold is not None else None,
+        "coefficient_min": coefficient_min,
+        "now": now,
+        "evaluation_id": evaluation.id,
+    }
+    not_configured = fill_candidates(session, params, threshold, coefficient_min)
+    sql = statements()
     session.execute(text("ANALYZE cf_new"))  # the merge joins on it: give the planner its size
     counts = {
         str(r): int(n)
@@ -249,6 +269,8 @@ def evaluate(
     evaluation.counts = counts
     evaluation.not_configured = not_configured
     session.flush()
+    if not audited:
+        return _result(evaluation, counts, not_configured, opened, refreshed, closed, proposed, t0)
     audit.record(
         session,
         actor=actor,
@@ -265,11 +287,24 @@ def evaluate(
             "proposed_for_closure": proposed,
         },
     )
+    return _result(evaluation, counts, not_configured, opened, refreshed, closed, proposed, t0)
+
+
+def _result(
+    evaluation: ComplianceEvaluation,
+    counts: dict[str, int],
+    not_configured: dict[str, str],
+    opened: int,
+    refreshed: int,
+    closed: int,
+    proposed: int,
+    t0: float,
+) -> EvaluationResult:
     return EvaluationResult(
         evaluation_id=evaluation.id,
         kind=evaluation.kind,
-        as_of=as_of,
-        standard_version=version,
+        as_of=evaluation.as_of,
+        standard_version=evaluation.standard_version,
         counts=counts,
         not_configured=not_configured,
         opened=opened,
@@ -341,6 +376,138 @@ def evaluate_floor(
     return evaluate(
         session, target_for_floors(session, [floor_id]), as_of=as_of, version=version, actor=actor
     )
+
+
+def _merge(*targets: Target) -> Target:
+    """One target covering all of ``targets`` (each part the sorted union)."""
+
+    def part(name: str) -> tuple[Any, ...]:
+        values: set[Any] = set()
+        for t in targets:
+            values.update(getattr(t, name) or ())
+        return tuple(sorted(values))
+
+    return Target(
+        floors=part("floors"),
+        agencies=part("agencies"),
+        persons=part("persons"),
+        buildings=part("buildings"),
+    )
+
+
+def target_for_buildings(session: Session, building_ids: Iterable[int]) -> Target:
+    """What a change to a building (its agency, a building-wide lease) touches: its current
+    floors with everything they touch, and the building itself."""
+    ids = sorted(set(building_ids))
+    floors = session.scalars(
+        select(Floor.id).where(Floor.building_id.in_(ids), Floor.valid_to.is_(None))
+    ).all()
+    return _merge(target_for_floors(session, floors), Target((), (), (), tuple(ids)))
+
+
+def target_for_agencies(
+    session: Session, agency_ids: Iterable[int], *, occupants: bool = False
+) -> Target:
+    """What a change to an agency touches: its approved-area finding (staffing, approved
+    area); with ``occupants`` (its level changed) also the floors where its people sit."""
+    ids = tuple(sorted(set(agency_ids)))
+    target = Target(floors=(), agencies=ids, persons=(), buildings=())
+    if not occupants:
+        return target
+    floors = session.scalars(
+        select(Room.floor_id)
+        .join(Occupancy, Occupancy.room_id == Room.id)
+        .where(Occupancy.agency_id.in_(ids))
+        .distinct()
+    ).all()
+    return _merge(target, target_for_floors(session, floors))
+
+
+def target_for_change(
+    session: Session, what: str, key: int, before: dict[str, Any], after: dict[str, Any]
+) -> Target | None:
+    """What one audited write of the register touches (None: nothing a rule reads).
+
+    ``before``/``after`` hold the changed columns (as the audit event records them).
+    """
+    if what in ("room", "occupancy"):
+        rooms = (
+            select(Occupancy.room_id).where(Occupancy.id == key)
+            if what == "occupancy"
+            else select(Room.id).where(Room.id == key)
+        )
+        floors = session.scalars(select(Room.floor_id).where(Room.id.in_(rooms))).all()
+        # the agency or person it no longer names is touched too (its finding may go)
+        agencies = {v for v in (before.get("agency_id"), after.get("agency_id")) if v}
+        persons = {v for v in (before.get("person_id"), after.get("person_id")) if v}
+        return _merge(
+            target_for_floors(session, floors),
+            Target((), tuple(agencies), tuple(persons), ()),
+        )
+    if what == "lease":  # its building's lease finding; idle rules of what it covers
+        row = session.execute(
+            select(Lease.room_id, Lease.building_id).where(Lease.id == key)
+        ).first()
+        if row is None:
+            return None
+        if row.room_id is not None:
+            return target_for_change(session, "room", row.room_id, {}, {})
+        return target_for_buildings(session, [row.building_id])
+    if what == "floor":
+        return target_for_floors(session, [key])
+    if what == "building":
+        return target_for_buildings(session, [key])
+    if what == "agency":
+        return target_for_agencies(session, [key], occupants="level" in after)
+    return None
+
+
+_SETTINGS = ("officemap.unrestricted", "officemap.regions", "officemap.agencies")
+
+
+@contextmanager
+def whole_register(session: Session) -> Iterator[None]:
+    """The rules judge the whole register, whoever's write triggered them: the row-level
+    security scope of the transaction is lifted while they run and restored after. (What the
+    caller may *see* of the results is still filtered by ``backend.services.scope``.)"""
+    saved = session.execute(
+        text("SELECT " + ", ".join(f"current_setting('{k}', true)" for k in _SETTINGS))
+    ).one()
+    session.execute(text("SELECT set_config('officemap.unrestricted', 'on', true)"))
+    try:
+        yield
+    finally:
+        session.execute(
+            text(
+                "SELECT "
+                + ", ".join(f"set_config('{k}', :v{i}, true)" for i, k in enumerate(_SETTINGS))
+            ),
+            {f"v{i}": v or "" for i, v in enumerate(saved)},
+        )
+
+
+def follow(
+    session: Session,
+    target: Target | None,
+    *,
+    actor: str = "system",
+    as_of: dt.date | None = None,
+) -> EvaluationResult | None:
+    """Re-evaluate what a write touched, in the writer's transaction (live compliance).
+
+    Does nothing when nothing is touched or when no standards version is in effect (then
+    there are no findings to keep current). The write's own audit event stands for it.
+    """
+    if target is None or not any(
+        (target.floors, target.agencies, target.persons, target.buildings)
+    ):
+        return None
+    try:
+        standards.resolve_version(session, as_of or timekeeping.today())
+    except InvalidInput:
+        return None
+    with whole_register(session):
+        return evaluate(session, target, as_of=as_of, actor=actor, audited=False)
 
 
 def evaluate_rooms(

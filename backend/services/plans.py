@@ -35,11 +35,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from backend import reference
+from backend import reference, timekeeping
 from backend.db.models import Agency, Building, Floor, Region
 from backend.db.plans import PlanFile, PlanImport
 from backend.domain import SPACE_CATEGORIES
-from backend.services import audit, inventory
+from backend.services import audit, compliance, inventory, resurvey
 from backend.services import scope as scopes
 from backend.services.access import Principal, roles_for
 from backend.services.errors import (
@@ -127,6 +127,9 @@ class PlanRequest:
     # the floor version the upload replaces: its number (If-Match), NEW_LEVEL for a level
     # without a floor yet (If-None-Match: *), None: unconditional (the operator's CLI)
     expected_version: int | None = None
+
+    carry_over: dict[str, Any] | None = None  # old room id -> new feature index or "end"
+    preview: bool = False  # dry run: add the rooms as lon/lat GeoJSON to the report
 
 
 NEW_LEVEL = -1  # expected_version of a first upload: no current floor at that level
@@ -410,6 +413,8 @@ def _request_sha(req: PlanRequest, file_sha: str, crs: int, storey: float | None
         "repair": req.repair,
         "storey_height_m": storey,
     }
+    if req.carry_over is not None:
+        doc["carry_over"] = req.carry_over
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
@@ -497,9 +502,12 @@ def import_plan(
     }
     report["building_id"] = building.id
     report["level"] = req.level
+    carry = _carry_over(session, req, previous, rows, frame, report)
     if report["errors"]:
         report["status"] = "rejected"
         return PlanOutcome("rejected", report)
+    if req.dry_run and req.preview and frame is not None:
+        report["preview"] = _preview(frame, rows, report)
     if req.dry_run:
         report["status"] = "dry_run"
         return PlanOutcome("dry_run", report)
@@ -516,6 +524,13 @@ def import_plan(
         frame,
         file_sha,
         request_sha,
+    )
+    if carry is not None:
+        resurvey.apply(
+            session, carry, floor_id, today=timekeeping.today(), actor=principal.username
+        )
+    compliance.follow(
+        session, compliance.target_for_floors(session, [floor_id]), actor=principal.username
     )
     for hook in AFTER_IMPORT:
         hook(session, building.id)
@@ -601,6 +616,62 @@ def _drawing_units(
             )
         ]
     return georef, []
+
+
+def _carry_over(
+    session: Session,
+    req: PlanRequest,
+    previous: Floor | None,
+    rows: list[dict[str, Any]],
+    frame: _Frame | None,
+    report: dict[str, Any],
+) -> resurvey.CarryOver | None:
+    """What moves from the current version to the new one (re-survey); undecided rooms
+    are listed (a warning in the dry run) and refuse the commit."""
+    if report["errors"] or frame is None:
+        return None
+    carry = resurvey.plan(
+        session, previous, rows, frame.lonlat, req.carry_over, today=timekeeping.today()
+    )
+    if carry is not None:
+        report["carry_over"] = carry.report()
+        issue = carry.issue()
+        if issue is not None and req.dry_run:  # listed now, refused only at commit
+            report["warnings"].append(issue | {"severity": "warning"})
+        elif issue is not None:
+            report["errors"].append(issue)
+    return carry
+
+
+def _preview(frame: _Frame, rows: list[dict[str, Any]], report: dict[str, Any]) -> dict[str, Any]:
+    """The dry run's rooms in lon/lat for the upload page's map, each marked with the worst
+    issue that names it (error / warning / ok), and the floor outline."""
+    worst: dict[int, str] = {}
+    for issue in report["warnings"]:
+        if issue.get("feature") is not None:
+            worst.setdefault(int(issue["feature"]), "warning")
+    for issue in report["errors"]:
+        if issue.get("feature") is not None:
+            worst[int(issue["feature"])] = "error"
+    features = [
+        {
+            "type": "Feature",
+            "id": int(r["feature"]),
+            "geometry": shapely.geometry.mapping(g),
+            "properties": {
+                "feature": int(r["feature"]),
+                "number": r["number"],
+                "category": r["category"],
+                "usable_area_m2": float(r["usable_area_m2"]),
+                "issue": worst.get(int(r["feature"]), "ok"),
+            },
+        }
+        for r, g in zip(rows, frame.lonlat, strict=True)
+    ]
+    outline = (
+        None if frame.outline_lonlat is None else shapely.geometry.mapping(frame.outline_lonlat)
+    )
+    return {"type": "FeatureCollection", "features": features, "outline": outline}
 
 
 def _replay(session: Session, req: PlanRequest, request_sha: str) -> PlanOutcome | None:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from backend import reference
 from backend.db.compliance import StandardOfficeAllowance, StandardSetting, StandardVersion
 from backend.services import audit
 from backend.services.errors import Conflict, InvalidInput, NotFound
@@ -228,6 +229,35 @@ def idle_threshold_days(session: Session, as_of: dt.date) -> int | None:
         return None
     value = setting(session, version, IDLE_THRESHOLD)
     return None if value is None else int(value)
+
+
+def rank_codes(session: Session, agency_level: str) -> frozenset[str]:
+    """The rank codes an agency of this level may use: the standards' rank catalogue
+    (``ranks.csv``) and any rank a loaded version gives an allowance for."""
+    loaded = session.scalars(
+        select(StandardOfficeAllowance.rank_code)
+        .where(StandardOfficeAllowance.agency_level == agency_level)
+        .distinct()
+    ).all()
+    catalogue = {code for level, code in reference.ranks() if level == agency_level}
+    return frozenset(catalogue) | frozenset(loaded)
+
+
+def check_rank(session: Session, agency_level: str, rank_code: str, *, field: str) -> None:
+    """InvalidInput unless ``rank_code`` is a rank of the standards for this agency level."""
+    allowed = rank_codes(session, agency_level)
+    if rank_code not in allowed:
+        raise InvalidInput(
+            f"rank {rank_code!r} is not a rank of a {agency_level}-level agency in the standards",
+            message_zh=f"职级 {rank_code} 不属于该级别单位的标准职级",
+            details={"field": field, "rank_code": rank_code, "allowed": sorted(allowed)},
+        )
+
+
+def default_versions(specs: list[VersionSpec]) -> list[str]:
+    """Versions loaded when none is named: never a labelled illustration (demo figures
+    become the standard in effect only when asked for by name)."""
+    return [s.version for s in specs if s.manifest.get("label") != "illustration"]
 
 
 def list_versions(session: Session) -> list[dict[str, Any]]:

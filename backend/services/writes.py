@@ -20,8 +20,8 @@ from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Occupancy, Region, Room
-from backend.domain import BuildingStatus, LeaveReason, Ownership, SpaceCategory
-from backend.services import audit
+from backend.domain import AgencyLevel, BuildingStatus, LeaveReason, Ownership, SpaceCategory
+from backend.services import audit, compliance, standards
 from backend.services import scope as scopes
 from backend.services.access import Principal, roles_for
 from backend.services.errors import InvalidGeometry, InvalidInput, NotFound, StaleVersion
@@ -126,20 +126,34 @@ class OccupancyUpdate(BaseModel):
     left_post_reason: LeaveReason | None = None
 
 
+class AgencyUpdate(BaseModel):
+    """Reference figures and details of an agency, set by the managing office: approved
+    office area (核定面积), name, credit code, level; staffing has its own PUT."""
+
+    model_config = FORBID
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    credit_code: str | None = Field(
+        default=None, pattern=r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
+    )
+    level: AgencyLevel | None = None
+    approved_office_area_m2: Decimal | None = Field(
+        default=None, ge=0, le=10_000_000, decimal_places=2, description="核定面积; null: none"
+    )
+
+
+class OccupancyMove(BaseModel):
+    """Move the person to another room: this occupancy ends on ``date``, a new one starts."""
+
+    model_config = FORBID
+    room_id: int = Field(ge=1)
+    date: dt.date
+
+
 class StaffingRow(BaseModel):
     model_config = FORBID
     rank_code: str = Field(min_length=1, max_length=40)
     quota: int = Field(ge=0, le=100_000)
     headcount: int = Field(ge=0, le=100_000)
-
-
-class AgencyUpdate(BaseModel):
-    """Reference figures of an agency set by the managing office."""
-
-    model_config = FORBID
-    approved_office_area_m2: Decimal | None = Field(
-        default=None, ge=0, le=10_000_000, decimal_places=2, description="核定面积; null: none"
-    )
 
 
 class StaffingUpdate(BaseModel):
@@ -220,7 +234,21 @@ def _apply(
         before={n: before[n] for n in names} | {"version": expected},
         after=changes | {"version": new_version},
     )
+    _follow(session, principal, what, key, before, changes)
     return int(new_version)
+
+
+def _follow(
+    session: Session,
+    principal: Principal,
+    what: str,
+    key: int,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    """Compliance follows the write: re-evaluate what it touched, in this transaction."""
+    target = compliance.target_for_change(session, what, key, before, after)
+    compliance.follow(session, target, actor=principal.username)
 
 
 def _require_agency(session: Session, agency_id: int | None, principal: Principal) -> None:
@@ -238,6 +266,11 @@ def _require_visible(session: Session, model: Any, key: int, visible: ColumnElem
     on the target, so a hidden object answers exactly like a missing one."""
     if session.execute(select(model.id).where(model.id == key, visible)).first() is None:
         raise _not_found(model.__tablename__.rstrip("s"), key)
+
+
+def _check_rank(session: Session, agency_id: int, rank_code: str) -> None:
+    level = session.execute(select(Agency.level).where(Agency.id == agency_id)).scalar_one()
+    standards.check_rank(session, level, rank_code, field="rank_code")
 
 
 def _footprint(geojson: dict[str, Any]) -> tuple[shapely.MultiPolygon, Decimal, str]:
@@ -380,11 +413,18 @@ def occupancy_scope_predicate(principal: Principal) -> ColumnElement[bool]:
 
 def create_occupancy(session: Session, data: OccupancyCreate, *, principal: Principal) -> int:
     room = session.execute(
-        select(Room.id).where(Room.id == data.room_id, scopes.rooms(principal.scope))
+        select(Room.id, Room.category).where(Room.id == data.room_id, scopes.rooms(principal.scope))
     ).first()
     if room is None:
         raise _not_found("room", data.room_id)
     _require_agency(session, data.agency_id, principal)
+    _check_rank(session, data.agency_id, data.rank_code)
+    if room.category == "office" and not data.person_id:
+        raise InvalidInput(
+            "an office needs the person's key (person_id): the one-office rule is checked by it",
+            message_zh="办公室使用人须填写人员标识（person_id），用于一人一处办公室的核查",
+            details={"field": "person_id"},
+        )
     values = data.model_dump()
     occupancy_id = int(
         session.execute(insert(Occupancy).values(**values).returning(Occupancy.id)).scalar_one()
@@ -397,6 +437,7 @@ def create_occupancy(session: Session, data: OccupancyCreate, *, principal: Prin
         object_id=occupancy_id,
         after=values | {"version": 1},
     )
+    _follow(session, principal, "occupancy", occupancy_id, {}, values)
     return occupancy_id
 
 
@@ -418,6 +459,11 @@ def update_occupancy(
         raise _not_found("occupancy", occupancy_id)
     if changes.get("end_date") is not None and changes["end_date"] < start:
         raise InvalidInput("end_date is before start_date", details={"field": "end_date"})
+    if changes.get("rank_code") is not None:
+        agency = session.execute(
+            select(Occupancy.agency_id).where(Occupancy.id == occupancy_id, visible)
+        ).scalar_one()
+        _check_rank(session, agency, changes["rank_code"])
     return _apply(
         session,
         principal=principal,
@@ -430,11 +476,59 @@ def update_occupancy(
     )
 
 
+def move_occupancy(
+    session: Session,
+    occupancy_id: int,
+    data: OccupancyMove,
+    *,
+    expected: int,
+    principal: Principal,
+) -> int:
+    """End + start in one transaction (either both or neither); returns the new id."""
+    o = session.scalars(
+        select(Occupancy).where(Occupancy.id == occupancy_id, occupancy_scope_predicate(principal))
+    ).one_or_none()
+    if o is None:
+        raise _not_found("occupancy", occupancy_id)
+    if o.end_date is not None and o.end_date <= data.date:
+        raise InvalidInput("the occupancy has already ended", details={"field": "date"})
+    if data.date < o.start_date:
+        raise InvalidInput("date is before the occupancy's start", details={"field": "date"})
+    if data.room_id == o.room_id:
+        raise InvalidInput("that is the room it is in", details={"field": "room_id"})
+    person = {
+        k: getattr(o, k)
+        for k in (
+            "agency_id",
+            "person_name",
+            "person_id",
+            "post_title",
+            "rank_code",
+            "is_concurrent_post",
+            "concurrent_approved",
+        )
+    }
+    update_occupancy(
+        session,
+        occupancy_id,
+        OccupancyUpdate(end_date=data.date),
+        expected=expected,
+        principal=principal,
+    )
+    return create_occupancy(
+        session,
+        OccupancyCreate(room_id=data.room_id, start_date=data.date, **person),
+        principal=principal,
+    )
+
+
 # ---------------------------------------------------------------- agency staffing
 def update_agency(
     session: Session, agency_id: int, data: AgencyUpdate, *, expected: int, principal: Principal
 ) -> int:
-    """The managing office's reference figures of an agency (approved office area)."""
+    """The managing office's reference figures of an agency (approved office area, level,
+    name, credit code); compliance follows (the approved-area finding, and every occupant's
+    findings when the level changes)."""
     principal.require(*roles_for("agency.approved_area"))
     return _apply(
         session,
@@ -460,6 +554,12 @@ def replace_staffing(
     ranks = [r.rank_code for r in data.staffing]
     if len(set(ranks)) != len(ranks):
         raise InvalidInput("rank_code repeated", details={"field": "staffing"})
+    level = session.execute(
+        select(Agency.level).where(Agency.id == agency_id, scopes.agencies(principal.scope))
+    ).scalar_one_or_none()
+    if level is not None:
+        for k, rank in enumerate(ranks):
+            standards.check_rank(session, level, rank, field=f"staffing.{k}.rank_code")
     before = [
         dict(r)
         for r in session.execute(
@@ -497,6 +597,7 @@ def replace_staffing(
         before={"staffing": before, "version": expected},
         after={"staffing": [r.model_dump() for r in data.staffing], "version": version},
     )
+    _follow(session, principal, "agency", agency_id, {}, {"staffing": True})
     return version
 
 

@@ -137,6 +137,7 @@ def test_hostile_text_is_written_as_text_never_a_formula(client: Any, db: Sessio
                 "rank_code": "section_head",
                 "start_date": "2020-01-01",
                 "person_name": value,
+                "person_id": f"X-{room.id}",  # an office needs the person's key
             },
         )
         assert occ.status_code == 201, occ.text

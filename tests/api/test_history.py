@@ -94,14 +94,18 @@ def test_new_building_did_not_exist_yesterday(client: Any) -> None:
 
 def test_occupancy_as_of_uses_its_dates(client: Any, db: Session) -> None:
     room, agency = db.execute(
-        text("SELECT id, agency_id FROM rooms WHERE agency_id IS NOT NULL ORDER BY id LIMIT 1")
+        text(
+            "SELECT r.id, r.agency_id FROM rooms r JOIN agencies a ON a.id = r.agency_id "
+            "WHERE a.level = 'county' ORDER BY r.id LIMIT 1"
+        )
     ).one()
     occ = client.post(
         "/api/v1/occupancies",
         json={
             "room_id": room,
             "agency_id": agency,
-            "rank_code": "staff",
+            "rank_code": "below_section",  # a rank of the standards for a county agency
+            "person_id": "T-0001",
             "start_date": "2025-01-01",
             "end_date": "2025-06-30",
         },

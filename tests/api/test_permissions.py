@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from backend import reference
 from backend.db.compliance import ComplianceFinding
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Room
 from backend.services import auth
@@ -120,7 +121,15 @@ def _staffing(db: Session, agency_id: int) -> list[dict[str, Any]]:
         .where(AgencyStaffing.agency_id == agency_id)
         .order_by(AgencyStaffing.rank_code)
     ).mappings()
-    return [dict(r) for r in rows] or [{"rank_code": "section_member", "quota": 0, "headcount": 0}]
+    return [dict(r) for r in rows] or [
+        {"rank_code": _rank(db, agency_id), "quota": 0, "headcount": 0}
+    ]
+
+
+def _rank(db: Session, agency_id: int) -> str:
+    """A rank of the standards for the agency's level (ranks are checked against them)."""
+    level = db.execute(select(Agency.level).where(Agency.id == agency_id)).scalar_one()
+    return next(code for lv, code in reference.ranks() if lv == level)
 
 
 Probe = Callable[[Any, World, Session, str], Any]
@@ -171,7 +180,8 @@ def _occupancy(c: Any, w: World, db: Session, username: str) -> Any:
         json={
             "room_id": w.room_id,
             "agency_id": w.agency_id,
-            "rank_code": "section_member",
+            "rank_code": _rank(db, w.agency_id),
+            "person_id": f"perm-{username}",
             "start_date": "2026-01-05",
         },
     )
@@ -209,6 +219,17 @@ def _audit(c: Any, w: World, db: Session, username: str) -> Any:
     return c.get("/api/v1/audit")
 
 
+def _lease(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.post(
+        "/api/v1/leases",
+        json={"room_id": w.room_id, "kind": "lend", "start_date": "2026-01-05"},
+    )
+
+
+def _whatif(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.post("/api/v1/whatif/scenarios", json={"name": "权限", "idle_threshold_days": 90})
+
+
 def _password(c: Any, w: World, db: Session, username: str) -> Any:
     db.execute(
         text("UPDATE users SET password_hash = :h WHERE username = :u"),
@@ -233,6 +254,8 @@ PROBES: dict[str, Probe] = {
     "finding.status": _finding_status,
     "compliance.evaluate": _evaluate,
     "audit.read": _audit,
+    "lease.write": _lease,
+    "whatif.run": _whatif,
     "password.change": _password,  # last: it revokes the client's token
 }
 
@@ -257,6 +280,8 @@ def _state(db: Session, w: World) -> tuple[Any, ...]:
             {"f": w.finding_id},
         ).one(),
         db.execute(text("SELECT count(*) FROM compliance_evaluations")).scalar_one(),
+        db.execute(text("SELECT count(*) FROM leases")).scalar_one(),
+        db.execute(text("SELECT count(*) FROM whatif_scenarios")).scalar_one(),
     )
 
 
@@ -297,6 +322,10 @@ def test_routes_use_the_table(app: Any) -> None:
         ("PATCH", "/api/v1/compliance/findings/{finding_id}"): "finding.status",
         ("POST", "/api/v1/compliance/evaluations"): "compliance.evaluate",
         ("GET", "/api/v1/audit"): "audit.read",
+        ("POST", "/api/v1/occupancies/{occupancy_id}/move"): "occupancy.write",
+        ("POST", "/api/v1/leases"): "lease.write",
+        ("PATCH", "/api/v1/leases/{lease_id}"): "lease.write",
+        ("POST", "/api/v1/whatif/scenarios"): "whatif.run",
     }
     for key, action in expect.items():
         assert by_route[key] == frozenset(PERMISSIONS[action].roles), key

@@ -955,12 +955,15 @@ def test_today_is_china_standard_time() -> None:
 def test_occupancy_as_of_its_end_date_is_not_running(client: Any, db: Session) -> None:
     """History and the ledger use the compliance boundary: vacated on D, not occupied on D."""
     room, agency = db.execute(
-        text("SELECT id, agency_id FROM rooms WHERE agency_id IS NOT NULL ORDER BY id LIMIT 1")
-    ).one()
+        text(
+            "SELECT r.id, r.agency_id FROM rooms r JOIN agencies a ON a.id = r.agency_id "
+            "WHERE a.level = 'county' ORDER BY r.id LIMIT 1"
+        )
+    ).one()  # a rank of the standards for the agency's level, and the person's key
     occ = client.post(
         "/api/v1/occupancies",
-        json={"room_id": room, "agency_id": agency, "rank_code": "staff",
-              "start_date": "2025-01-01", "end_date": "2025-06-30"},
+        json={"room_id": room, "agency_id": agency, "rank_code": "below_section",
+              "person_id": "T-0002", "start_date": "2025-01-01", "end_date": "2025-06-30"},
     ).json()["id"]  # fmt: skip
 
     def running(day: str) -> bool:

@@ -90,14 +90,18 @@ def test_floor_storey_height_recounts_building_area(client: Any, db: Session) ->
 
 def test_occupancy_and_staffing_writes(client: Any, db: Session) -> None:
     room, agency = db.execute(
-        text("SELECT id, agency_id FROM rooms WHERE agency_id IS NOT NULL ORDER BY id LIMIT 1")
+        text(
+            "SELECT r.id, r.agency_id FROM rooms r JOIN agencies a ON a.id = r.agency_id "
+            "WHERE a.level = 'county' ORDER BY r.id LIMIT 1"
+        )
     ).one()
     resp = client.post(
         "/api/v1/occupancies",
         json={
             "room_id": room,
             "agency_id": agency,
-            "rank_code": "staff",
+            "rank_code": "below_section",  # a rank of the standards for a county agency
+            "person_id": "T-0001",
             "start_date": "2025-01-01",
             "person_name": "张三",
         },
@@ -111,12 +115,12 @@ def test_occupancy_and_staffing_writes(client: Any, db: Session) -> None:
     a = client.get(f"/api/v1/agencies/{agency}")
     s = client.put(
         f"/api/v1/agencies/{agency}/staffing",
-        json={"staffing": [{"rank_code": "staff", "quota": 10, "headcount": 9}]},
+        json={"staffing": [{"rank_code": "below_section", "quota": 10, "headcount": 9}]},
         headers={"If-Match": a.headers["ETag"]},
     )
     assert s.status_code == 200, s.text
     assert s.json()["properties"]["staffing"] == [
-        {"rank_code": "staff", "quota": 10, "headcount": 9}
+        {"rank_code": "below_section", "quota": 10, "headcount": 9}
     ]
     again = client.put(
         f"/api/v1/agencies/{agency}/staffing",

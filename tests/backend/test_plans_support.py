@@ -30,21 +30,39 @@ class Site:
 
 
 def demo_site(db: Session) -> Site:
-    """A generated demo building that has a current floor at level 1."""
+    """A generated demo building with a current floor whose rooms carry nothing a
+    re-survey would have to move (no running occupancy, lease or use, no live room finding),
+    so that a test plan replacing it needs no carry-over decision."""
+    carries_nothing = text(
+        """
+        NOT EXISTS (SELECT 1 FROM rooms r WHERE r.floor_id = floors.id AND (
+            EXISTS (SELECT 1 FROM occupancies o WHERE o.room_id = r.id
+                    AND (o.end_date IS NULL OR o.end_date > current_date))
+            OR EXISTS (SELECT 1 FROM leases l WHERE l.room_id = r.id
+                       AND (l.end_date IS NULL OR l.end_date > current_date))
+            OR EXISTS (SELECT 1 FROM approved_uses u WHERE u.room_id = r.id
+                       AND (u.end_date IS NULL OR u.end_date > current_date))
+            OR EXISTS (SELECT 1 FROM compliance_findings c WHERE c.room_id = r.id
+                       AND c.status <> 'closed'
+                       AND c.object_type IN ('room', 'room_pair', 'occupancy'))))
+        """
+    )
     row = db.execute(
-        select(Building.id, Building.region_adcode, func.ST_AsBinary(Building.footprint))
+        select(
+            Building.id, Building.region_adcode, func.ST_AsBinary(Building.footprint), Floor.level
+        )
         .join(Floor, Floor.building_id == Building.id)
         .where(
-            Floor.level == 1,
             Floor.valid_to.is_(None),
             Building.source.is_(None) | ~Building.source.contains("IMDF"),
+            carries_nothing,
         )
-        .order_by(Building.id)
+        .order_by(Building.id, Floor.level)
         .limit(1)
     ).one()
     fp = shapely.from_wkb(bytes(row[2]))
     crs = gk3_zone_crs(float(fp.centroid.x))
-    return Site(int(row[0]), int(row[1]), crs, to_gk(fp, crs), 1)
+    return Site(int(row[0]), int(row[1]), crs, to_gk(fp, crs), int(row[3]))
 
 
 def to_gk(geom: Any, crs: str) -> Any:

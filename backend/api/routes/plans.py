@@ -60,7 +60,17 @@ _UPLOAD_DOC: dict[str, Any] = {
                             "description": 'JSON: {"origin":[X,Y],"rotation_deg":r,"scale":s} '
                             'or {"control_points":[{"local":[x,y],"target":[X,Y]}, …]}',
                         },
+                        "carry_over": {
+                            "type": "string",
+                            "description": 're-survey: JSON {"<old room id>": <new feature '
+                            'index> or "end"} for rooms the report lists as unmatched',
+                        },
                         "dry_run": {"type": "boolean", "default": False},
+                        "preview": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "dry run: rooms as lon/lat GeoJSON in the report",
+                        },
                         "repair": {"type": "boolean", "default": False},
                     },
                 }
@@ -223,6 +233,8 @@ async def upload_plan(
             repair=_flag(form.get("repair"), "repair"),
             idempotency_key=idempotency_key,
             expected_version=expected,
+            carry_over=plans.parse_json_field("carry_over", _text_field(form, "carry_over")),
+            preview=_flag(form.get("preview"), "preview"),
         )
     # parsing, validation and the write run in a worker thread, at most
     # OFFICEMAP_UPLOAD_WORKERS at once: the event loop keeps serving everyone else

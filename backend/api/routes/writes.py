@@ -120,8 +120,9 @@ def update_agency(
     expected: IfMatchDep,
     body: writes.AgencyUpdate,
 ) -> Response:
-    """核定面积: a reference figure the agency is judged by (over-approved rule); set by the
-    managing office (admin, planner), never by the agency itself."""
+    """核定面积 and the agency's details: reference figures the agency is judged by
+    (over-approved rule); set by the managing office (admin, planner), never by the agency
+    itself. Compliance follows: the approved-area finding is re-judged at once."""
     version = writes.update_agency(session, agency_id, body, expected=expected, principal=principal)
     return _feature(inventory.get_agency(session, agency_id, scope=principal.scope), version)
 
@@ -255,3 +256,30 @@ def update_occupancy(
     session.expire_all()
     o = _occupancy(session, principal, occupancy_id)
     return JSONResponse(_occupancy_json(o), headers={"ETag": etag(version)})
+
+
+@router.post(
+    "/occupancies/{occupancy_id}/move",
+    status_code=201,
+    responses=_W,
+    summary="Move a person to another room (ends this occupancy, starts one there)",
+)
+def move_occupancy(
+    session: SessionDep,
+    principal: LedgerKeeper,
+    occupancy_id: Id,
+    expected: IfMatchDep,
+    body: writes.OccupancyMove,
+) -> JSONResponse:
+    """One action: the occupancy ends on ``date`` and the same person, post and rank start
+    in ``room_id`` that day. Answers the new occupancy."""
+    new_id = writes.move_occupancy(
+        session, occupancy_id, body, expected=expected, principal=principal
+    )
+    session.expire_all()
+    o = _occupancy(session, principal, new_id)
+    return JSONResponse(
+        _occupancy_json(o),
+        status_code=201,
+        headers={"ETag": etag(o.version), "Location": f"/api/v1/occupancies/{new_id}"},
+    )

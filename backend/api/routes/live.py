@@ -1,0 +1,3 @@
+from backend.live.routes import router
+
+__all__ = ["router"]

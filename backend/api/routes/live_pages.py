@@ -1,0 +1,3 @@
+from backend.live.pages import router
+
+__all__ = ["router"]

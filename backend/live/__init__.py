@@ -1,0 +1,1 @@
+"""A live register: what-if scenarios evaluated apart from the live findings."""
