@@ -52,6 +52,9 @@ class SpaceRequest(Base):
     rooms: Mapped[list[dict[str, Any]]] = mapped_column(
         JSONB, comment='[{"subcategory", "count", "area_m2"}]'
     )
+    releases: Mapped[list[int]] = mapped_column(
+        JSONB, default=list, comment="room ids the agency gives back (to the pool when idle)"
+    )
     preferred_region_adcode: Mapped[int | None] = mapped_column(Integer)
     near_building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"))
     needed_by: Mapped[dt.date | None] = mapped_column(Date)
@@ -83,6 +86,12 @@ class AllocationPlan(Base):
     assignments: Mapped[list[dict[str, Any]]] = mapped_column(
         JSONB, comment='[{"room_id", "rank_code", "post_title"}] (transfer/swap)'
     )
+    releases: Mapped[list[int]] = mapped_column(JSONB, default=list)
+    rehousing: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB,
+        default=list,
+        comment='swap: [{"occupancy_id", "to_room_id"}] the other agency moves into released rooms',
+    )
     area_m2: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     note: Mapped[str | None] = mapped_column(Text)
     approved_by: Mapped[str] = mapped_column(String(80))
@@ -106,3 +115,5 @@ class PoolEntry(Base):
     released_on: Mapped[dt.date] = mapped_column(Date)
     taken_on: Mapped[dt.date | None] = mapped_column(Date)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("allocation_plans.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    released_by: Mapped[str | None] = mapped_column(String(80))

@@ -155,3 +155,36 @@ def execute_plan(
     taken, idle findings re-evaluated (those cured close) — one audited change."""
     result = service.execute_plan(session, plan_id, expected=expected, principal=principal)
     return _with_etag(result, result.plan.version)
+
+
+@router.post(
+    "/asset-pool",
+    status_code=201,
+    responses=_E,
+    summary="Release an idle room to the public asset pool 交回公物仓",
+)
+def release_to_pool(
+    session: SessionDep, principal: ManagingOffice, body: schemas.PoolRelease
+) -> dict[str, Any]:
+    """The managing office takes an idle room back: allocated to nobody, offered first to
+    every request (调剂). A room in use today is refused (422); one already pooled is 409."""
+    entry_id = service.release_to_pool(session, body, principal=principal)
+    return {"id": entry_id, "room_id": body.room_id}
+
+
+@router.get("/asset-pool", summary="The public asset pool 公物仓")
+def list_pool(
+    session: SessionDep,
+    scope: ScopeDep,
+    page: PageDep,
+    include_taken: Annotated[bool, Query(description="also rooms already reallocated")] = False,
+) -> dict[str, Any]:
+    """Rooms released to the pool in the caller's scope, newest first."""
+    total, items = service.list_pool(
+        session, scope=scope, open_only=not include_taken, limit=page.limit, offset=page.offset
+    )
+    return {
+        "numberMatched": total,
+        "numberReturned": len(items),
+        "items": [i.model_dump(mode="json") for i in items],
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 FORBID = ConfigDict(extra="forbid", str_strip_whitespace=True)
 Route = Literal["transfer", "swap", "rent", "build"]
@@ -34,6 +34,11 @@ class SpaceRequestCreate(BaseModel):
     agency_id: int = Field(ge=1, le=2**31 - 1)
     offices: list[OfficeNeed] = Field(default_factory=list, max_length=50)
     rooms: list[RoomNeed] = Field(default_factory=list, max_length=50)
+    releases: list[int] = Field(
+        default_factory=list,
+        max_length=200,
+        description="rooms of the agency it gives back once housed (to the pool when idle)",
+    )
     preferred_region_adcode: int | None = Field(default=None, ge=100000, le=999999)
     near_building_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     needed_by: dt.date | None = None
@@ -47,6 +52,7 @@ class SpaceRequestPublic(BaseModel):
     status: str
     offices: list[OfficeNeed]
     rooms: list[RoomNeed]
+    releases: list[int]
     preferred_region_adcode: int | None
     near_building_id: int | None
     needed_by: dt.date | None
@@ -84,10 +90,29 @@ class Entitlement(BaseModel):
 
 
 class Assignment(BaseModel):
+    """A room for a person of a rank (an office) or for a room need (by subcategory)."""
+
     model_config = FORBID
-    room_id: int = Field(ge=1)
-    rank_code: str = Field(min_length=1, max_length=40)
+    room_id: int = Field(ge=1, le=2**62)
+    rank_code: str | None = Field(default=None, min_length=1, max_length=40)
     post_title: str | None = Field(default=None, max_length=120)
+    subcategory: str | None = Field(default=None, min_length=1, max_length=40)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Assignment:
+        if (self.rank_code is None) == (self.subcategory is None):
+            raise ValueError("an assignment names either rank_code (office) or subcategory")
+        return self
+
+
+class Rehousing(BaseModel):
+    """置换: a person of the other agency moves into a room the requester gives back."""
+
+    occupancy_id: int
+    agency_id: int
+    rank_code: str
+    from_room_id: int
+    to_room_id: int
 
 
 class Candidate(BaseModel):
@@ -105,8 +130,13 @@ class Candidate(BaseModel):
     entitled_m2: float | None = Field(description="the allowances of the people housed")
     people_housed: int
     people_needed: int
+    rooms_matched: int = Field(default=0, description="other rooms found (by category)")
+    rooms_needed: int = 0
     moves: int = Field(description="agencies whose space changes hands (0: pool or own idle)")
     assignments: list[Assignment]
+    rehousing: list[Rehousing] = Field(
+        default_factory=list, description="swap: the other agency's people and their new rooms"
+    )
     reasons: list[str] = Field(description="why it ranks here (Chinese)")
     reasons_en: list[str]
 
@@ -114,6 +144,7 @@ class Candidate(BaseModel):
 class Candidates(BaseModel):
     request_id: int
     people_needed: int
+    rooms_needed: int = 0
     entitled_m2: float | None
     candidates: list[Candidate]
 
@@ -134,6 +165,8 @@ class PlanPublic(BaseModel):
     route: Route
     status: str
     assignments: list[Assignment]
+    releases: list[int]
+    rehousing: list[Rehousing]
     area_m2: float
     note: str | None
     approved_by: str
@@ -146,4 +179,29 @@ class Execution(BaseModel):
     plan: PlanPublic
     occupancies_created: int
     rooms_reallocated: int
+    rooms_released_to_pool: int = 0
+    people_rehoused: int = 0
     idle_findings_closed: int
+
+
+class PoolRelease(BaseModel):
+    """A planner releases an idle room to the public asset pool (公物仓)."""
+
+    model_config = FORBID
+    room_id: int = Field(ge=1, le=2**62)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class PoolEntryPublic(BaseModel):
+    id: int
+    room_id: int
+    building_id: int
+    building_name: str
+    subcategory: str | None
+    usable_area_m2: float
+    region_adcode: int
+    released_from_agency_id: int | None
+    released_on: dt.date
+    taken_on: dt.date | None
+    plan_id: int | None
+    note: str | None
