@@ -205,3 +205,42 @@ class PoolEntryPublic(BaseModel):
     taken_on: dt.date | None
     plan_id: int | None
     note: str | None
+
+
+class MatchingCreate(BaseModel):
+    """Province-wide matching: all open requests (optionally of a region or a list)."""
+
+    model_config = FORBID
+    region: int | None = Field(default=None, ge=100000, le=999999)
+    request_ids: list[int] = Field(default_factory=list, max_length=5000)
+    approve: bool = Field(default=False, description="turn the matches into approved plans")
+
+
+class MatchedRequest(BaseModel):
+    request_id: int
+    agency_id: int
+    building_id: int
+    building_name: str | None
+    area_m2: float
+    distance_km: float | None
+    people_housed: int
+    rooms_matched: int
+    assignments: list[Assignment]
+    plan_id: int | None
+
+
+class Matching(BaseModel):
+    method: str
+    requests: int
+    buildings: int = Field(description="buildings with vacant space in scope")
+    vacant_rooms: int
+    vacant_area_m2: float
+    rounds: int = Field(description="assignment rounds (a building serves one request each)")
+    matched: list[MatchedRequest]
+    unmatched: list[int]
+    not_configured: list[int] = Field(description="requests with a rank no standard sets")
+    idle_area_placed_m2: float = Field(description="idle area put back to use")
+    greedy_idle_area_placed_m2: float = Field(
+        description="the same figure for requests matched one by one (the baseline)"
+    )
+    greedy_matched: int

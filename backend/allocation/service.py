@@ -304,6 +304,7 @@ class _Vacant:
     distance_km: float | None
     category: str | None = "office"
     subcategory: str | None = None
+    region_adcode: int = 0
 
 
 def _slots(
@@ -365,6 +366,7 @@ def _room_rows(stmt: Any, session: Session) -> list[_Vacant]:
             None if r[7] is None else float(r[7]),
             r[8],
             r[9],
+            r[10],
         )
         for r in session.execute(stmt)
     ]
@@ -384,6 +386,7 @@ def _room_select(near: Any) -> Any:
             _distance(near),
             Room.category,
             Room.subcategory,
+            Room.region_adcode,
         )
         .join(Floor, and_(Floor.id == Room.floor_id, Floor.valid_to.is_(None)))
         .join(Building, Building.id == Room.building_id)
