@@ -45,11 +45,11 @@ SWAP_ATTEMPTS = 8
 # ---------------------------------------------------------------- scope
 def request_visible(scope: Scope) -> Any:
     """Requests of a scoped agency or of an agency in a scoped region."""
-    return scope.predicate(SpaceRequest.region_adcode, SpaceRequest.agency_id)
+    return scopes.space_requests(scope)
 
 
 def plan_visible(scope: Scope) -> Any:
-    return scope.predicate(AllocationPlan.region_adcode, AllocationPlan.agency_id)
+    return scopes.allocation_plans(scope)
 
 
 def _not_found(what: str, key: int) -> NotFound:
@@ -1613,9 +1613,7 @@ def release_to_pool(session: Session, data: schemas.PoolRelease, *, principal: P
 def list_pool(
     session: Session, *, scope: Scope, open_only: bool = True, limit: int = 100, offset: int = 0
 ) -> tuple[int, list[schemas.PoolEntryPublic]]:
-    where = [
-        scope.predicate(PoolEntry.region_adcode, PoolEntry.released_from_agency_id),
-    ]
+    where = [scopes.pool_entries(scope, PoolEntry)]
     if open_only:
         where.append(PoolEntry.taken_on.is_(None))
     total = session.execute(select(func.count()).select_from(PoolEntry).where(*where)).scalar_one()

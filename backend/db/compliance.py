@@ -119,6 +119,16 @@ class Lease(Base):
     approval_ref: Mapped[str | None] = mapped_column(String(120), comment="批准文号")
     start_date: Mapped[dt.date] = mapped_column(Date)
     end_date: Mapped[dt.date | None] = mapped_column(Date)
+    # 0016_lifecycle: the lease register of the managing office
+    rent_yuan_per_year: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    area_m2: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    approval_document: Mapped[str | None] = mapped_column(Text)
+    approved_by: Mapped[str | None] = mapped_column(String(80))
+    approved_on: Mapped[dt.date | None] = mapped_column(Date)
+    ended_on: Mapped[dt.date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(80))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class ApprovedUse(Base):
