@@ -15,13 +15,10 @@ and the agency it belongs to; the list is exportable (Excel, formulas neutralise
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -29,13 +26,13 @@ from backend import timekeeping
 from backend.db.models import Agency, Building, Floor, Occupancy, Room
 from backend.lifecycle.models import Title
 from backend.reconciliation import schemas
+from backend.services import exports
 from backend.services import scope as scopes
 from backend.services.scope import Scope
 
 REL_TOLERANCE = 0.01
 ABS_TOLERANCE_M2 = 1.0
-FORMULA_START = ("=", "+", "-", "@")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = exports.XLSX
 
 
 def _region(column: Any, region: int | None) -> Any:
@@ -274,17 +271,8 @@ def reconcile(session: Session, *, scope: Scope, region: int | None) -> schemas.
 
 
 # ---------------------------------------------------------------- Excel
-def _cell(ws: Any, value: Any, *, bold: bool = False) -> WriteOnlyCell:
-    """User text is data: a string starting with = + - @ is written as text, never a formula."""
-    cell = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        cell.data_type = "s"
-        cell.quotePrefix = True
-    if bold:
-        cell.font = Font(bold=True)
-    return cell
-
-
+# the cells go through the exports module's writer: text is a string cell, never a formula
+# (= + - @, their full-width forms, tab, CR, LF carry the quote prefix)
 HEADERS = [
     "核对",
     "类型",
@@ -305,38 +293,35 @@ CHECK_ZH = {"ledger": "账账", "physical": "账实", "title": "账证"}
 def xlsx(result: schemas.Reconciliation) -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("不一致清单")
-    ws.append([_cell(ws, h, bold=True) for h in HEADERS])
+    exports._header(ws, HEADERS)
     for m in result.mismatches:
-        values = [
-            CHECK_ZH[m.check],
-            m.kind,
-            m.agency_name,
-            m.building_name,
-            m.object_type,
-            m.object_id,
-            m.register_figure,
-            m.other_figure,
-            m.register_m2,
-            m.other_m2,
-            m.difference_m2,
-            m.description_zh,
-        ]
-        ws.append([_cell(ws, v) for v in values])
+        exports._append(
+            ws,
+            [
+                CHECK_ZH[m.check],
+                m.kind,
+                m.agency_name,
+                m.building_name,
+                m.object_type,
+                m.object_id,
+                m.register_figure,
+                m.other_figure,
+                m.register_m2,
+                m.other_m2,
+                m.difference_m2,
+                m.description_zh,
+            ],
+        )
     summary = wb.create_sheet("按单位汇总")
-    heads = ["单位", "账账不一致", "账证不一致", "总账分配面积(m²)", "在用面积(m²)"]
-    summary.append([_cell(summary, h, bold=True) for h in heads])
+    exports._header(
+        summary, ["单位", "账账不一致", "账证不一致", "总账分配面积(m²)", "在用面积(m²)"]
+    )
     for a in result.agencies:
-        row = [a.agency_name, a.ledger, a.title, a.register_allocated_m2, a.ledger_in_use_m2]
-        summary.append([_cell(summary, v) for v in row])
+        exports._append(
+            summary,
+            [a.agency_name, a.ledger, a.title, a.register_allocated_m2, a.ledger_in_use_m2],
+        )
     notes = wb.create_sheet("说明")
     for key, check in result.checks.items():
-        notes.append(
-            [
-                _cell(notes, CHECK_ZH[key]),
-                _cell(notes, "已核对" if check.done else "未核对"),
-                _cell(notes, check.note_zh),
-            ]
-        )
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+        exports._append(notes, [CHECK_ZH[key], "已核对" if check.done else "未核对", check.note_zh])
+    return exports._save(wb)

@@ -50,7 +50,7 @@ def test_reconciliation_lists_both_figures_per_agency(
         "/api/v1/titles",
         json={
             "building_id": occ.building_id,
-            "certificate_no": "=1+1",
+            "certificate_no": "=1+1",  # a formula if written raw
             "certified_area_m2": f"{floors_m2 + 500:.2f}",
             "holder": "@SUM(A1)",
         },
