@@ -33,6 +33,7 @@ from backend.services.errors import InvalidInput
 from backend.services.scope import Scope
 
 MAX_ROUNDS = 10
+MAX_NEAR = 50  # buildings tried per request (the nearest in its region)
 INFEASIBLE = 1e12
 # cost of a pair: −(area put back) × AREA_WEIGHT + km — area first, distance breaks ties
 AREA_WEIGHT = 1000.0
@@ -100,28 +101,42 @@ def solve(
     buildings: Sequence[int],
     fit_of: FitFn,
     *,
+    shortlist: Mapping[int, Sequence[int]] | None = None,
     round_fn: RoundFn = assignment_round,
     rounds: int = MAX_ROUNDS,
 ) -> tuple[list[tuple[int, int, Fit]], int]:
     """Rounds of ``round_fn`` until nothing more is matched; ``fit_of(request, building,
-    taken_rooms)`` evaluates a pair against the rooms not yet taken."""
+    taken_rooms)`` evaluates a pair against the rooms not yet taken. ``shortlist``: the
+    buildings worth trying per request (default: all). A pair is evaluated again only when
+    its building lost rooms in the previous round; the cost matrix has a column only for
+    buildings that fit some pending request."""
     taken: set[int] = set()
     pending = list(requests)
     matched: list[tuple[int, int, Fit]] = []
+    cache: dict[tuple[int, int], Fit | None] = {}
+    dirty: set[int] = set(buildings)
     done = 0
     for _ in range(rounds):
         frozen = frozenset(taken)
-        fits = {(r, b): fit_of(r, b, frozen) for r in pending for b in buildings}
-        pairs = round_fn(pending, buildings, fits)
+        fits: dict[tuple[int, int], Fit | None] = {}
+        for r in pending:
+            for b in shortlist.get(r, ()) if shortlist is not None else buildings:
+                if b in dirty or (r, b) not in cache:
+                    cache[(r, b)] = fit_of(r, b, frozen)
+                fits[(r, b)] = cache[(r, b)]
+        columns = sorted({b for (_r, b), f in fits.items() if f is not None})
+        pairs = round_fn(pending, columns, fits)
         if not pairs:
             break
         done += 1
+        dirty = set()
         for r, b in pairs:
             f = fits[(r, b)]
             assert f is not None
             matched.append((r, b, f))
             taken |= {a.room_id for a in f.candidate.assignments}
             pending.remove(r)
+            dirty.add(b)
     return matched, done
 
 
@@ -200,6 +215,24 @@ def _distances(
     return out
 
 
+def _shortlist(
+    requests: Mapping[int, SpaceRequest],
+    by_building: Mapping[int, list[Any]],
+    km: Mapping[tuple[int, int], float | None],
+) -> dict[int, list[int]]:
+    """Per request, the MAX_NEAR nearest buildings with vacant space in its preferred region
+    (else its city): the pairs worth evaluating."""
+    region_of = {b: rooms[0].region_adcode for b, rooms in by_building.items()}
+    out: dict[int, list[int]] = {}
+    for rid, r in requests.items():
+        area = r.preferred_region_adcode or (r.region_adcode - r.region_adcode % 100)
+        lo, hi = scopes.adcode_range(area)
+        inside = [b for b, region in region_of.items() if lo <= region <= hi]
+        inside.sort(key=lambda b: km.get((rid, b)) or 0.0)
+        out[rid] = inside[:MAX_NEAR]
+    return out
+
+
 def match(
     session: Session,
     data: schemas.MatchingCreate,
@@ -254,8 +287,9 @@ def match(
     km = _distances(session, requests, sorted(by_building))
     fit = _fit_function(requests, slots, by_building, km)
     ids, buildings = list(requests), sorted(by_building)
-    matched, rounds = solve(ids, buildings, fit)
-    greedy, _g = solve(ids, buildings, fit, round_fn=greedy_round)
+    near = _shortlist(requests, by_building, km)
+    matched, rounds = solve(ids, buildings, fit, shortlist=near)
+    greedy, _g = solve(ids, buildings, fit, shortlist=near, round_fn=greedy_round)
     placed = round(sum(f.area_m2 for _r, _b, f in matched), 2)
     plans: dict[int, int] = {}
     if data.approve:
