@@ -24,13 +24,13 @@ from backend.allocation import schemas
 from backend.allocation.models import AllocationPlan, PoolEntry, SpaceRequest
 from backend.db.compliance import ApprovedUse, ComplianceFinding, Lease
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Occupancy, Region, Room
-from backend.services import audit, compliance, standards
+from backend.services import access, audit, compliance, standards
 from backend.services import scope as scopes
 from backend.services.access import Principal
 from backend.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from backend.services.scope import Scope
 
-MANAGING_OFFICE = ("admin", "planner")
+MANAGING_OFFICE = access.MANAGING_OFFICE  # the one definition (services/access.py)
 ROUTE_ZH = {"transfer": "调剂", "swap": "置换", "rent": "租用", "build": "建设"}
 ROUTE_ORDER = {"transfer": 0, "swap": 1, "rent": 2, "build": 3}
 # an office smaller than this share of the person's allowance is not proposed: it would

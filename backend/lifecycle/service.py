@@ -21,13 +21,13 @@ from backend.db.compliance import Lease
 from backend.db.models import AuditEvent, Building, Floor, Room
 from backend.lifecycle import schemas
 from backend.lifecycle.models import Disposal, MaintenanceRequest, Title
-from backend.services import audit, compliance
+from backend.services import access, audit, compliance
 from backend.services import scope as scopes
 from backend.services.access import Principal
 from backend.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from backend.services.scope import Scope
 
-MANAGING_OFFICE = ("admin", "planner")
+MANAGING_OFFICE = access.MANAGING_OFFICE  # the one definition (services/access.py)
 REQUESTERS = ("admin", "planner", "agency_officer")
 M = TypeVar("M")
 
