@@ -205,11 +205,12 @@ def test_maintenance_request_approve_complete_and_the_yearly_plan(
     assert float(row["cost_actual_yuan"]) == 48000.0
     history = client.get("/api/v1/maintenance", params={"building_id": b.id}).json()["items"]
     assert [x["id"] for x in history] == [m["id"]]
-    assert [h["action"] for h in client.get(f"{url}/history").json()] == [
-        "maintenance.request",
-        "maintenance.approve",
-        "maintenance.complete",
-    ]
+    expected = ["maintenance.request", "maintenance.approve", "maintenance.complete"]
+    assert [h["action"] for h in client.get(f"{url}/history").json()] == expected
+    # a scoped planner sees the history too (row-level security on audit_events, 0016)
+    local = client_as("planner", regions=[b.region_adcode // 100 * 100])
+    assert [h["action"] for h in local.get(f"{url}/history").json()] == expected
+    assert officer.get(f"{url}/history").status_code == 200
 
 
 def test_disposal_takes_a_building_out_of_the_live_register(client: Any, db: Session) -> None:

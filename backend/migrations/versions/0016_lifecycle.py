@@ -3,6 +3,7 @@
 Revision ID: 0016_lifecycle
 """
 
+# ruff: noqa: S608 - SQL here is DDL built from this module's constants, never from input
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -12,7 +13,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 revision = "0016_lifecycle"
 down_revision = "0015_allocation"
 branch_labels = None
-depends_on = ("0003_compliance",)  # the leases table
+# the app role, FORCE RLS and the audit policies (0008, which itself follows 0003: leases)
+depends_on = ("0008_app_role",)
 
 APP_ROLE = "officemap_app"
 SCOPE = (
@@ -158,9 +160,28 @@ def upgrade() -> None:
         )
         op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {APP_ROLE}")
     op.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE}")
+    # audit events about these records are visible with the record (a second permissive
+    # SELECT policy beside 0008's; the EXISTS runs under the record table's own policy)
+    oid = "(CASE WHEN object_id ~ '^[0-9]{1,15}$' THEN object_id::bigint END)"
+    kinds = {
+        "space_request": "space_requests",
+        "allocation_plan": "allocation_plans",
+        "maintenance": "maintenance_requests",
+        "disposal": "disposals",
+        "title": "titles",
+    }
+    cases = " ".join(
+        f"WHEN '{kind}' THEN EXISTS (SELECT 1 FROM {table} x WHERE x.id = {oid})"
+        for kind, table in kinds.items()
+    )
+    op.execute(
+        f"CREATE POLICY audit_events_reallocation ON audit_events FOR SELECT TO {APP_ROLE} "
+        f"USING (CASE object_type {cases} ELSE false END)"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP POLICY IF EXISTS audit_events_reallocation ON audit_events")
     for table in ("titles", "disposals", "maintenance_requests"):
         op.drop_table(table)
     for name in (
