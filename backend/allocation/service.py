@@ -24,7 +24,7 @@ from backend.allocation import schemas
 from backend.allocation.models import AllocationPlan, PoolEntry, SpaceRequest
 from backend.db.compliance import ApprovedUse, ComplianceFinding, Lease
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Occupancy, Region, Room
-from backend.services import access, audit, compliance, standards
+from backend.services import access, audit, compliance, standards, users
 from backend.services import scope as scopes
 from backend.services.access import Principal
 from backend.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
@@ -1514,7 +1514,14 @@ def execute_plan(
     session.flush()
     evaluated = sorted(set(touched) | {h.to_room_id for h in rehousing})
     if evaluated:
-        compliance.evaluate_rooms(session, evaluated, as_of=day, actor=principal.username)
+        evaluate_as_system(
+            session,
+            compliance.target_for_floors(
+                session, session.scalars(select(Room.floor_id).where(Room.id.in_(evaluated)))
+            ),
+            principal=principal,
+            as_of=day,
+        )
     closed = open_idle - _open_idle_findings(session, touched)
     audit.record(
         session,
@@ -1540,6 +1547,20 @@ def execute_plan(
         people_rehoused=len(rehousing),
         idle_findings_closed=len(closed),
     )
+
+
+def evaluate_as_system(
+    session: Session, target: Any, *, principal: Principal, as_of: dt.date | None = None
+) -> None:
+    """Re-evaluate compliance over what a write just changed, as the system does: the
+    evaluation bookkeeping (compliance_evaluations) is the unrestricted scope's under
+    row-level security, so the database scope is widened for this call only and set back
+    to the caller's. The target comes from rows the caller was allowed to change."""
+    users.apply_database_scope(session, Scope.everything())
+    try:
+        compliance.evaluate(session, target, as_of=as_of, actor=principal.username)
+    finally:
+        users.apply_database_scope(session, principal.scope)
 
 
 def _open_idle_findings(session: Session, room_ids: Sequence[int]) -> set[int]:

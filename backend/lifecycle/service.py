@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
+from backend.allocation.service import evaluate_as_system
 from backend.db.compliance import Lease
 from backend.db.models import AuditEvent, Building, Floor, Room
 from backend.lifecycle import schemas
@@ -133,17 +134,17 @@ def history(session: Session, kind: str, key: int, *, scope: Scope) -> list[dict
 
 
 # ---------------------------------------------------------------- leases 出租出借
-def _reevaluate_lease(session: Session, lease: Lease, actor: str) -> None:
+def _reevaluate_lease(session: Session, lease: Lease, principal: Principal) -> None:
     """Unapproved leases active today are findings (rule unapproved_lease)."""
     building = lease.building_id
     if building is None:
         building = session.execute(
             select(Room.building_id).where(Room.id == lease.room_id)
         ).scalar_one()
-    compliance.evaluate(
+    evaluate_as_system(
         session,
         compliance.Target(floors=(), agencies=(), persons=(), buildings=(building,)),
-        actor=actor,
+        principal=principal,
     )
 
 
@@ -208,7 +209,7 @@ def register_lease(session: Session, data: schemas.LeaseCreate, *, principal: Pr
     lease_id = int(session.execute(insert(Lease).values(**values).returning(Lease.id)).scalar_one())
     lease = session.get(Lease, lease_id)
     assert lease is not None
-    _reevaluate_lease(session, lease, principal.username)
+    _reevaluate_lease(session, lease, principal)
     _record(
         session,
         principal,
@@ -243,7 +244,7 @@ def approve_lease(
     lease.approved_on = timekeeping.today()
     lease.version += 1
     session.flush()
-    _reevaluate_lease(session, lease, principal.username)
+    _reevaluate_lease(session, lease, principal)
     after = _image(lease, schemas.LeasePublic)
     _record(session, principal, "lease.approve", "lease", lease_id, before, after)
     return schemas.LeasePublic.model_validate(lease)
@@ -273,7 +274,7 @@ def end_lease(
     lease.ended_on = timekeeping.today()
     lease.version += 1
     session.flush()
-    _reevaluate_lease(session, lease, principal.username)
+    _reevaluate_lease(session, lease, principal)
     _record(
         session,
         principal,

@@ -86,7 +86,8 @@ def test_lease_register_approve_end_with_history_and_findings(
     other = client_as("planner", regions=[_outside(room.region_adcode)])
     assert other.post("/api/v1/leases", json=body).status_code == 404
     assert _count(db, "leases") == n
-    r = client.post("/api/v1/leases", json=body)
+    officer = client_as("agency_officer", agencies=[room.agency_id])
+    r = officer.post("/api/v1/leases", json=body)  # the agency registers (scoped, app role)
     assert r.status_code == 201, r.text
     lease = r.json()
     assert lease["counterparty"] == EVIL and lease["approved"] is False
@@ -106,7 +107,8 @@ def test_lease_register_approve_end_with_history_and_findings(
         ).status_code
         == 403
     )
-    ok = client.post(f"{url}/approve", json=approve, headers={"If-Match": r.headers["etag"]})
+    local = client_as("planner", regions=[room.region_adcode // 100 * 100])
+    ok = local.post(f"{url}/approve", json=approve, headers={"If-Match": r.headers["etag"]})
     assert ok.status_code == 200, ok.text
     assert ok.json()["approved"] and ok.headers["etag"] == '"2"'
     assert _finding(db, lease["id"]) == "closed"
