@@ -122,6 +122,15 @@ class Lease(Base):
     version: Mapped[int] = mapped_column(
         Integer, default=1, server_default="1", comment="added by 0012_live"
     )
+    # 0016_lifecycle: the lease register of the managing office
+    rent_yuan_per_year: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    area_m2: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    approval_document: Mapped[str | None] = mapped_column(Text)
+    approved_by: Mapped[str | None] = mapped_column(String(80))
+    approved_on: Mapped[dt.date | None] = mapped_column(Date)
+    ended_on: Mapped[dt.date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(80))
 
 
 class ApprovedUse(Base):

@@ -21,6 +21,10 @@ room               allocated to a scoped agency, or in a building of a scoped re
 occupancy          of a scoped agency, or in a visible room
 lease              of a scoped agency, on a visible room, or on a building in a scoped
                    region / managed by a scoped agency
+building record    maintenance, disposal, title: the building seen whole (its region or
+                   managing agency, kept on the record)
+space request,     of a scoped agency or of an agency in a scoped region
+allocation plan
 finding            its object is visible: room → the room; room pair → both rooms;
                    floor → its building in a scoped region or managed by a scoped agency
                    (a floor finding sums every room of the floor, so housing one room is
@@ -60,6 +64,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import QueryableAttribute, aliased
 
+from backend.allocation.models import AllocationPlan, SpaceRequest
 from backend.db.compliance import ComplianceFinding, Lease
 from backend.db.models import (
     Agency,
@@ -71,6 +76,7 @@ from backend.db.models import (
     Region,
     Room,
 )
+from backend.lifecycle.models import Disposal, MaintenanceRequest, Title
 
 Column = ColumnElement[Any] | QueryableAttribute[Any]
 
@@ -301,6 +307,26 @@ def leases(scope: Scope) -> ColumnElement[bool]:
     )
 
 
+def building_records(scope: Scope, model: Any) -> ColumnElement[bool]:
+    """Maintenance, disposal and title records: visible with their building seen whole
+    (the building's region and managing agency are kept on the record)."""
+    return buildings_managed(scope, region=model.region_adcode, agency=model.agency_id)
+
+
+def space_requests(scope: Scope) -> ColumnElement[bool]:
+    """Space requests of a scoped agency or of an agency in a scoped region."""
+    return scope.predicate(SpaceRequest.region_adcode, SpaceRequest.agency_id)
+
+
+def pool_entries(scope: Scope, model: Any) -> ColumnElement[bool]:
+    """Public asset pool entries: in a scoped region, or released by a scoped agency."""
+    return scope.predicate(model.region_adcode, model.released_from_agency_id)
+
+
+def allocation_plans(scope: Scope) -> ColumnElement[bool]:
+    return scope.predicate(AllocationPlan.region_adcode, AllocationPlan.agency_id)
+
+
 def _visible_room(scope: Scope, room_id: Any) -> ColumnElement[bool]:
     """The room ``room_id`` (an expression of the outer row) is visible: a look-up by key
     per row, cheaper than collecting every visible room when few rows are tested."""
@@ -396,6 +422,13 @@ def audit_events(scope: Scope) -> ColumnElement[bool]:
         "occupancy": ids(select(Occupancy.id).where(occupancies(scope))),
         "lease": ids(select(Lease.id).where(leases(scope))),
         "compliance_finding": ids(select(ComplianceFinding.id).where(findings(scope))),
+        "space_request": ids(select(SpaceRequest.id).where(space_requests(scope))),
+        "allocation_plan": ids(select(AllocationPlan.id).where(allocation_plans(scope))),
+        "maintenance": ids(
+            select(MaintenanceRequest.id).where(building_records(scope, MaintenanceRequest))
+        ),
+        "disposal": ids(select(Disposal.id).where(building_records(scope, Disposal))),
+        "title": ids(select(Title.id).where(building_records(scope, Title))),
     }
     return or_(
         *(
@@ -411,9 +444,11 @@ __all__ = [
     "adcode_ranges",
     "agencies",
     "agency_ids",
+    "allocation_plans",
     "in_regions",
     "audit_events",
     "building_ids",
+    "building_records",
     "buildings",
     "buildings_managed",
     "findings",
@@ -421,8 +456,10 @@ __all__ = [
     "leases",
     "may_place_building",
     "occupancies",
+    "pool_entries",
     "regions",
     "room_ids",
     "rooms",
+    "space_requests",
     "staffing",
 ]

@@ -1,0 +1,5 @@
+"""Reconciliation routes (backend.reconciliation)."""
+
+from backend.reconciliation.routes import router
+
+__all__ = ["router"]

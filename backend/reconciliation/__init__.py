@@ -1,0 +1,1 @@
+"""Reconciliation 账账/账实/账证: the register against sub-ledgers, geometry and titles."""

@@ -1,0 +1,224 @@
+"""Reallocation pages in headless Chromium: a planner approves and executes a request on
+the demo and the idle findings it cures close; an agency officer files a request.
+
+The live server works on committed data: what the test changes is undone afterwards
+(audit events stay — they are append-only)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from backend import timekeeping
+from tests.conftest import PageProbe, bearer
+from tests.map_ui.helpers import assert_clean, wait_for, wait_ready
+
+pytestmark = pytest.mark.browser
+
+
+def _signed_in(
+    browser: Any, live_server: str, username: str, engine: Engine | None = None
+) -> PageProbe:
+    from backend.services.auth import cookie_name, issue_token
+
+    generation = 0
+    if engine is not None:  # other tests may have signed the demo user out everywhere
+        with engine.connect() as conn:
+            generation = conn.execute(
+                text("SELECT token_generation FROM users WHERE username = :u"), {"u": username}
+            ).scalar_one()
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    context.add_cookies(
+        [
+            {
+                "name": cookie_name(),
+                "value": issue_token(username, generation=generation),
+                "url": live_server,
+                "httpOnly": True,
+                "sameSite": "Strict",
+            }
+        ]
+    )
+    return PageProbe(context.new_page(), live_server)
+
+
+@pytest.fixture
+def undo(engine: Engine) -> Iterator[dict[str, Any]]:
+    """Restores rooms, occupancies, uses and requests the test changes through the app."""
+    from backend.services import compliance
+
+    with engine.connect() as conn:
+        before = {
+            "requests": conn.execute(
+                text("SELECT coalesce(max(id), 0) FROM space_requests")
+            ).scalar_one(),
+            "occupancies": conn.execute(
+                text("SELECT coalesce(max(id), 0) FROM occupancies")
+            ).scalar_one(),
+            "rooms": dict(conn.execute(text("SELECT id, agency_id FROM rooms")).all()),
+            "ended": set(
+                conn.scalars(
+                    text("SELECT id FROM occupancies WHERE end_date = :d"),
+                    {"d": timekeeping.today()},
+                )
+            ),
+        }
+    yield before
+    with Session(engine) as s, s.begin():
+        changed = [
+            r
+            for r, a in s.execute(text("SELECT id, agency_id FROM rooms")).all()
+            if before["rooms"].get(r) != a
+        ]
+        s.execute(text("DELETE FROM occupancies WHERE id > :o"), {"o": before["occupancies"]})
+        s.execute(
+            text("UPDATE occupancies SET end_date = NULL WHERE end_date = :d AND NOT id = ANY(:e)"),
+            {"d": timekeeping.today(), "e": sorted(before["ended"])},
+        )
+        for room in changed:
+            s.execute(
+                text("UPDATE rooms SET agency_id = :a WHERE id = :r"),
+                {"a": before["rooms"][room], "r": room},
+            )
+        s.execute(text("DELETE FROM approved_uses WHERE approval_ref LIKE 'allocation plan %'"))
+        s.execute(
+            text(
+                "UPDATE asset_pool SET taken_on = NULL, plan_id = NULL WHERE plan_id IN "
+                "(SELECT p.id FROM allocation_plans p WHERE p.request_id > :q)"
+            ),
+            {"q": before["requests"]},
+        )
+        s.execute(text("DELETE FROM space_requests WHERE id > :q"), {"q": before["requests"]})
+        if changed:
+            compliance.evaluate_rooms(s, changed)
+
+
+def test_planner_approves_and_executes_and_the_idle_findings_close(
+    browser: Any, live_server: str, engine: Engine, undo: dict[str, Any]
+) -> None:
+    from backend.services import standards
+
+    with Session(engine) as s:
+        allowances = standards.office_allowances_in_effect(s, timekeeping.today())
+        idle = s.execute(
+            text(
+                "SELECT f.room_id, r.usable_area_m2, r.region_adcode, r.building_id FROM compliance_findings f "
+                "JOIN rooms r ON r.id = f.room_id WHERE f.rule_code = 'idle_room' "
+                "AND f.status = 'open' AND r.category = 'office' ORDER BY r.usable_area_m2, r.id LIMIT 1"
+            )
+        ).one()
+        agency = s.execute(
+            text(
+                "SELECT id FROM agencies WHERE level = 'county' AND region_adcode BETWEEN :lo AND :hi "
+                "ORDER BY id LIMIT 1"
+            ),
+            {"lo": idle.region_adcode // 100 * 100, "hi": idle.region_adcode // 100 * 100 + 99},
+        ).scalar_one()
+        idle_rooms = set(
+            s.scalars(
+                text(
+                    "SELECT room_id FROM compliance_findings WHERE rule_code = 'idle_room' "
+                    "AND status = 'open'"
+                )
+            )
+        )
+    rank = min(
+        (
+            c
+            for (lvl, c), m2 in allowances.items()
+            if lvl == "county" and m2 >= float(idle.usable_area_m2)
+        ),
+        key=lambda c: allowances[("county", c)],
+    )
+    r = httpx.post(
+        f"{live_server}/api/v1/space-requests",
+        json={
+            "agency_id": agency,
+            "offices": [{"rank_code": rank, "count": 1}],
+            "near_building_id": idle.building_id,
+            "preferred_region_adcode": idle.region_adcode,
+            "reason": "{{7*7}}<script>x</script>",
+        },
+        headers=bearer("planner"),
+    )
+    assert r.status_code == 201, r.text
+    request_id = r.json()["id"]
+    page = _signed_in(browser, live_server, "planner", engine)
+    try:
+        page.page.goto(f"{live_server}/map/allocation")
+        wait_ready(page, "window.officemapState && officemapState.ready")
+        page.page.click(f"tr[data-request='{request_id}'] button.om-show")
+        cands = wait_ready(page, "officemapState.candidates")
+        routes = [c["route"] for c in cands["candidates"]]
+        order = {"transfer": 0, "swap": 1, "rent": 2, "build": 3}
+        assert routes and [order[x] for x in routes] == sorted(order[x] for x in routes)
+        pick = next(
+            c
+            for c in cands["candidates"]
+            if c["route"] == "transfer" and {a["room_id"] for a in c["assignments"]} & idle_rooms
+        )
+        page.page.wait_for_timeout(300)
+        page.screenshot("allocation-candidates")
+        page.page.click(f".om-cand[data-rank='{pick['rank']}'] button.om-approve")
+        wait_for(page, "officemapState.plan")
+        page.page.click("#om-execute")
+        wait_for(page, "officemapState.executed && officemapState.entitlement")
+        done = page.page.evaluate("officemapState")
+        assert done["executed"]["idle_findings_closed"] >= 1
+        page.page.wait_for_timeout(200)
+        page.screenshot("allocation-executed")
+        assert "已整改闲置问题" in page.page.locator("#om-result").inner_text()
+        assert_clean(page)
+    finally:
+        page.page.context.close()
+    rooms = [a["room_id"] for a in pick["assignments"]]
+    with Session(engine) as s:
+        statuses = s.execute(
+            text(
+                "SELECT status FROM compliance_findings WHERE rule_code = 'idle_room' "
+                "AND room_id = ANY(:r) AND status IN ('open', 'rectifying')"
+            ),
+            {"r": rooms},
+        ).all()
+        assert statuses == []  # the idle findings of the rooms it houses are closed
+        owner = set(s.scalars(text("SELECT agency_id FROM rooms WHERE id = ANY(:r)"), {"r": rooms}))
+        assert owner == {agency}
+        expected_held = s.execute(
+            text(
+                "SELECT sum(r.usable_area_m2) FROM rooms r JOIN floors f ON f.id = r.floor_id "
+                "AND f.valid_to IS NULL WHERE r.agency_id = :a AND r.category = 'office'"
+            ),
+            {"a": agency},
+        ).scalar_one()
+    held = httpx.get(
+        f"{live_server}/api/v1/agencies/{agency}/entitlement", headers=bearer("admin")
+    ).json()["held_office_m2"]
+    assert held == pytest.approx(float(expected_held), abs=0.01)  # the entitlement updated
+
+
+def test_agency_officer_files_and_tracks_a_request(
+    browser: Any, live_server: str, engine: Engine, undo: dict[str, Any]
+) -> None:
+    page = _signed_in(browser, live_server, "officer", engine)
+    try:
+        page.page.goto(f"{live_server}/allocation/request")
+        wait_ready(page, "window.officemapState && officemapState.ready")
+        page.page.fill("#om-count", "2")
+        page.page.fill("#om-reason", "<img src=x onerror=alert(1)>{{7*7}}")
+        page.page.click("#om-submit")
+        created = wait_ready(page, "officemapState.created")
+        wait_for(page, f"document.querySelector(\"tr[data-request='{created['id']}']\")")
+        row = page.page.locator(f"tr[data-request='{created['id']}']").inner_text()
+        assert "<img src=x onerror=alert(1)>{{7*7}}" in row and "待审核" in row
+        assert page.page.locator("#om-app img").count() == 0
+        page.screenshot("allocation-request")
+        assert_clean(page)
+    finally:
+        page.page.context.close()
