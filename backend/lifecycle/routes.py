@@ -41,43 +41,8 @@ def _page(total: int, items: list[Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- leases
-@router.post("/leases", status_code=201, responses=_E, summary="Register a lease 登记出租出借")
-def register_lease(
-    session: SessionDep, principal: PrincipalDep, body: schemas.LeaseCreate
-) -> JSONResponse:
-    """A room or a whole building rented out or lent: counterpart, rent, area, dates.
-    Unapproved while it is active it is a compliance finding (unapproved_lease)."""
-    key = service.register_lease(session, body, principal=principal)
-    return _one(service.get_lease(session, key, scope=principal.scope), 201)
-
-
-@router.get("/leases", summary="Leases in scope 出租出借列表")
-def list_leases(
-    session: SessionDep,
-    scope: ScopeDep,
-    page: PageDep,
-    building_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    approved: bool | None = None,
-) -> dict[str, Any]:
-    return _page(
-        *service.list_leases(
-            session,
-            scope=scope,
-            building_id=building_id,
-            approved=approved,
-            limit=page.limit,
-            offset=page.offset,
-        )
-    )
-
-
-@router.get(
-    "/leases/{lease_id}", response_model=schemas.LeasePublic, responses=_E, summary="One lease"
-)
-def get_lease(session: SessionDep, scope: ScopeDep, lease_id: Id) -> JSONResponse:
-    return _one(service.get_lease(session, lease_id, scope=scope))
-
-
+# Recording, listing and changing leases: backend/live (POST/GET/PATCH /api/v1/leases, with
+# compliance following each change); the managing office's approval, end and history here.
 @router.post(
     "/leases/{lease_id}/approve",
     response_model=schemas.LeasePublic,
