@@ -13,8 +13,8 @@ from starlette.datastructures import UploadFile
 
 from backend.api.deps import IfMatchDep, PrincipalDep, ScopeDep, SessionDep, etag
 from backend.api.html import page_response
-from backend.api.routes.plans import FORM_OVERHEAD, _capped, _flag, _text_field
-from backend.services.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from backend.api.uploads import flag, multipart_request, text_field
+from backend.services.errors import InvalidInput, PayloadTooLarge
 from backend.settings import ledger_settings
 from backend.stocktake import service, workbook_export
 from backend.stocktake.schemas import (
@@ -98,19 +98,12 @@ async def import_ledger(request: Request, session: SessionDep, principal: Princi
     A commit is all or nothing; the same file again changes nothing.
     """
     limit = ledger_settings().max_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
-        raise PayloadTooLarge(
-            f"the request has {declared} bytes (limit {limit})",
-            message_zh="上传内容过大",
-            details={"bytes": int(declared), "limit": limit},
-        )
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise UnsupportedMediaType(
-            "send the ledger as multipart/form-data (file, dry_run, mapping)",
-            message_zh="请以 multipart/form-data 上传（file、dry_run、mapping 字段）",
-        )
-    capped = _capped(request, limit + FORM_OVERHEAD)
+    capped = multipart_request(
+        request,
+        limit=limit,
+        message="send the ledger as multipart/form-data (file, dry_run, mapping)",
+        message_zh="请以 multipart/form-data 上传（file、dry_run、mapping 字段）",
+    )
     async with capped.form(max_files=1, max_fields=10, max_part_size=256 * 1024) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
@@ -118,7 +111,7 @@ async def import_ledger(request: Request, session: SessionDep, principal: Princi
         data = await upload.read(limit + 1)
         if len(data) > limit:
             raise PayloadTooLarge(f"the file exceeds {limit} bytes", details={"limit": limit})
-        raw_mapping = _text_field(form, "mapping")
+        raw_mapping = text_field(form, "mapping")
         try:
             mapping = json.loads(raw_mapping) if raw_mapping else None
         except ValueError:
@@ -130,7 +123,7 @@ async def import_ledger(request: Request, session: SessionDep, principal: Princi
         req = service.LedgerRequest(
             filename=upload.filename or "",
             data=data,
-            dry_run=_flag(form.get("dry_run"), "dry_run"),
+            dry_run=flag(form.get("dry_run"), "dry_run"),
             mapping=mapping,
         )
     outcome = await run_in_threadpool(service.import_ledger, session, req, principal=principal)

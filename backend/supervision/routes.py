@@ -14,11 +14,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.types import Message
 
 from backend.api.deps import IfMatchDep, PageDep, SessionDep, etag, require_roles
+from backend.api.uploads import multipart_request
 from backend.services.access import Principal
-from backend.services.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from backend.services.errors import InvalidInput
 from backend.settings import supervision_settings
 from backend.supervision import (
     access,
@@ -176,27 +176,6 @@ def inspection_building(
 
 
 # ---------------------------------------------------------------- evidence
-def _capped(request: Request, limit: int) -> Request:
-    """The request whose body stream answers 413 once more than ``limit`` bytes arrive."""
-    receive = request.receive
-    seen = 0
-
-    async def counting_receive() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise PayloadTooLarge(
-                    f"the request body exceeds {limit} bytes; refused while receiving",
-                    message_zh="上传内容过大",
-                    details={"limit": limit},
-                )
-        return message
-
-    return Request(request.scope, counting_receive)
-
-
 def _form_text(form: Any, name: str) -> str | None:
     value = form.get(name)
     if value is None or isinstance(value, str):
@@ -263,20 +242,12 @@ async def upload_evidence(
     """Type sniffed from the content; stored by sha256; attached to a check (inspectors)
     or to a ledger item before/after (the responsible agency or inspectors)."""
     limit = supervision_settings().evidence_max_bytes
-    overhead = 64 * 1024
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + overhead:
-        raise PayloadTooLarge(
-            f"the request has {declared} bytes (limit {limit})",
-            message_zh="上传内容过大",
-            details={"bytes": int(declared), "limit": limit},
-        )
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise UnsupportedMediaType(
-            "send evidence as multipart/form-data (file, phase, check_id or finding_id)",
-            message_zh="请以 multipart/form-data 上传",
-        )
-    capped = _capped(request, limit + overhead)
+    capped = multipart_request(
+        request,
+        limit=limit,
+        message="send evidence as multipart/form-data (file, phase, check_id or finding_id)",
+        message_zh="请以 multipart/form-data 上传",
+    )
     async with capped.form(max_files=1, max_fields=10, max_part_size=64 * 1024) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):

@@ -12,7 +12,6 @@ import anyio.to_thread
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
-from starlette.types import Message
 
 from backend.api.deps import (
     DB_INT_MAX,
@@ -26,15 +25,15 @@ from backend.api.deps import (
     require_roles,
 )
 from backend.api.schemas import FeatureCollection, PlanReport, geojson_response
+from backend.api.uploads import flag, multipart_request, text_field
 from backend.services import plans
 from backend.services.access import roles_for
-from backend.services.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from backend.services.errors import InvalidInput, PayloadTooLarge
 
 router = APIRouter(prefix="/api/v1", tags=["plans 平面图"])
 
 BuildingId = IdPath
 Level = Annotated[int, Path(ge=-20, le=200, description="level number; negative below ground")]
-FORM_OVERHEAD = 64 * 1024
 
 _UPLOAD_DOC: dict[str, Any] = {
     "requestBody": {
@@ -80,31 +79,6 @@ _UPLOAD_DOC: dict[str, Any] = {
 }
 
 
-def _capped(request: Request, limit: int) -> Request:
-    """The request whose body stream answers 413 as soon as more than ``limit`` bytes arrive.
-
-    Without a Content-Length (chunked transfer) Starlette would spool the whole multipart
-    body before the file's capped read; counting the bytes as they arrive stops at the cap.
-    """
-    receive = request.receive
-    seen = 0
-
-    async def counting_receive() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise PayloadTooLarge(
-                    f"the request body exceeds {limit} bytes (file limit "
-                    f"{limit - FORM_OVERHEAD} + form overhead); refused while receiving",
-                    details={"bytes_received": seen, "limit": limit - FORM_OVERHEAD},
-                )
-        return message
-
-    return Request(request.scope, counting_receive)
-
-
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
     weakref.WeakKeyDictionary()
 )
@@ -117,24 +91,6 @@ def _upload_limiter() -> anyio.CapacityLimiter:
     if limiter is None:
         limiter = _limiters[loop] = anyio.CapacityLimiter(plans.upload_settings().workers)
     return limiter
-
-
-def _flag(value: Any, name: str) -> bool:
-    text = str(value or "").strip().lower()
-    if text in ("", "0", "false", "no", "off"):
-        return False
-    if text in ("1", "true", "yes", "on"):
-        return True
-    raise InvalidInput(f"{name} must be true or false", message_zh=f"{name} 须为 true 或 false")
-
-
-def _text_field(form: Any, name: str) -> str | None:
-    value = form.get(name)
-    if value is None or isinstance(value, str):
-        return value
-    raise InvalidInput(
-        f"{name} must be a form field, not a file", message_zh=f"{name} 须为文本字段"
-    )
 
 
 @router.post(
@@ -194,18 +150,12 @@ async def upload_plan(
     the first import (``Idempotency-Key`` or identical content) whatever its If-Match.
     """
     settings = plans.upload_settings()
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.max_bytes + FORM_OVERHEAD:
-        raise PayloadTooLarge(
-            f"the request has {declared} bytes (limit {settings.max_bytes})",
-            details={"bytes": int(declared), "limit": settings.max_bytes},
-        )
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise UnsupportedMediaType(
-            "send the plan as multipart/form-data (file + crs …)",
-            message_zh="请以 multipart/form-data 上传（file、crs 等字段）",
-        )
-    capped = _capped(request, settings.max_bytes + FORM_OVERHEAD)
+    capped = multipart_request(
+        request,
+        limit=settings.max_bytes,
+        message="send the plan as multipart/form-data (file + crs …)",
+        message_zh="请以 multipart/form-data 上传（file、crs 等字段）",
+    )
     async with capped.form(max_files=1, max_fields=10, max_part_size=256 * 1024) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
@@ -216,7 +166,7 @@ async def upload_plan(
                 f"the file exceeds {settings.max_bytes} bytes",
                 details={"limit": settings.max_bytes},
             )
-        dry_run = _flag(form.get("dry_run"), "dry_run")
+        dry_run = flag(form.get("dry_run"), "dry_run")
         expected = None
         if not dry_run:
             require_roles(*roles_for("plan.import"))(principal)
@@ -226,15 +176,15 @@ async def upload_plan(
             level=level,
             filename=upload.filename or "",
             data=data,
-            crs=_text_field(form, "crs") or "",
-            mapping=plans.parse_json_field("mapping", _text_field(form, "mapping")),
-            georef=plans.parse_json_field("georef", _text_field(form, "georef")),
+            crs=text_field(form, "crs") or "",
+            mapping=plans.parse_json_field("mapping", text_field(form, "mapping")),
+            georef=plans.parse_json_field("georef", text_field(form, "georef")),
             dry_run=dry_run,
-            repair=_flag(form.get("repair"), "repair"),
+            repair=flag(form.get("repair"), "repair"),
             idempotency_key=idempotency_key,
             expected_version=expected,
-            carry_over=plans.parse_json_field("carry_over", _text_field(form, "carry_over")),
-            preview=_flag(form.get("preview"), "preview"),
+            carry_over=plans.parse_json_field("carry_over", text_field(form, "carry_over")),
+            preview=flag(form.get("preview"), "preview"),
         )
     # parsing, validation and the write run in a worker thread, at most
     # OFFICEMAP_UPLOAD_WORKERS at once: the event loop keeps serving everyone else
