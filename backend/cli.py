@@ -70,7 +70,7 @@ def database_url(*, keep_running: bool = False) -> Iterator[str]:
 
 def _prepare(url: str, *, demo: bool) -> None:
     """Create or upgrade the schema; load the demo province into an empty register."""
-    from backend.services.demo import load_demo, register_is_empty
+    from backend.demo.generator import load_demo, register_is_empty
 
     engine = create_engine(url)
     t0 = time.perf_counter()
@@ -99,7 +99,7 @@ def _seal_audit(engine: object) -> None:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
-    from backend.services import audit
+    from backend.audit import service as audit
 
     assert isinstance(engine, Engine)
     with Session(engine) as session, session.begin():
@@ -149,7 +149,8 @@ def command(name: str) -> Callable[[Command], Command]:
 
 @command("serve")
 def cmd_serve(args: argparse.Namespace) -> int:
-    from backend.services import audit, auth
+    from backend.accounts import auth
+    from backend.audit import service as audit
 
     srv = server_settings()
     host, port = args.host or srv.host, args.port or srv.port
@@ -317,7 +318,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def _backup_restore(args: argparse.Namespace) -> int:
-    from backend.services import backup
+    from backend.operations import backup
 
     if not args.arg:
         _say(f"db {args.action} needs a FILE")
@@ -372,7 +373,7 @@ def _replica(action: str) -> int:
 
 @command("demo")
 def cmd_demo(args: argparse.Namespace) -> int:
-    from backend.services.demo import load_demo
+    from backend.demo.generator import load_demo
 
     d = demo_settings()
     with database_url() as url:

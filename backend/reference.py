@@ -2,7 +2,7 @@
 groups, the standard's rank rows, the IMDF category mapping.
 
 The one place that reads these CSV files (standards tables are versioned and loaded by
-``backend.services.standards``). Everything else asks here.
+``backend.compliance.standards``). Everything else asks here.
 """
 
 from __future__ import annotations

@@ -82,9 +82,9 @@ def multipart(fields: dict[str, str], filename: str, data: bytes) -> tuple[bytes
 
 
 def main() -> None:
-    from backend.services import users
-    from backend.services.auth import issue_token
-    from backend.services.demo import load_demo, register_is_empty
+    from backend.accounts import users
+    from backend.accounts.auth import issue_token
+    from backend.demo.generator import load_demo, register_is_empty
 
     pg = EmbeddedPostgres(root=B12_ROOT)
     pg.start()

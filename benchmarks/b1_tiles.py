@@ -285,7 +285,7 @@ def main() -> None:
             "equal to the decoded SQL-floor tile of the same z/x/y; tipg's count shown for "
             "comparison (it does not filter superseded floor versions; buffer set to 64 "
             "like ours).",
-            "Cached column: hits are answered before the app by backend/api/tile_cache.py (token "
+            "Cached column: hits are answered before the app by backend/maps/tile_cache.py (token "
             "verified once per token, principal cached per token for 5 s while the audited data "
             "version holds, tile and ETag from memory, no database; about one request a second "
             "per worker falls through to the route to re-read the data version).",

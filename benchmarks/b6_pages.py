@@ -210,7 +210,7 @@ def main() -> None:
     static_srv = None
     try:
         wait_http(f"{base}/api/v1/health")
-        from backend.services.auth import cookie_name
+        from backend.accounts.auth import cookie_name
 
         cookie = {"name": cookie_name(), "value": bench_token(base), "url": base}
         html_bytes, n_embedded = embedded_page(url, base, tmp / "embedded.html")

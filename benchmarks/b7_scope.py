@@ -36,7 +36,7 @@ BBOX = (
 # building's region is kept on the room (migration 0005), so it is a plain range filter
 PING = "SELECT 1"
 PREDICATE = " AND region_adcode BETWEEN %(lo)s AND %(hi)s"
-# what every request writes first (backend.services.users: claimed user + scope settings)
+# what every request writes first (backend.accounts.users: claimed user + scope settings)
 SETTINGS = (
     "SELECT set_config('officemap.user', 'planner', true),"
     " set_config('officemap.unrestricted', '', true),"

@@ -1,9 +1,9 @@
 """B8 — compliance: full re-evaluation of the benchmark province vs one hand-written SQL floor.
 
-Ours: ``backend.services.compliance.run_full`` (every rule statement into a temporary table,
+Ours: ``backend.compliance.service.run_full`` (every rule statement into a temporary table,
 then the merge into compliance_findings: refresh / open / close, evaluation row, audit).
 Anchor (the floor): ONE statement that computes the same findings of every rule — the rule
-queries of backend/sql/compliance.sql glued with UNION ALL into a CREATE TEMP TABLE AS, no
+queries of backend/compliance/sql/compliance.sql glued with UNION ALL into a CREATE TEMP TABLE AS, no
 merge, no bookkeeping. Same data, same run; each timed run is rolled back. The per-rule
 counts of both must agree. Then incremental re-evaluation of single floors.
 
@@ -22,7 +22,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from backend.commands.compliance import DEMO, NATIONAL
-from backend.services import compliance, standards
+from backend.compliance import service as compliance
+from backend.compliance import standards
 from benchmarks.common import Section, benchmark_database, write_section
 
 AS_OF = dt.date(2026, 11, 26)

@@ -26,8 +26,8 @@ from python_calamine import CalamineWorkbook
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from backend.accounts.access import SYSTEM
 from backend.db.migrate import upgrade
-from backend.services.access import SYSTEM
 from benchmarks.common import BENCH_ROOT, Section, benchmark_cluster, write_section
 
 AGENCIES = 10_000
@@ -49,7 +49,7 @@ def _database() -> str:
     url = pg.url().rsplit("/", 1)[0] + f"/{DB}"
     engine = create_engine(url)
     upgrade(engine)
-    from backend.services.demo import load_demo, register_is_empty
+    from backend.demo.generator import load_demo, register_is_empty
     from backend.stocktake import regions
 
     with engine.begin() as conn:

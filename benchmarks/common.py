@@ -37,7 +37,7 @@ def benchmark_cluster() -> EmbeddedPostgres:
 
 def benchmark_database(buildings: int = 20_000) -> EmbeddedPostgres:
     """The running benchmark cluster with the benchmark province loaded."""
-    from backend.services.demo import load_demo, register_is_empty
+    from backend.demo.generator import load_demo, register_is_empty
 
     pg = benchmark_cluster()
     engine = create_engine(pg.url())
@@ -151,7 +151,7 @@ def bench_token(base_url: str) -> str:
 
     from sqlalchemy.orm import Session
 
-    from backend.services import users
+    from backend.accounts import users
 
     engine = create_engine(benchmark_cluster().url())
     with Session(engine) as session, session.begin():

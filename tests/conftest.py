@@ -83,7 +83,7 @@ def database_url(pg_cluster: EmbeddedPostgres | None) -> str:
 @pytest.fixture(scope="session", autouse=True)
 def audit_key() -> bytes:
     """The audit chain's key for this run (never written into the project's state folder)."""
-    from backend.services import audit
+    from backend.audit import service as audit
 
     key = secrets.token_hex(32).encode()  # text, so that OFFICEMAP_AUDIT_KEY can carry it
     audit.use_key(key)
@@ -93,7 +93,7 @@ def audit_key() -> bytes:
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     """The migrated test database with a small demo province committed (owner connection)."""
-    from backend.services.demo import load_demo, register_is_empty
+    from backend.demo.generator import load_demo, register_is_empty
 
     eng = create_engine(database_url, pool_size=10, max_overflow=20)
     upgrade(eng)
@@ -184,8 +184,9 @@ class AppRoleSessionReader:
 @pytest.fixture
 def app(engine: Engine, db: Session, app_database_url: str) -> Any:
     """The FastAPI app whose requests use the test's rolled-back session, as the app role."""
-    from backend.api import deps, tile_cache
+    from backend.api import deps
     from backend.api.app import create_app
+    from backend.maps import tile_cache
 
     tile_cache.forget()  # users are made per test in rolled-back transactions: names repeat
     application = create_app(app_database_url)
@@ -203,7 +204,7 @@ def app(engine: Engine, db: Session, app_database_url: str) -> Any:
 
 def bearer(username: str) -> dict[str, str]:
     """Authorization header of a valid token for ``username``."""
-    from backend.services.auth import issue_token
+    from backend.accounts.auth import issue_token
 
     return {"Authorization": f"Bearer {issue_token(username)}"}
 
@@ -345,7 +346,7 @@ class PageProbe:
 
 @pytest.fixture
 def page(browser: Any, live_server: str) -> Iterator[PageProbe]:
-    from backend.services.auth import cookie_name, issue_token
+    from backend.accounts.auth import cookie_name, issue_token
 
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     # signed in as the demo admin, with the session cookie the login form sets

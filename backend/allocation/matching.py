@@ -23,12 +23,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
+from backend.accounts.access import Principal
 from backend.allocation import schemas
 from backend.allocation import service as allocation
 from backend.allocation.models import SpaceRequest
 from backend.db.models import Agency, Building, Region
 from backend.services import scope as scopes
-from backend.services.access import Principal
 from backend.services.errors import InvalidInput
 from backend.services.scope import Scope
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 
+from backend.accounts.access import Principal
 from backend.allocation import matching, schemas, service
 from backend.api.deps import (
     IfMatchDep,
@@ -18,7 +19,6 @@ from backend.api.deps import (
     etag,
     require_roles,
 )
-from backend.services.access import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["reallocation 调剂"])
 

@@ -20,13 +20,16 @@ from sqlalchemy import and_, exists, func, insert, null, select, update
 from sqlalchemy.orm import Session
 
 from backend import reference, timekeeping
+from backend.accounts import access, users
+from backend.accounts.access import Principal
 from backend.allocation import schemas
 from backend.allocation.models import AllocationPlan, PoolEntry, SpaceRequest
+from backend.audit import service as audit
+from backend.compliance import service as compliance
+from backend.compliance import standards
 from backend.db.compliance import ApprovedUse, ComplianceFinding, Lease
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Occupancy, Region, Room
-from backend.services import access, audit, compliance, standards, users
 from backend.services import scope as scopes
-from backend.services.access import Principal
 from backend.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from backend.services.scope import Scope
 

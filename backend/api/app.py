@@ -11,10 +11,11 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from backend.api import authn, docs, errors, observability, openapi, routes, tile_cache
+from backend.api import authn, docs, errors, observability, openapi, routes
 from backend.db import replica, roles
 from backend.db import session as db_session
 from backend.db.async_pool import PoolReader
+from backend.maps import tile_cache
 from backend.settings import database_settings, map_settings, replica_settings
 from map_ui import assets
 

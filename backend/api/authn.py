@@ -25,8 +25,8 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from backend.accounts import auth
 from backend.api.errors import gis_client
-from backend.services import auth
 from backend.services.errors import DomainError, Forbidden, Unauthenticated
 from backend.sessions.service import cross_site_refusal
 from backend.settings import auth_settings

@@ -16,20 +16,20 @@ from fastapi.security import OAuth2PasswordBearer
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
+from backend.accounts import auth, users
+from backend.accounts.access import Principal
 from backend.api.authn import request_token
 from backend.db import replica
 from backend.db.async_pool import Reader
 from backend.db.session import engine as session_engine
 from backend.db.session import new_session
-from backend.services import auth, users
-from backend.services.access import Principal
+from backend.inventory.service import BBox, Page
 from backend.services.errors import (
     InvalidInput,
     PreconditionRequired,
     StaleVersion,
     Unauthenticated,
 )
-from backend.services.inventory import BBox, Page
 from backend.services.scope import Scope
 from backend.sessions.service import client_address
 

@@ -67,8 +67,8 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 def _user(scope: Scope) -> str | None:
     """The caller's username from a valid token, for the log only (None when anonymous)."""
+    from backend.accounts import auth
     from backend.api.authn import request_token
-    from backend.services import auth
     from backend.services.errors import DomainError
 
     token = request_token(scope.get("headers", []))

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 import backend.cli as cli
-from backend.services import audit
+from backend.audit import service as audit
 
 
 @cli.command("audit")

@@ -9,9 +9,10 @@ from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 
 import backend.cli as cli
+from backend.compliance import service as compliance
+from backend.compliance import standards
 from backend.db.compliance import ComplianceEvaluation
 from backend.db.migrate import upgrade
-from backend.services import compliance, standards
 
 NATIONAL = "cn-2014"
 DEMO = "cn-2014+demo-illustration"

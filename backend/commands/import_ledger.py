@@ -17,7 +17,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 import backend.cli as cli
-from backend.services.access import Principal
+from backend.accounts.access import Principal
 from backend.services.errors import DomainError
 from backend.services.scope import Scope
 from backend.stocktake import service

@@ -17,8 +17,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 import backend.cli as cli
+from backend.accounts.access import Principal
 from backend.services import plans
-from backend.services.access import Principal
 from backend.services.errors import DomainError
 from backend.services.scope import Scope
 

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 import backend.cli as cli
 from backend import timekeeping
+from backend.compliance import service as compliance
+from backend.compliance import standards
 from backend.db.migrate import upgrade
 from backend.db.models import Room
-from backend.services import compliance, standards
 from backend.services.errors import InvalidInput
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 
 import backend.cli as cli
+from backend.accounts import users
 from backend.db.access import User
-from backend.services import users
 from backend.sessions import service as sessions
 
 

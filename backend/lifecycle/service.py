@@ -17,14 +17,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
+from backend.accounts import access
+from backend.accounts.access import Principal
 from backend.allocation.service import evaluate_as_system
+from backend.audit import service as audit
+from backend.compliance import service as compliance
 from backend.db.compliance import Lease
 from backend.db.models import AuditEvent, Building, Floor, Room
 from backend.lifecycle import schemas
 from backend.lifecycle.models import Disposal, MaintenanceRequest, Title
-from backend.services import access, audit, compliance
 from backend.services import scope as scopes
-from backend.services.access import Principal
 from backend.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from backend.services.scope import Scope
 

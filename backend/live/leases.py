@@ -1,6 +1,6 @@
 """Leases and loans (出租出借) written through the API: record one, change or end it.
 
-Optimistic locking and audit as for every write (``backend.services.writes``); compliance
+Optimistic locking and audit as for every write (``backend.inventory.writes``); compliance
 follows in the same transaction (the unapproved-lease finding of its building, and the idle
 rules of the room's floor or of every floor of a leased building).
 """
@@ -14,11 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
+from backend.accounts.access import Principal
+from backend.audit import service as audit
+from backend.compliance import service as compliance
 from backend.db.compliance import Lease
 from backend.db.models import Building, Room
-from backend.services import audit, compliance, writes
+from backend.inventory import writes
 from backend.services import scope as scopes
-from backend.services.access import Principal
 from backend.services.errors import InvalidInput, NotFound
 
 FORBID = ConfigDict(extra="forbid", str_strip_whitespace=True)

@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 from backend import reference, timekeeping
 from backend.api.deps import PrincipalDep, ScopeDep, SessionDep
 from backend.api.html import page_response
+from backend.compliance import standards
 from backend.db.models import Agency, Region, Room
 from backend.domain import AGENCY_LEVELS, BUILDING_STATUSES, OWNERSHIP_KINDS
 from backend.live import service
-from backend.services import map_data, standards
+from backend.maps import map_data
 from backend.services.errors import NotFound
 from gis.crs import gk3_zone_crs
 from map_ui import edit_pages

@@ -9,10 +9,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
 
+from backend.accounts.access import Principal, roles_for
 from backend.api.deps import IfMatchDep, PrincipalDep, ScopeDep, SessionDep, etag, require_roles
 from backend.live import leases, service
 from backend.live.schemas import Comparison, Level, ScenarioCreate, ScenarioPublic
-from backend.services.access import Principal, roles_for
 
 router = APIRouter(prefix="/api/v1")
 WHATIF: list[str | Enum] = ["what-if 情景推演"]

@@ -1,6 +1,6 @@
 """What-if: evaluate the register under another standard into a named scenario.
 
-The rules of ``backend/sql/compliance.sql`` run unchanged (``compliance.fill_candidates``)
+The rules of ``backend/compliance/sql/compliance.sql`` run unchanged (``compliance.fill_candidates``)
 inside a savepoint: a draft becomes a temporary standards version there, the candidates are
 read, and the savepoint is rolled back — live findings, their status and the standards
 tables are never written. The scenario keeps its own findings (``whatif_findings``) within
@@ -23,6 +23,10 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
+from backend.accounts.access import Principal
+from backend.audit import service as audit
+from backend.compliance import service as compliance
+from backend.compliance import standards
 from backend.db.compliance import (
     ComplianceFinding,
     StandardOfficeAllowance,
@@ -38,9 +42,7 @@ from backend.live.schemas import (
     ScenarioPublic,
     StandardsDraft,
 )
-from backend.services import audit, compliance, standards
 from backend.services import scope as scopes
-from backend.services.access import Principal
 from backend.services.errors import InvalidInput, NotFound
 from backend.services.scope import Scope
 

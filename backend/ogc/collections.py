@@ -28,11 +28,11 @@ from sqlalchemy.types import (
     TypeEngine,
 )
 
+from backend.compliance.findings import OPEN_STATUSES
 from backend.db.compliance import ComplianceFinding
 from backend.db.models import Agency, Building, Floor, Region, Room
-from backend.services import history
+from backend.inventory import history
 from backend.services import scope as scopes
-from backend.services.findings import OPEN_STATUSES
 from backend.services.scope import Scope
 
 

@@ -22,8 +22,8 @@ from pyogrio.raw import write as write_layer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from backend.exports.service import CATEGORY_ZH
 from backend.ogc.collections import COLLECTIONS, Prop
-from backend.services.exports import CATEGORY_ZH
 from backend.services.scope import Scope
 
 LAYERS = ("agencies", "buildings", "floors", "rooms", "findings")

@@ -1,6 +1,6 @@
 """TileJSON 3.0.0 documents for the vector-tile layers (``/tiles/{layer}.json``).
 
-The fields listed are those each layer's tile statement writes (``backend.services.tiles``);
+The fields listed are those each layer's tile statement writes (``backend.maps.tiles``);
 a test decodes tiles and checks every attribute found is declared here.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.services import tiles
+from backend.maps import tiles
 
 FIELDS: dict[str, dict[str, str]] = {
     "buildings": {

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session, aliased
 
 from backend import timekeeping
 from backend.db.models import Agency, Building, Floor, Occupancy, Room
+from backend.exports import service as exports
 from backend.lifecycle.models import Title
 from backend.reconciliation import schemas
-from backend.services import exports
 from backend.services import scope as scopes
 from backend.services.scope import Scope
 

@@ -36,12 +36,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from backend import reference, timekeeping
+from backend.accounts.access import Principal, roles_for
+from backend.audit import service as audit
+from backend.compliance import service as compliance
 from backend.db.models import Agency, Building, Floor, Region
 from backend.db.plans import PlanFile, PlanImport
 from backend.domain import SPACE_CATEGORIES
-from backend.services import audit, compliance, inventory, resurvey
+from backend.inventory import service as inventory
+from backend.services import resurvey
 from backend.services import scope as scopes
-from backend.services.access import Principal, roles_for
 from backend.services.errors import (
     Conflict,
     DomainError,

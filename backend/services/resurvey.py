@@ -24,9 +24,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
+from backend.audit import service as audit
 from backend.db.compliance import ApprovedUse, ComplianceFinding, Lease
 from backend.db.models import Floor, Occupancy, Room
-from backend.services import audit
 from backend.services.errors import InvalidInput
 from gis.validate import Issue
 

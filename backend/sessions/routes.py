@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from backend.accounts import auth, users
 from backend.api.authn import request_token, set_session_cookie
 from backend.api.deps import ClientDep, PrincipalDep, SessionDep
 from backend.api.errors import error_response
-from backend.services import auth, users
 from backend.services.errors import RateLimited, Unauthenticated
 from backend.sessions import service
 from backend.sessions.schemas import PasswordChange, TokenPublic

@@ -39,8 +39,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from backend.accounts import auth
+from backend.audit import service as audit
 from backend.db.access import User
-from backend.services import audit, auth
 from backend.services.errors import InvalidInput, NotFound, RateLimited, Unauthenticated
 from backend.sessions.models import LoginThrottle, RevokedToken
 from backend.settings import SessionSettings, session_settings

@@ -34,10 +34,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from backend.accounts.access import Principal
+from backend.audit import service as audit
 from backend.db.models import Agency, AgencyStaffing, Building
-from backend.services import audit
 from backend.services import scope as visibility
-from backend.services.access import Principal
 from backend.services.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from backend.settings import LedgerSettings, ledger_settings
 from backend.stocktake import cells, codes, regions

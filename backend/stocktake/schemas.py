@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.services.writes import StaffingRow
+from backend.inventory.writes import StaffingRow
 
 AgencyLevel = Literal["central", "province", "city", "county", "township"]
 Status = Literal["not_started", "in_progress", "submitted", "verified", "returned"]

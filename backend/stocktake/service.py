@@ -12,10 +12,11 @@ from typing import Any
 from sqlalchemy import and_, func, insert, literal, or_, select, text
 from sqlalchemy.orm import Session
 
+from backend.accounts.access import Principal
+from backend.audit import service as audit
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Region, Room
-from backend.services import audit, writes
+from backend.inventory import writes
 from backend.services import scope as visibility
-from backend.services.access import Principal
 from backend.services.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
 from backend.services.scope import Scope
 from backend.settings import ledger_settings

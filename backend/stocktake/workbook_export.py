@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
 from backend.db.models import Agency, AgencyStaffing, Building
-from backend.services import exports
+from backend.exports import service as exports
 from backend.services import scope as visibility
 from backend.services.scope import Scope
 from backend.stocktake import codes, regions

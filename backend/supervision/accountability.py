@@ -13,12 +13,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, any_, func, literal, select
 from sqlalchemy.orm import Session
 
+from backend.accounts.access import Principal
+from backend.audit import service as audit
+from backend.compliance import service as compliance
 from backend.db.models import Agency
-from backend.services import audit, compliance
+from backend.inventory.service import Page
 from backend.services import scope as scopes
-from backend.services.access import Principal
 from backend.services.errors import InvalidInput
-from backend.services.inventory import Page
 from backend.services.scope import adcode_range
 from backend.supervision.access import accountability_visible
 from backend.supervision.models import ACCOUNTABILITY_MEASURE_NAMES, AccountabilityRecord

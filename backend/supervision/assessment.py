@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from backend.accounts.access import Principal
 from backend.db.compliance import ComplianceFinding
 from backend.db.models import Agency, Building, Floor, Region, Room
 from backend.services import scope as scopes
-from backend.services.access import Principal
 from backend.services.errors import InvalidInput, NotFound
 from backend.services.scope import adcode_range
 from backend.settings import DATA_DIR

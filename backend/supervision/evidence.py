@@ -26,8 +26,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.services import audit
-from backend.services.access import Principal
+from backend.accounts.access import Principal
+from backend.audit import service as audit
 from backend.services.errors import (
     Conflict,
     Forbidden,

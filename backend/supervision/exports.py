@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
+from backend.accounts.access import Principal
 from backend.db.models import Agency, Building, Floor, Occupancy, Room
-from backend.services.access import Principal
+from backend.exports.service import CATEGORY_ZH, rank_names_zh
 from backend.services.errors import InvalidInput
-from backend.services.exports import CATEGORY_ZH, rank_names_zh
 from backend.settings import supervision_settings
 from backend.supervision import assessment, ledger
 from backend.supervision.models import RECTIFICATION_STATUS_NAMES, Evidence, InspectionCheck

@@ -28,13 +28,14 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
+from backend.accounts.access import Principal
+from backend.audit import service as audit
+from backend.compliance import service as compliance
 from backend.db.compliance import ComplianceFinding
 from backend.db.models import Agency
-from backend.services import audit, compliance
+from backend.inventory.service import Page
 from backend.services import scope as scopes
-from backend.services.access import Principal
 from backend.services.errors import Conflict, Forbidden, InvalidInput
-from backend.services.inventory import Page
 from backend.services.scope import adcode_range
 from backend.supervision import clock
 from backend.supervision.access import VERIFY, rectification_visible

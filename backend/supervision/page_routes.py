@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse
 
 from backend.api.deps import PrincipalDep
 from backend.api.html import page_response
+from backend.compliance.service import MANUAL_RULE_NAMES
 from backend.domain import SPACE_CATEGORIES
-from backend.services.compliance import MANUAL_RULE_NAMES
 from map_ui import supervision
 
 router = APIRouter(tags=["supervision pages 监督检查页面"])

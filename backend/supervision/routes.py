@@ -15,9 +15,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from backend.accounts.access import Principal
 from backend.api.deps import IfMatchDep, PageDep, SessionDep, etag, require_roles
 from backend.api.uploads import multipart_request
-from backend.services.access import Principal
 from backend.services.errors import InvalidInput
 from backend.settings import supervision_settings
 from backend.supervision import (

@@ -24,11 +24,14 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
+from backend.accounts.access import Principal
+from backend.audit import service as audit
+from backend.compliance import service as compliance
+from backend.compliance import standards
 from backend.db.compliance import ComplianceFinding
 from backend.db.models import Agency, Building, Floor, Occupancy, Region, Room
-from backend.services import audit, compliance, standards
+from backend.inventory.service import Page
 from backend.services import scope as scopes
-from backend.services.access import Principal
 from backend.services.errors import (
     Conflict,
     DomainError,
@@ -37,7 +40,6 @@ from backend.services.errors import (
     NotFound,
     StaleVersion,
 )
-from backend.services.inventory import Page
 from backend.services.scope import adcode_range
 from backend.supervision import clock
 from backend.supervision.access import check_visible, inspection_visible

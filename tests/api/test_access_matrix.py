@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from backend.accounts.access import ROLES
 from backend.api.authn import is_public
-from backend.services.access import ROLES
 
 MARKER = "LEAKMARKER-7f3a"
 

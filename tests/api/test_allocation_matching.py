@@ -13,7 +13,7 @@ from backend import timekeeping
 def test_province_wide_matching_places_rooms_once_within_the_standard(
     client: Any, client_as: Any, db: Session
 ) -> None:
-    from backend.services import standards
+    from backend.compliance import standards
 
     allowances = standards.office_allowances_in_effect(db, timekeeping.today())
     agencies = db.execute(

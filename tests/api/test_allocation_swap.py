@@ -13,7 +13,7 @@ from backend import timekeeping
 
 
 def _allowances(db: Session) -> dict[tuple[str, str], float]:
-    from backend.services import standards
+    from backend.compliance import standards
 
     return standards.office_allowances_in_effect(db, timekeeping.today())
 

@@ -120,7 +120,7 @@ def test_status_change_requires_inspector_or_admin(
 
 def test_findings_are_scope_filtered(client_as: Any, db: Session) -> None:
     site, room = _over_standard_site(db)
-    from backend.services import compliance
+    from backend.compliance import service as compliance
 
     compliance.evaluate_floor(db, site.floor.id, as_of=AS_OF)
     fid = db.scalars(select(ComplianceFinding.id).where(ComplianceFinding.room_id == room.id)).one()

@@ -8,8 +8,8 @@ from typing import Any
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
-from backend.services import compliance
-from backend.services.exports import FINDING_HEADERS, REGISTER_HEADERS
+from backend.compliance import service as compliance
+from backend.exports.service import FINDING_HEADERS, REGISTER_HEADERS
 from tests.backend.test_compliance import AS_OF, add_room, make_site, occupy
 
 
@@ -168,7 +168,7 @@ def test_hostile_text_is_written_as_text_never_a_formula(client: Any, db: Sessio
 
 
 def test_csv_fields_are_neutralised() -> None:
-    from backend.services.exports import csv_field
+    from backend.exports.service import csv_field
 
     for value in HOSTILE:
         out = csv_field(value)

@@ -142,7 +142,7 @@ def _ids(engine: Any) -> tuple[int, int]:
 def test_by_id_on_the_async_pool_equals_the_session_path(
     kind: str, client: Any, live_server: str, engine: Any
 ) -> None:
-    from backend.services.auth import issue_token
+    from backend.accounts.auth import issue_token
 
     building, room = _ids(engine)
     key = building if kind == "buildings" else room
@@ -162,8 +162,8 @@ def committed_user(engine: Any) -> Any:
     from sqlalchemy import text
     from sqlalchemy import update as sa_update
 
+    from backend.accounts.auth import issue_token
     from backend.db.access import User
-    from backend.services.auth import issue_token
 
     name = "b5-probe"
     with engine.begin() as conn:

@@ -19,10 +19,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from backend import reference
+from backend.accounts import auth
+from backend.accounts.access import PERMISSIONS, ROLES, permission_table
 from backend.db.compliance import ComplianceFinding
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Room
-from backend.services import auth
-from backend.services.access import PERMISSIONS, ROLES, permission_table
 from tests.api.test_plan_upload import plan, post
 from tests.backend.test_plans_support import Site, demo_site
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
+from backend.compliance import service as compliance
 from backend.db.compliance import ApprovedUse, ComplianceFinding, Lease
 from backend.db.models import Agency, Floor, Occupancy, Room
-from backend.services import compliance
 from tests.backend.test_live_compliance import live_findings
 from tests.backend.test_plans_support import Site, counts, demo_site, feature_collection, rooms_in
 

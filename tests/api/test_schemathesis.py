@@ -22,10 +22,10 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import create_engine, make_url
 
+from backend.accounts.access import ROLES
+from backend.accounts.users import DEMO_USERNAMES
 from backend.db.embedded import EmbeddedPostgres
 from backend.db.migrate import upgrade
-from backend.services.access import ROLES
-from backend.services.users import DEMO_USERNAMES
 from tests.conftest import bearer
 
 FUZZ_DB = "officemap_fuzz"
@@ -39,7 +39,7 @@ def fuzz_app(
     from backend.api.app import create_app
     from backend.cli import AFTER_PREPARE, _load_extensions
     from backend.db import session as db_session
-    from backend.services.demo import load_demo
+    from backend.demo.generator import load_demo
 
     url = make_url(database_url)
     admin_dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)

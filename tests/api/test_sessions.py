@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from backend.accounts import auth
 from backend.db.models import Room
-from backend.services import auth
 from backend.sessions.models import LoginThrottle
 from backend.settings import session_settings
 from tests.api.test_plan_upload import plan, post, precondition

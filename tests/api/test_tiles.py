@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from backend.services import tiles
+from backend.maps import tiles
 from backend.services.scope import Scope
 
 
@@ -142,7 +142,7 @@ def test_any_audited_write_refreshes_the_cache(
     client: Any, db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No invalidate() call: the write's audit event moves the data version."""
-    from backend.services import audit
+    from backend.audit import service as audit
 
     monkeypatch.setattr(tiles, "VERSION_CHECK_S", 0.0)
     lon, lat = building_point(db)

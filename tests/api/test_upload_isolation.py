@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from backend.services.auth import issue_token
+from backend.accounts.auth import issue_token
 from benchmarks.b12_isolation import maximal_plan, multipart
 from gis.crs import gk3_zone_crs
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from backend.accounts.access import SYSTEM
 from backend.db.models import Floor
-from backend.services import writes
-from backend.services.access import SYSTEM
+from backend.inventory import writes
 from backend.services.errors import StaleVersion
 
 

@@ -12,9 +12,9 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from backend.accounts import users
 from backend.db.async_pool import PoolReader, compile_statement
 from backend.db.models import Room
-from backend.services import users
 from backend.services.scope import Scope
 from tests.conftest import as_app_role
 
@@ -234,7 +234,7 @@ def test_a_user_row_is_visible_to_itself_and_to_unrestricted_scopes(db: Session)
 def test_audit_events_follow_the_scope(db: Session, client_as: Any) -> None:
     """An officer sees only events about objects of their agency, yet still appends to the
     one chain (the head comes through officemap_audit_head())."""
-    from backend.services import audit
+    from backend.audit import service as audit
 
     agency = db.execute(
         text("SELECT agencies[1] FROM users WHERE username = 'officer'")

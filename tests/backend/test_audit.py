@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from backend.services import audit
+from backend.audit import service as audit
 
 
 def _event(db: Session) -> int:

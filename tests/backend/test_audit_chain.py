@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from backend.audit import service as audit
 from backend.db.models import AuditEvent
-from backend.services import audit
 
 
 def _event(db: Session, n: int) -> int:

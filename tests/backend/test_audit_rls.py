@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from backend.services import users
+from backend.accounts import users
 from backend.services.scope import Scope
 
 

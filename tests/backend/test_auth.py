@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from backend.services import auth
+from backend.accounts import auth
 from backend.settings import auth_settings, session_settings
 
 
@@ -158,7 +158,7 @@ def test_open_redirect_is_refused(anon_client: Any) -> None:
 
 
 def test_revoked_user_loses_access_at_once(client: Any, db: Session) -> None:
-    from backend.services import users
+    from backend.accounts import users
     from tests.conftest import bearer
 
     headers = bearer("inspector")

@@ -19,9 +19,10 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
+from backend.accounts.access import SYSTEM
+from backend.audit import service as audit
 from backend.db.migrate import upgrade
-from backend.services import audit, plans
-from backend.services.access import SYSTEM
+from backend.services import plans
 from backend.services.scope import Scope
 from tests.backend.test_plans_support import demo_site, feature_collection, rooms_in
 
@@ -36,7 +37,7 @@ def _admin(database_url: str, db: str = "postgres") -> str:
 
 @pytest.fixture
 def drill_url(database_url: str) -> Iterator[str]:
-    from backend.services.demo import load_demo
+    from backend.demo.generator import load_demo
 
     with psycopg.connect(_admin(database_url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{DRILL_DB}" WITH (FORCE)')

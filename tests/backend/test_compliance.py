@@ -20,6 +20,8 @@ from geoalchemy2 import WKTElement
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from backend.compliance import service as compliance
+from backend.compliance import standards
 from backend.db.compliance import (
     RULE_CODES,
     ApprovedUse,
@@ -28,7 +30,6 @@ from backend.db.compliance import (
     Lease,
 )
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Occupancy, Region, Room
-from backend.services import compliance, standards
 from backend.services.errors import Conflict
 from backend.services.scope import Scope
 from gis.area import round_area

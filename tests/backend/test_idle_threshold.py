@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from backend.compliance import standards
 from backend.db.compliance import StandardSetting
-from backend.services import standards
 
 
 def test_threshold_is_the_configured_setting_and_none_when_empty(db: Session) -> None:

@@ -19,11 +19,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
+from backend.accounts.access import SYSTEM
+from backend.compliance import service as compliance
 from backend.db.compliance import ComplianceFinding, Lease
 from backend.db.models import Agency, AgencyStaffing, Occupancy
+from backend.inventory import writes
 from backend.live import leases
-from backend.services import compliance, writes
-from backend.services.access import SYSTEM
 from backend.services.errors import InvalidInput
 from tests.backend.test_compliance import add_floor, add_room, make_site, occupy, staff
 

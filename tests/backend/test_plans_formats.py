@@ -18,8 +18,8 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from backend.accounts.access import SYSTEM
 from backend.services import plans
-from backend.services.access import SYSTEM
 from backend.services.scope import Scope
 from backend.settings import DATA_DIR
 from gis.area import round_area

@@ -21,7 +21,7 @@ CHILD = textwrap.dedent(
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
     from backend.services import plans
-    from backend.services.access import SYSTEM
+    from backend.accounts.access import SYSTEM
     from backend.services.scope import Scope
 
     url, path, building, level, crs = sys.argv[1:6]

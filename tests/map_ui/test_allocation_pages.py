@@ -25,7 +25,7 @@ pytestmark = pytest.mark.browser
 def _signed_in(
     browser: Any, live_server: str, username: str, engine: Engine | None = None
 ) -> PageProbe:
-    from backend.services.auth import cookie_name, issue_token
+    from backend.accounts.auth import cookie_name, issue_token
 
     generation = 0
     if engine is not None:  # other tests may have signed the demo user out everywhere
@@ -52,7 +52,7 @@ def _signed_in(
 @pytest.fixture
 def undo(engine: Engine) -> Iterator[dict[str, Any]]:
     """Restores rooms, occupancies, uses and requests the test changes through the app."""
-    from backend.services import compliance
+    from backend.compliance import service as compliance
 
     with engine.connect() as conn:
         before = {
@@ -103,7 +103,7 @@ def undo(engine: Engine) -> Iterator[dict[str, Any]]:
 def test_planner_approves_and_executes_and_the_idle_findings_close(
     browser: Any, live_server: str, engine: Engine, undo: dict[str, Any]
 ) -> None:
-    from backend.services import standards
+    from backend.compliance import standards
 
     with Session(engine) as s:
         allowances = standards.office_allowances_in_effect(s, timekeeping.today())

@@ -122,7 +122,7 @@ def committed(engine: Engine, sql: str, **params: Any) -> Any:
 
 
 def as_user(page: PageProbe, live_server: str, username: str) -> None:
-    from backend.services.auth import cookie_name, issue_token
+    from backend.accounts.auth import cookie_name, issue_token
 
     page.page.context.clear_cookies()
     page.page.context.add_cookies(

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 
 
 def _context(browser: Any, live_server: str, username: str, *, width: int = 1024) -> PageProbe:
-    from backend.services.auth import cookie_name, issue_token
+    from backend.accounts.auth import cookie_name, issue_token
 
     ctx = browser.new_context(viewport={"width": width, "height": 1366}, locale="zh-CN")
     ctx.add_cookies(

@@ -20,8 +20,8 @@ import pytest
 from pyproj import Transformer
 from sqlalchemy import Engine, text
 
+from backend.accounts.auth import issue_token
 from backend.ogc.collections import COLLECTIONS
-from backend.services.auth import issue_token
 
 CITY = 330100  # Hangzhou: most demo buildings stand there
 CITY_USER = "ogc-test-city-planner"

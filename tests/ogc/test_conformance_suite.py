@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.services.auth import issue_token
+from backend.accounts.auth import issue_token
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_PYTHON = ROOT / ".state" / "ogctests-venv" / "bin" / "python"

@@ -46,8 +46,8 @@ def replica_engine(standby: EmbeddedReplica) -> Iterator[Engine]:
 @pytest.fixture
 def app_with_replica(standby: EmbeddedReplica, app_database_url: str) -> Iterator[Any]:
     """The real app (sessions commit, as the app's login role) reading from the standby."""
-    from backend.api import tile_cache
     from backend.api.app import create_app
+    from backend.maps import tile_cache
 
     tile_cache.forget()
     application = create_app(app_database_url)

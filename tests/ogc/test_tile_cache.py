@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from backend.api import deps, tile_cache
-from backend.services import tiles, users
+from backend.accounts import users
+from backend.api import deps
+from backend.maps import tile_cache, tiles
 from tests.api.test_tiles import building_point, tile_of
 
 

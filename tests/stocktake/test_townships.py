@@ -72,7 +72,7 @@ def test_row_level_security_reaches_township_rows(client: Any, db: Session) -> N
     """The app role's policies see a township agency and its ledger rows under the city."""
     from sqlalchemy import text
 
-    from backend.services import users
+    from backend.accounts import users
 
     rows = [("西溪街道办事处", L.code(40), "乡", "330106004", None, None, {}, {})]
     assert (

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from backend.services.access import SYSTEM, Principal
+from backend.accounts.access import SYSTEM, Principal
 from backend.services.scope import Scope
 from backend.supervision import access, accountability, evidence, ledger, service
 from backend.supervision.models import (

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from backend.accounts.access import Principal
 from backend.api.deps import SessionDep, require_roles
 from backend.api.schemas import Health
-from backend.services.access import Principal
-from backend.services.inventory import database_answers, database_health
+from backend.inventory.service import database_answers, database_health
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
 log = logging.getLogger(__name__)

@@ -11,9 +11,11 @@ from sqlalchemy import func, select
 from backend import timekeeping
 from backend.api.deps import DB_INT_MAX, IdPath, ScopeDep, SessionDep, get_principal
 from backend.api.html import page_response
-from backend.api.routes.inventory import RegionFilter
+from backend.compliance import findings, standards
 from backend.db.models import Region
-from backend.services import findings, inventory, map_data, standards
+from backend.inventory import service as inventory
+from backend.inventory.routes import RegionFilter
+from backend.maps import map_data
 from backend.settings import map_settings
 from map_ui import pages
 from map_ui.pages import Basemap, FloorRef

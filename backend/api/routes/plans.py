@@ -13,6 +13,7 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 
+from backend.accounts.access import roles_for
 from backend.api.deps import (
     DB_INT_MAX,
     IdPath,
@@ -27,7 +28,6 @@ from backend.api.deps import (
 from backend.api.schemas import FeatureCollection, PlanReport, geojson_response
 from backend.api.uploads import flag, multipart_request, text_field
 from backend.services import plans
-from backend.services.access import roles_for
 from backend.services.errors import InvalidInput, PayloadTooLarge
 
 router = APIRouter(prefix="/api/v1", tags=["plans 平面图"])

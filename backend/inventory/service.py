@@ -28,9 +28,9 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON, BigInteger, Numeric, Text
 
+from backend.accounts import auth, users
 from backend.db.async_pool import Compiled, Reader, Statement, compile_statement
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Region, Room
-from backend.services import auth, users
 from backend.services import scope as scopes
 from backend.services.errors import NotFound
 from backend.services.scope import Scope, adcode_range

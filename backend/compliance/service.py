@@ -1,6 +1,6 @@
 """Compliance engine: rules 1–7 as set-based SQL, incremental re-evaluation, roll-ups.
 
-The rules live in ``backend/sql/compliance.sql`` (every value bound). An evaluation fills a
+The rules live in ``backend/compliance/sql/compliance.sql`` (every value bound). An evaluation fills a
 temporary table with candidate findings for its target (the whole province, or the floors,
 agencies, people and buildings a change touches) and merges them into
 ``compliance_findings``: a finding still produced is refreshed (its status kept), a new one
@@ -31,6 +31,8 @@ from sqlalchemy import ColumnElement, and_, func, select, text, update
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
+from backend.audit import service as audit
+from backend.compliance import standards
 from backend.db.compliance import (
     FINDING_STATUSES,
     RULE_CODES,
@@ -39,13 +41,12 @@ from backend.db.compliance import (
     Lease,
 )
 from backend.db.models import Agency, Building, Floor, Occupancy, Region, Room
-from backend.services import audit, standards
+from backend.inventory.service import Page
 from backend.services import scope as scopes
 from backend.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
-from backend.services.inventory import Page
 from backend.services.scope import Scope, adcode_range
 
-SQL_FILE = Path(__file__).resolve().parent.parent / "sql" / "compliance.sql"
+SQL_FILE = Path(__file__).resolve().parent / "sql" / "compliance.sql"
 
 RULE_NAMES: dict[str, tuple[str, str]] = {
     "office_over_standard": ("办公室面积超标", "Office over standard"),

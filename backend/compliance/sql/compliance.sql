@@ -1,6 +1,6 @@
 -- Compliance rules as set-based SQL over the whole province (or the part a change touches).
 --
--- Every statement is named by a "-- name:" line and loaded by backend.services.compliance.
+-- Every statement is named by a "-- name:" line and loaded by backend.compliance.service.
 -- All values are bound: :as_of (date), :version (standards version), :threshold (idle days),
 -- :coefficient_min (ratio) and the target arrays :floors, :agencies, :persons, :buildings
 -- (NULL = the whole province). Each rule inserts candidate findings into the temporary

@@ -26,9 +26,10 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from backend import reference, timekeeping
+from backend.compliance import service as compliance
+from backend.compliance import standards
 from backend.db.compliance import ComplianceFinding, StandardOfficeAllowance
 from backend.db.models import Agency, Building, Floor, Occupancy, Region, Room
-from backend.services import compliance, standards
 from backend.services import scope as scopes
 from backend.services.errors import InvalidInput
 from backend.services.scope import Scope, adcode_range

@@ -31,17 +31,18 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import Date, Float
 
 from backend import reference, timekeeping
-from backend.db.models import SRID, Agency, Building, Floor, Occupancy, Region, Room
-from backend.services import scope as scopes
-from backend.services import standards, tiles
-from backend.services.errors import NotFound
-from backend.services.findings import (
+from backend.compliance import standards
+from backend.compliance.findings import (
     FINDINGS,
     OPEN_STATUSES,
     OVER_STANDARD_RULE,
     findings_table,
 )
-from backend.services.inventory import BBox
+from backend.db.models import SRID, Agency, Building, Floor, Occupancy, Region, Room
+from backend.inventory.service import BBox
+from backend.maps import tiles
+from backend.services import scope as scopes
+from backend.services.errors import NotFound
 from backend.services.scope import Scope, adcode_range
 
 WORLD_M = 40_075_016.685578488  # Web Mercator world width
@@ -76,7 +77,7 @@ _memo_lock = threading.Lock()
 
 def _cached(session: Session, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     """Aggregates are cached per data version and rooms-layer generation (see
-    ``backend.services.tiles``) for ``CACHE_TTL_S``: a view's reloads cost no query."""
+    ``backend.maps.tiles``) for ``CACHE_TTL_S``: a view's reloads cost no query."""
     full = (*key, tiles.generation("rooms"), tiles.data_version(session))
     now = time.monotonic()
     with _memo_lock:

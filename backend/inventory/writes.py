@@ -19,11 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from backend.accounts.access import Principal, roles_for
+from backend.audit import service as audit
+from backend.compliance import service as compliance
+from backend.compliance import standards
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Occupancy, Region, Room
 from backend.domain import AgencyLevel, BuildingStatus, LeaveReason, Ownership, SpaceCategory
-from backend.services import audit, compliance, standards
 from backend.services import scope as scopes
-from backend.services.access import Principal, roles_for
 from backend.services.errors import InvalidGeometry, InvalidInput, NotFound, StaleVersion
 from gis.area import lonlat_planar_areas, round_area, storey_building_area
 

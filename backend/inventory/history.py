@@ -36,9 +36,9 @@ from sqlalchemy.types import JSON, Text
 
 from backend import timekeeping
 from backend.db.models import Building, Floor, Occupancy, Room
+from backend.inventory.service import GEOJSON_DECIMALS, BBox, Page
 from backend.services import scope as scopes
 from backend.services.errors import NotFound
-from backend.services.inventory import GEOJSON_DECIMALS, BBox, Page
 from backend.services.scope import Scope, adcode_range
 
 

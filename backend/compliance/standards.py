@@ -20,8 +20,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backend import reference
+from backend.audit import service as audit
 from backend.db.compliance import StandardOfficeAllowance, StandardSetting, StandardVersion
-from backend.services import audit
 from backend.services.errors import Conflict, InvalidInput, NotFound
 from backend.settings import DATA_DIR
 

@@ -29,9 +29,10 @@ from urllib.parse import parse_qsl
 import jwt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from backend.accounts import auth
+from backend.accounts.access import Principal
 from backend.api.authn import request_token
-from backend.services import auth, tiles
-from backend.services.access import Principal
+from backend.maps import tiles
 from backend.services.errors import Unauthenticated
 from backend.settings import fastpath_settings
 

@@ -39,10 +39,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Float
 
+from backend.compliance.findings import FINDINGS, OPEN_STATUSES, RULE_GROUPS, findings_table
 from backend.db.models import SRID, Building, Floor, Room
 from backend.services import scope as scopes
 from backend.services.errors import InvalidInput
-from backend.services.findings import FINDINGS, OPEN_STATUSES, RULE_GROUPS, findings_table
 from backend.services.scope import Scope
 from backend.settings import map_settings
 

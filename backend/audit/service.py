@@ -34,6 +34,7 @@ from backend.db.models import AuditEvent
 from backend.services import scope as scopes
 from backend.services.scope import Scope
 from backend.settings import audit_settings, state_settings
+from backend.state_secrets import state_secret
 
 AUDIT_LOCK_KEY = 0x0FF1CE
 _key_lock = threading.Lock()
@@ -66,9 +67,7 @@ def audit_key() -> bytes:
             if configured:
                 _key = configured.encode()
             else:
-                from backend.services.auth import _state_secret
-
-                _key = _state_secret(state_settings().dir / "audit-key").encode()
+                _key = state_secret(state_settings().dir / "audit-key").encode()
         return _key
 
 

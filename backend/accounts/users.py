@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, exists, func, select, text
 from sqlalchemy.orm import Session
 
+from backend.accounts import auth
+from backend.accounts.access import ROLES, Principal
+from backend.audit import service as audit
 from backend.db.access import User
 from backend.db.async_pool import Reader, Row, Statement, compile_statement
 from backend.db.models import Agency, Region, Room
-from backend.services import audit, auth
-from backend.services.access import ROLES, Principal
 from backend.services.errors import Conflict, InvalidInput, NotFound
 from backend.services.scope import Scope, adcode_ranges
 from backend.sessions import service as throttle

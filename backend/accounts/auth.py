@@ -9,12 +9,9 @@ sign-out or a password change takes effect at once.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import secrets
 import threading
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -23,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from backend.services.errors import Unauthenticated
 from backend.settings import auth_settings, state_settings
+from backend.state_secrets import state_secret
 
 ALGORITHM = "HS256"
 _hasher = PasswordHasher()  # Argon2id, RFC 9106 low-memory profile
@@ -57,25 +55,8 @@ def signing_secret() -> str:
         return configured
     with _secret_lock:
         if _secret is None:
-            _secret = _state_secret(state_settings().dir / "auth-secret")
+            _secret = state_secret(state_settings().dir / "auth-secret")
         return _secret
-
-
-def _state_secret(path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _ in range(50):  # another process may be writing it right now
-            value = path.read_text().strip()
-            if value:
-                return value
-            time.sleep(0.02)
-        raise RuntimeError(f"empty auth secret file {path}") from None
-    value = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w") as f:
-        f.write(value + "\n")
-    return value
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,184 @@
+"""Compliance API: findings, roll-up summary, re-evaluation, standards versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.accounts.access import Principal, roles_for
+from backend.api.deps import (
+    DAY_MAX,
+    DAY_MIN,
+    DB_INT_MAX,
+    BigIdPath,
+    IfMatchDep,
+    PageDep,
+    ScopeDep,
+    SessionDep,
+    etag,
+    require_roles,
+)
+from backend.api.schemas import Finding, FindingList
+from backend.compliance import service as compliance
+from backend.compliance import standards
+from backend.db.compliance import FINDING_STATUSES, RULE_CODES
+
+router = APIRouter(prefix="/api/v1/compliance", tags=["compliance 合规"])
+
+RuleCode = Literal[
+    "office_over_standard",
+    "agency_over_approved",
+    "multiple_offices",
+    "office_not_recovered",
+    "idle_room",
+    "idle_floor",
+    "unapproved_lease",
+    "data_quality",
+    "data_quality.overlap",
+    "data_quality.outside_floor",
+    "data_quality.usable_coefficient",
+    "data_quality.uncategorised",
+]
+Status = Literal["open", "rectifying", "closed"]
+Level = Literal["province", "city", "county", "agency", "building"]
+assert set(RuleCode.__args__) == set(RULE_CODES) | {"data_quality"}  # type: ignore[attr-defined]
+assert set(Status.__args__) == set(FINDING_STATUSES)  # type: ignore[attr-defined]
+
+RegionFilter = Annotated[
+    int | None, Query(ge=100000, le=999999, description="region adcode; includes its subtree")
+]
+IdFilter = Annotated[int | None, Query(ge=1, le=DB_INT_MAX)]
+
+
+@router.get("/findings", response_model=FindingList, summary="Findings 合规问题")
+def list_findings(
+    session: SessionDep,
+    scope: ScopeDep,
+    page: PageDep,
+    rule: Annotated[RuleCode | None, Query(description="rule code; 'data_quality' = all 7")] = None,
+    region: RegionFilter = None,
+    agency: IdFilter = None,
+    building: IdFilter = None,
+    status: Status | None = None,
+) -> dict[str, Any]:
+    """Findings the caller may see, largest excess first, with measured/allowed/excess."""
+    return compliance.list_findings(
+        session,
+        scope=scope,
+        page=page,
+        rule=rule,
+        region=region,
+        agency=agency,
+        building=building,
+        status=status,
+    )
+
+
+@router.get(
+    "/findings/{finding_id}",
+    responses={200: {"model": Finding, "description": "the finding"}},
+    summary="One finding (with its ETag)",
+)
+def get_finding(session: SessionDep, scope: ScopeDep, finding_id: BigIdPath) -> JSONResponse:
+    """The finding; ``ETag`` is its version, the If-Match of a status change."""
+    f = compliance.get_finding(session, finding_id, scope=scope)
+    return JSONResponse(compliance.finding_dict(f), headers={"ETag": etag(f.version)})
+
+
+class StatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status
+    note: str | None = Field(default=None, max_length=500)
+
+
+@router.patch(
+    "/findings/{finding_id}",
+    summary="Set a finding's status (inspector)",
+    responses={
+        200: {"model": Finding, "description": "the finding with its new status"},
+        404: {"description": "not found or outside the caller's scope"},
+        412: {"description": "If-Match is stale: the finding changed since it was read"},
+        428: {"description": "If-Match missing"},
+    },
+)
+def set_status(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require_roles(*roles_for("finding.status")))],
+    finding_id: BigIdPath,
+    expected: IfMatchDep,
+    change: StatusChange,
+) -> JSONResponse:
+    """Open / rectifying / closed, with an optional note; needs the finding's ETag as
+    ``If-Match`` (428 without, 412 when a re-evaluation or another inspector came first)."""
+    f = compliance.set_status(
+        session,
+        finding_id,
+        change.status,
+        expected=expected,
+        scope=principal.scope,
+        actor=principal.username,
+        note=change.note,
+    )
+    return JSONResponse(compliance.finding_dict(f), headers={"ETag": etag(f.version)})
+
+
+@router.get("/summary", summary="Totals per rule and level 汇总")
+def summary(
+    session: SessionDep,
+    scope: ScopeDep,
+    region: RegionFilter = None,
+    level: Annotated[
+        Level | None, Query(description="group by this level (default: the next one down)")
+    ] = None,
+) -> dict[str, Any]:
+    """Per-rule totals in a region subtree, and per-rule counts for each group of one level."""
+    return compliance.summary(session, scope=scope, region=region, level=level)
+
+
+class EvaluationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: dt.date | None = Field(default=None, ge=DAY_MIN, le=DAY_MAX)
+    version: str | None = Field(default=None, max_length=60)
+    floor: int | None = Field(default=None, ge=1, le=DB_INT_MAX)
+
+
+@router.post("/evaluations", summary="Re-evaluate (full province or one floor)")
+def evaluate(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require_roles(*roles_for("compliance.evaluate")))],
+    request: EvaluationRequest,
+) -> dict[str, Any]:
+    if request.floor is not None:
+        result = compliance.evaluate_floor(
+            session,
+            request.floor,
+            as_of=request.as_of,
+            version=request.version,
+            actor=principal.username,
+        )
+    else:
+        result = compliance.run_full(
+            session, as_of=request.as_of, version=request.version, actor=principal.username
+        )
+    return {
+        "evaluation_id": result.evaluation_id,
+        "kind": result.kind,
+        "as_of": result.as_of.isoformat(),
+        "standard_version": result.standard_version,
+        "counts": result.counts,
+        "not_configured": result.not_configured,
+        "opened": result.opened,
+        "refreshed": result.refreshed,
+        "closed": result.closed,
+    }
+
+
+@router.get("/standards", summary="Loaded standards versions")
+def list_standards(session: SessionDep, scope: ScopeDep) -> list[dict[str, Any]]:
+    return standards.list_versions(session)
