@@ -11,8 +11,8 @@ from sqlalchemy import select
 from backend import reference
 from backend.api.deps import ScopeDep, SessionDep, get_principal
 from backend.api.html import page_response
-from backend.api.routes.pages import _province
 from backend.db.models import Agency
+from backend.inventory import service as inventory
 from backend.services import scope as scopes
 from map_ui import allocation_pages
 
@@ -25,7 +25,7 @@ MAX_AGENCIES = 2000
 def planner_page(session: SessionDep, lang: LangQuery = "zh") -> HTMLResponse:
     """Open requests; a request's candidates in the rule order, on the map; approve and
     execute (the API checks the managing office's role)."""
-    _adcode, bounds = _province(session)
+    _adcode, bounds = inventory.province_view(session)
     return page_response(
         allocation_pages.planner_page(api_base="/api/v1", lang=lang, bounds=bounds)
     )

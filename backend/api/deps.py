@@ -9,7 +9,7 @@ import datetime as dt
 import math
 import time
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -21,6 +21,7 @@ from backend.accounts.access import Principal
 from backend.api.authn import request_token
 from backend.db import replica
 from backend.db.async_pool import Reader
+from backend.db.compliance import FINDING_STATUSES, RULE_CODES
 from backend.db.session import engine as session_engine
 from backend.db.session import new_session
 from backend.inventory.service import BBox, Page
@@ -45,6 +46,30 @@ DAY_MAX = dt.date(2199, 12, 31)
 IdPath = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="id (1 … 2³¹−1)")]
 BigIdPath = Annotated[int, Path(ge=1, le=DB_BIGINT_MAX, description="id (1 … 2⁶³−1)")]
 IdFilter = Annotated[int | None, Query(ge=1, le=DB_INT_MAX, description="id (1 … 2³¹−1)")]
+
+# Filters shared by several features' routes (parsed here, at the edge, so that route
+# modules never import each other). The literals repeat the domain's codes for OpenAPI
+# and are checked against them at import.
+RegionFilter = Annotated[
+    int | None, Query(ge=100000, le=999999, description="region adcode; includes its subtree")
+]
+RuleCode = Literal[
+    "office_over_standard",
+    "agency_over_approved",
+    "multiple_offices",
+    "office_not_recovered",
+    "idle_room",
+    "idle_floor",
+    "unapproved_lease",
+    "data_quality",
+    "data_quality.overlap",
+    "data_quality.outside_floor",
+    "data_quality.usable_coefficient",
+    "data_quality.uncategorised",
+]
+FindingStatus = Literal["open", "rectifying", "closed"]
+assert set(RuleCode.__args__) == set(RULE_CODES) | {"data_quality"}  # type: ignore[attr-defined]
+assert set(FindingStatus.__args__) == set(FINDING_STATUSES)  # type: ignore[attr-defined]
 
 
 def check_day(value: dt.date | None) -> dt.date | None:

@@ -15,8 +15,12 @@ from backend.api.deps import (
     DAY_MIN,
     DB_INT_MAX,
     BigIdPath,
+    FindingStatus,
+    IdFilter,
     IfMatchDep,
     PageDep,
+    RegionFilter,
+    RuleCode,
     ScopeDep,
     SessionDep,
     etag,
@@ -25,33 +29,10 @@ from backend.api.deps import (
 from backend.api.schemas import Finding, FindingList
 from backend.compliance import service as compliance
 from backend.compliance import standards
-from backend.db.compliance import FINDING_STATUSES, RULE_CODES
 
 router = APIRouter(prefix="/api/v1/compliance", tags=["compliance 合规"])
 
-RuleCode = Literal[
-    "office_over_standard",
-    "agency_over_approved",
-    "multiple_offices",
-    "office_not_recovered",
-    "idle_room",
-    "idle_floor",
-    "unapproved_lease",
-    "data_quality",
-    "data_quality.overlap",
-    "data_quality.outside_floor",
-    "data_quality.usable_coefficient",
-    "data_quality.uncategorised",
-]
-Status = Literal["open", "rectifying", "closed"]
 Level = Literal["province", "city", "county", "agency", "building"]
-assert set(RuleCode.__args__) == set(RULE_CODES) | {"data_quality"}  # type: ignore[attr-defined]
-assert set(Status.__args__) == set(FINDING_STATUSES)  # type: ignore[attr-defined]
-
-RegionFilter = Annotated[
-    int | None, Query(ge=100000, le=999999, description="region adcode; includes its subtree")
-]
-IdFilter = Annotated[int | None, Query(ge=1, le=DB_INT_MAX)]
 
 
 @router.get("/findings", response_model=FindingList, summary="Findings 合规问题")
@@ -63,7 +44,7 @@ def list_findings(
     region: RegionFilter = None,
     agency: IdFilter = None,
     building: IdFilter = None,
-    status: Status | None = None,
+    status: FindingStatus | None = None,
 ) -> dict[str, Any]:
     """Findings the caller may see, largest excess first, with measured/allowed/excess."""
     return compliance.list_findings(
@@ -92,7 +73,7 @@ def get_finding(session: SessionDep, scope: ScopeDep, finding_id: BigIdPath) -> 
 class StatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    status: Status
+    status: FindingStatus
     note: str | None = Field(default=None, max_length=500)
 
 

@@ -8,8 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from backend.api.deps import ScopeDep, SessionDep
-from backend.compliance.routes import IdFilter, RegionFilter, RuleCode, Status
+from backend.api.deps import FindingStatus, IdFilter, RegionFilter, RuleCode, ScopeDep, SessionDep
 from backend.exports import service as exports
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports 导出"])
@@ -54,7 +53,7 @@ def findings(
     region: RegionFilter = None,
     agency: IdFilter = None,
     building: IdFilter = None,
-    status: Status | None = None,
+    status: FindingStatus | None = None,
 ) -> Response:
     body = exports.findings_xlsx(
         session,

@@ -23,6 +23,7 @@ from backend.api.deps import (
     IdPath,
     PageDep,
     ReaderDep,
+    RegionFilter,
     ScopeDep,
     SessionDep,
     TokenUserDep,
@@ -81,9 +82,6 @@ async def _as_of(
 
 Adcode = Annotated[int, Path(ge=100000, le=999999, description="6-digit adcode 行政区划代码")]
 Id = IdPath
-RegionFilter = Annotated[
-    int | None, Query(ge=100000, le=999999, description="region adcode; includes its subtree")
-]
 
 
 @router.get("/regions", responses=_FC, response_class=Response, summary="Regions 行政区划")

@@ -164,6 +164,31 @@ def get_region(
 
 
 # ---------------------------------------------------------------- agencies
+Bounds = tuple[float, float, float, float]
+
+
+def province_view(session: Session) -> tuple[int | None, Bounds | None]:
+    """The province's adcode and boundary bounds: the first view of the pages' maps."""
+    row = session.execute(
+        select(
+            Region.adcode,
+            func.ST_XMin(Region.boundary),
+            func.ST_YMin(Region.boundary),
+            func.ST_XMax(Region.boundary),
+            func.ST_YMax(Region.boundary),
+        )
+        .where(Region.level == "province")
+        .order_by(Region.adcode)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None, None
+    bounds = (
+        None if row[1] is None else (float(row[1]), float(row[2]), float(row[3]), float(row[4]))
+    )
+    return int(row[0]), bounds
+
+
 def _agency_feature() -> ColumnElement[Any]:
     staffing = (
         select(

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
 
 from backend.accounts.access import Principal, roles_for
 from backend.api.deps import (
@@ -29,9 +28,7 @@ from backend.api.schemas import Occupancy as OccupancyOut
 from backend.db.models import Occupancy
 from backend.inventory import service as inventory
 from backend.inventory import writes
-from backend.inventory.history import occupied_on
 from backend.inventory.routes import GEOJSON, Id
-from backend.services.errors import NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["writes 编辑"])
 
@@ -170,14 +167,7 @@ def _occupancy_json(o: Occupancy) -> dict[str, Any]:
 
 
 def _occupancy(session: SessionDep, principal: Principal, occupancy_id: int) -> Occupancy:
-    o = session.scalars(
-        select(Occupancy).where(
-            Occupancy.id == occupancy_id, writes.occupancy_scope_predicate(principal)
-        )
-    ).one_or_none()
-    if o is None:
-        raise NotFound(f"occupancy {occupancy_id} not found", message_zh="使用记录不存在")
-    return o
+    return writes.get_occupancy(session, occupancy_id, principal=principal)
 
 
 @router.get(
@@ -194,14 +184,9 @@ def list_occupancies(
     agency: IdFilter = None,
 ) -> dict[str, Any]:
     """Occupancies in scope; ``as_of``: those running on that day."""
-    stmt = select(Occupancy).where(writes.occupancy_scope_predicate(principal))
-    if as_of is not None:
-        stmt = stmt.where(occupied_on(as_of))
-    if room is not None:
-        stmt = stmt.where(Occupancy.room_id == room)
-    if agency is not None:
-        stmt = stmt.where(Occupancy.agency_id == agency)
-    rows = session.scalars(stmt.order_by(Occupancy.id).limit(page.limit).offset(page.offset))
+    rows = writes.list_occupancies(
+        session, principal=principal, page=page, as_of=as_of, room=room, agency=agency
+    )
     items = [_occupancy_json(o) for o in rows]
     return {
         "items": items,

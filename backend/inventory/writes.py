@@ -25,6 +25,8 @@ from backend.compliance import service as compliance
 from backend.compliance import standards
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Occupancy, Region, Room
 from backend.domain import AgencyLevel, BuildingStatus, LeaveReason, Ownership, SpaceCategory
+from backend.inventory.history import occupied_on
+from backend.inventory.service import Page
 from backend.services import scope as scopes
 from backend.services.errors import InvalidGeometry, InvalidInput, NotFound, StaleVersion
 from gis.area import lonlat_planar_areas, round_area, storey_building_area
@@ -411,6 +413,36 @@ def update_room(
 def occupancy_scope_predicate(principal: Principal) -> ColumnElement[bool]:
     """Occupancies the principal may see (``backend.services.scope.occupancies``)."""
     return scopes.occupancies(principal.scope)
+
+
+def get_occupancy(session: Session, occupancy_id: int, *, principal: Principal) -> Occupancy:
+    """One occupancy record within the principal's scope (404 like a missing one)."""
+    o = session.scalars(
+        select(Occupancy).where(Occupancy.id == occupancy_id, occupancy_scope_predicate(principal))
+    ).one_or_none()
+    if o is None:
+        raise NotFound(f"occupancy {occupancy_id} not found", message_zh="使用记录不存在")
+    return o
+
+
+def list_occupancies(
+    session: Session,
+    *,
+    principal: Principal,
+    page: Page,
+    as_of: dt.date | None = None,
+    room: int | None = None,
+    agency: int | None = None,
+) -> list[Occupancy]:
+    """Occupancies in scope, by id; ``as_of``: those running on that day."""
+    stmt = select(Occupancy).where(occupancy_scope_predicate(principal))
+    if as_of is not None:
+        stmt = stmt.where(occupied_on(as_of))
+    if room is not None:
+        stmt = stmt.where(Occupancy.room_id == room)
+    if agency is not None:
+        stmt = stmt.where(Occupancy.agency_id == agency)
+    return list(session.scalars(stmt.order_by(Occupancy.id).limit(page.limit).offset(page.offset)))
 
 
 def create_occupancy(session: Session, data: OccupancyCreate, *, principal: Principal) -> int:

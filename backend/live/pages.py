@@ -6,14 +6,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from backend import reference, timekeeping
 from backend.api.deps import PrincipalDep, ScopeDep, SessionDep
 from backend.api.html import page_response
 from backend.compliance import standards
-from backend.db.models import Agency, Region, Room
+from backend.db.models import Agency, Room
 from backend.domain import AGENCY_LEVELS, BUILDING_STATUSES, OWNERSHIP_KINDS
+from backend.inventory import service as inventory
 from backend.live import service
 from backend.maps import map_data
 from backend.services.errors import NotFound
@@ -161,23 +162,7 @@ def _building_page(
     if building_id is not None:
         bounds = map_data.building_outline(session, building_id, scope=scope).bounds
     else:
-        province = session.execute(
-            select(
-                func.ST_XMin(Region.boundary),
-                func.ST_YMin(Region.boundary),
-                func.ST_XMax(Region.boundary),
-                func.ST_YMax(Region.boundary),
-            )
-            .where(Region.level == "province")
-            .limit(1)
-        ).first()
-        if province is not None and province[0] is not None:
-            bounds = (
-                float(province[0]),
-                float(province[1]),
-                float(province[2]),
-                float(province[3]),
-            )
+        bounds = inventory.province_view(session)[1]
     zh = lang == "zh"
     return page_response(
         edit_pages.building_edit_page(

@@ -7,9 +7,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from backend.api.deps import BBoxDep, IdPath, ScopeDep, SessionDep
+from backend.api.deps import BBoxDep, IdPath, RegionFilter, ScopeDep, SessionDep
 from backend.domain import AgencyLevel
-from backend.inventory.routes import RegionFilter
 from backend.maps import map_data
 
 router = APIRouter(prefix="/api/v1/map", tags=["map data 地图数据"])

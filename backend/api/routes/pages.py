@@ -6,15 +6,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, select
 
 from backend import timekeeping
-from backend.api.deps import DB_INT_MAX, IdPath, ScopeDep, SessionDep, get_principal
+from backend.api.deps import DB_INT_MAX, IdPath, RegionFilter, ScopeDep, SessionDep, get_principal
 from backend.api.html import page_response
 from backend.compliance import findings, standards
-from backend.db.models import Region
 from backend.inventory import service as inventory
-from backend.inventory.routes import RegionFilter
 from backend.maps import map_data
 from backend.settings import map_settings
 from map_ui import pages
@@ -31,31 +28,6 @@ def _basemap() -> Basemap:
     return Basemap(url=s.basemap_url, attribution=s.basemap_attribution)
 
 
-Bounds = tuple[float, float, float, float]
-
-
-def _province(session: SessionDep) -> tuple[int | None, Bounds | None]:
-    """The province's adcode and boundary bounds (the pages' first view)."""
-    row = session.execute(
-        select(
-            Region.adcode,
-            func.ST_XMin(Region.boundary),
-            func.ST_YMin(Region.boundary),
-            func.ST_XMax(Region.boundary),
-            func.ST_YMax(Region.boundary),
-        )
-        .where(Region.level == "province")
-        .order_by(Region.adcode)
-        .limit(1)
-    ).first()
-    if row is None:
-        return None, None
-    bounds = (
-        None if row[1] is None else (float(row[1]), float(row[2]), float(row[3]), float(row[4]))
-    )
-    return int(row[0]), bounds
-
-
 @router.get("/map/leaflet.js", include_in_schema=False)
 def leaflet_map_script() -> Response:
     """The Leaflet map of every page, built by folium from the basemap setting alone."""
@@ -69,7 +41,7 @@ def leaflet_map_script() -> Response:
 @router.get("/map", response_class=HTMLResponse, summary="Province holdings map 办公用房一张图")
 def holdings_page(session: SessionDep, lang: LangQuery = "zh") -> HTMLResponse:
     """The province: regions and choropleths, buildings clustered, footprints when zoomed in."""
-    adcode, bounds = _province(session)
+    adcode, bounds = inventory.province_view(session)
     return page_response(
         pages.holdings_page(
             api_base="/api/v1",
@@ -116,7 +88,7 @@ def building_page(
 @router.get("/map/vacancy", response_class=HTMLResponse, summary="Vacancy heatmap 闲置热力图")
 def vacancy_page(session: SessionDep, lang: LangQuery = "zh") -> HTMLResponse:
     """Idle-area heatmap with region / agency-level filters and the leaders' panel."""
-    adcode, bounds = _province(session)
+    adcode, bounds = inventory.province_view(session)
     return page_response(
         pages.vacancy_page(
             api_base="/api/v1",

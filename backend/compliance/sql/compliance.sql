@@ -27,7 +27,7 @@ CREATE TEMP TABLE IF NOT EXISTS cf_new (
     excess_m2 numeric,
     excess_pct numeric,
     details jsonb
-);
+) ON COMMIT DROP;  -- per transaction: a pooled connection must not keep one owned by another role
 TRUNCATE cf_new;
 
 -- name: office_over_standard
