@@ -10,18 +10,19 @@ from fastapi.responses import Response
 
 from backend.api.deps import FindingStatus, IdFilter, RegionFilter, RuleCode, ScopeDep, SessionDep
 from backend.exports import service as exports
+from backend.exports import workbook
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports 导出"])
 
 _XLSX: dict[int | str, dict[str, Any]] = {
-    200: {"content": {exports.XLSX: {}}, "description": "Excel workbook"}
+    200: {"content": {workbook.XLSX: {}}, "description": "Excel workbook"}
 }
 
 
 def _xlsx(body: bytes, filename: str, ascii_name: str) -> Response:
     return Response(
         content=body,
-        media_type=exports.XLSX,
+        media_type=workbook.XLSX,
         headers={
             "Content-Disposition": (
                 f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"

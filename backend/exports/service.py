@@ -13,15 +13,12 @@ such text with an apostrophe (OWASP "CSV injection").
 
 from __future__ import annotations
 
-import io
+import datetime as dt
 from functools import lru_cache
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from sqlalchemy import String, and_, cast, func, literal, select
+from sqlalchemy import ColumnElement, Select, String, Subquery, and_, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -30,12 +27,13 @@ from backend.compliance import service as compliance
 from backend.compliance import standards
 from backend.db.compliance import ComplianceFinding, StandardOfficeAllowance
 from backend.db.models import Agency, Building, Floor, Occupancy, Region, Room
+from backend.exports import workbook
 from backend.services import scope as scopes
 from backend.services.errors import InvalidInput
 from backend.services.scope import Scope, adcode_range
+from backend.stocktake.workbook_export import write_ledger_sheets
 
 MAX_ROWS = 200_000
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 REGISTER_HEADERS = [
     "单位",
@@ -103,66 +101,10 @@ def _ranks_zh(codes: str | None) -> str | None:
     return "、".join(names.get(c, c) for c in codes.split("、"))
 
 
-# characters that make a spreadsheet read a typed or imported value as a formula
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
-
-
-def _cell(ws: WriteOnlyWorksheet, value: Any) -> Any:
-    """``value`` for ``ws.append``: text as a string cell, never a formula."""
-    if not isinstance(value, str):
-        return value
-    cell = WriteOnlyCell(ws, value=value)
-    cell.data_type = "s"  # openpyxl would make "=…" a formula
-    if value.startswith(FORMULA_TRIGGERS):
-        cell.quotePrefix = True
-    return cell
-
-
-def _append(ws: WriteOnlyWorksheet, values: list[Any]) -> None:
-    ws.append([_cell(ws, v) for v in values])
-
-
-def csv_field(value: Any) -> Any:
-    """A CSV field that no spreadsheet runs as a formula: risky text gets a leading apostrophe.
-
-    >>> csv_field("=1+1"), csv_field("-3 层"), csv_field("办公室"), csv_field(-3)
-    ("'=1+1", "'-3 层", '办公室', -3)
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
-
-
-def _header(ws: WriteOnlyWorksheet, names: list[str]) -> None:
-    bold = Font(bold=True)
-    cells = []
-    for name in names:
-        c = WriteOnlyCell(ws, value=name)
-        c.font = bold
-        cells.append(c)
-    ws.append(cells)
-
-
-def _save(wb: Workbook) -> bytes:
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def _num(v: Any) -> float | None:
-    return None if v is None else float(v)
-
-
-def register_xlsx(
-    session: Session,
-    *,
-    scope: Scope,
-    region: int | None = None,
-    agency: int | None = None,
-    building: int | None = None,
-) -> bytes:
-    """登记造册: agency → building → floor → room, with occupants, allowance and status."""
-    version = standards.resolve_version(session, _as_of())
+def _register_filters(
+    scope: Scope, region: int | None, agency: int | None, building: int | None
+) -> list[ColumnElement[bool]]:
+    """The rooms the register lists: in scope, on live floors, within the filters."""
     where = [scopes.rooms(scope), Floor.valid_to.is_(None)]
     if region is not None:
         where.append(Building.region_adcode.between(*adcode_range(region)))
@@ -170,9 +112,14 @@ def register_xlsx(
         where.append(Room.agency_id == agency)
     if building is not None:
         where.append(Room.building_id == building)
-    today = _as_of()
+    return where
+
+
+def _occupants_per_room(version: str, today: dt.date) -> Subquery:
+    """Per room: today's occupants, their ranks and the sum of their office allowances
+    (``configured`` < ``n`` when a rank has no allowance in the standard version)."""
     active = timekeeping.active_on(Occupancy.start_date, Occupancy.end_date, today)
-    occupants = (
+    return (
         select(
             Occupancy.room_id,
             func.string_agg(
@@ -199,7 +146,11 @@ def register_xlsx(
         .group_by(Occupancy.room_id)
         .subquery()
     )
-    status = (
+
+
+def _open_rules_per_room(scope: Scope) -> Subquery:
+    """Per room: the rule codes of its findings not closed (those the viewer may see)."""
+    return (
         select(
             ComplianceFinding.room_id,
             func.string_agg(
@@ -215,7 +166,12 @@ def register_xlsx(
         .group_by(ComplianceFinding.room_id)
         .subquery()
     )
-    stmt = (
+
+
+def _register_rows(
+    where: list[ColumnElement[bool]], occupants: Subquery, status: Subquery
+) -> Select[Any]:
+    return (
         select(
             func.coalesce(Agency.name, "（未分配）"),
             Agency.level,
@@ -241,6 +197,46 @@ def register_xlsx(
         .where(*where)
         .order_by(Agency.name, Building.name, Floor.level, Room.number, Room.id)
     )
+
+
+def _register_cells(row: Any) -> list[Any]:
+    """One register line: the room, its occupants, their allowance and its compliance."""
+    (ag, level, adcode, bname, fname, number, cat, sub, area) = row[:9]
+    names, ranks, allowance, configured, n, rules = row[9:]
+    state = (
+        "；".join(compliance.RULE_NAMES.get(r, (r, r))[0] for r in rules.split(","))
+        if rules
+        else "合规"
+    )
+    return [
+        ag,
+        AGENCY_LEVEL_ZH.get(level or "", level),
+        adcode,
+        bname,
+        fname,
+        number,
+        CATEGORY_ZH.get(cat or "", cat or "未分类"),
+        sub,
+        workbook.number(area),
+        names,
+        _ranks_zh(ranks),
+        workbook.number(allowance) if n and configured == n else None,
+        state,
+    ]
+
+
+def register_xlsx(
+    session: Session,
+    *,
+    scope: Scope,
+    region: int | None = None,
+    agency: int | None = None,
+    building: int | None = None,
+) -> bytes:
+    """登记造册: agency → building → floor → room, with occupants, allowance and status."""
+    today = _as_of()
+    version = standards.resolve_version(session, today)
+    where = _register_filters(scope, region, agency, building)
     count = session.execute(
         select(func.count())
         .select_from(Room)
@@ -251,38 +247,13 @@ def register_xlsx(
     _check_size(count)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("登记造册")
-    _header(ws, REGISTER_HEADERS)
+    workbook.header(ws, REGISTER_HEADERS)
+    stmt = _register_rows(where, _occupants_per_room(version, today), _open_rules_per_room(scope))
     for row in session.execute(stmt.execution_options(yield_per=5000)):
-        (ag, level, adcode, bname, fname, number, cat, sub, area) = row[:9]
-        names, ranks, allowance, configured, n, rules = row[9:]
-        state = (
-            "；".join(compliance.RULE_NAMES.get(r, (r, r))[0] for r in rules.split(","))
-            if rules
-            else "合规"
-        )
-        _append(
-            ws,
-            [
-                ag,
-                AGENCY_LEVEL_ZH.get(level or "", level),
-                adcode,
-                bname,
-                fname,
-                number,
-                CATEGORY_ZH.get(cat or "", cat or "未分类"),
-                sub,
-                _num(area),
-                names,
-                _ranks_zh(ranks),
-                _num(allowance) if n and configured == n else None,
-                state,
-            ],
-        )
-    from backend.stocktake.workbook_export import write_ledger_sheets
-
+        workbook.append(ws, _register_cells(row))
     # the ledger sheets in the import template's layout: export → import changes nothing
     write_ledger_sheets(wb, session, scope=scope, region=region, agency=agency, building=building)
-    return _save(wb)
+    return workbook.to_bytes(wb)
 
 
 def findings_xlsx(
@@ -315,10 +286,10 @@ def findings_xlsx(
     )
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("问题清单")
-    _header(ws, FINDING_HEADERS)
+    workbook.header(ws, FINDING_HEADERS)
     for f, ag, bname, fname, number, _rname in session.execute(stmt):
         unit = (f.details or {}).get("unit")
-        _append(
+        workbook.append(
             ws,
             [
                 f.id,
@@ -331,17 +302,17 @@ def findings_xlsx(
                 fname,
                 number,
                 f.region_adcode,
-                _num(f.measured),
-                _num(f.allowed),
+                workbook.number(f.measured),
+                workbook.number(f.allowed),
                 UNIT_ZH.get(unit or "", unit),
-                _num(f.excess_m2),
-                _num(f.excess_pct),
+                workbook.number(f.excess_m2),
+                workbook.number(f.excess_pct),
                 f.standard_version,
                 f.evaluated_at.astimezone().replace(tzinfo=None),
                 compliance.STATUS_NAMES.get(f.status, f.status),
             ],
         )
-    return _save(wb)
+    return workbook.to_bytes(wb)
 
 
 def _check_size(count: int) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 
 from backend import timekeeping
 from backend.db.models import Agency, Building, Floor, Occupancy, Room
-from backend.exports import service as exports
+from backend.exports import workbook
 from backend.lifecycle.models import Title
 from backend.reconciliation import schemas
 from backend.services import scope as scopes
@@ -32,7 +32,7 @@ from backend.services.scope import Scope
 
 REL_TOLERANCE = 0.01
 ABS_TOLERANCE_M2 = 1.0
-XLSX = exports.XLSX
+XLSX = workbook.XLSX
 
 
 def _region(column: Any, region: int | None) -> Any:
@@ -293,9 +293,9 @@ CHECK_ZH = {"ledger": "账账", "physical": "账实", "title": "账证"}
 def xlsx(result: schemas.Reconciliation) -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("不一致清单")
-    exports._header(ws, HEADERS)
+    workbook.header(ws, HEADERS)
     for m in result.mismatches:
-        exports._append(
+        workbook.append(
             ws,
             [
                 CHECK_ZH[m.check],
@@ -313,15 +313,15 @@ def xlsx(result: schemas.Reconciliation) -> bytes:
             ],
         )
     summary = wb.create_sheet("按单位汇总")
-    exports._header(
+    workbook.header(
         summary, ["单位", "账账不一致", "账证不一致", "总账分配面积(m²)", "在用面积(m²)"]
     )
     for a in result.agencies:
-        exports._append(
+        workbook.append(
             summary,
             [a.agency_name, a.ledger, a.title, a.register_allocated_m2, a.ledger_in_use_m2],
         )
     notes = wb.create_sheet("说明")
     for key, check in result.checks.items():
-        exports._append(notes, [CHECK_ZH[key], "已核对" if check.done else "未核对", check.note_zh])
-    return exports._save(wb)
+        workbook.append(notes, [CHECK_ZH[key], "已核对" if check.done else "未核对", check.note_zh])
+    return workbook.to_bytes(wb)

@@ -6,7 +6,6 @@ Text from the register is written as text cells (``data_type = "s"``), so a valu
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -18,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
 from backend.db.models import Agency, AgencyStaffing, Building
-from backend.exports import service as exports
+from backend.exports import workbook
 from backend.services import scope as visibility
 from backend.services.scope import Scope
 from backend.stocktake import codes, regions
@@ -32,7 +31,6 @@ TITLES = {
     "rooms": "党政机关办公用房清查登记表（房间）",
     "occupants": "党政机关办公用房清查登记表（使用人）",
 }
-BOLD = Font(bold=True)
 
 
 def _header_rows(kind: str) -> tuple[list[str], list[str]]:
@@ -55,27 +53,15 @@ def _two_rows(kind: str) -> bool:
     return any(c.group for c in COLUMNS[kind])
 
 
-def _text_cell(ws: WriteOnlyWorksheet, value: Any, *, bold: bool = False) -> Any:
-    """A cell for ``ws.append``: text never a formula (exports._cell), headers bold."""
-    cell = exports._cell(ws, value)
-    if bold and isinstance(value, str):  # a cell object (exports._cell)
-        cell.font = BOLD
-    return cell
-
-
 def _write_head(ws: WriteOnlyWorksheet, kind: str) -> None:
-    ws.append([_text_cell(ws, TITLES[kind], bold=True)])
-    ws.append([_text_cell(ws, "填报单位（盖章）："), None, _text_cell(ws, "填报日期："), None])
+    ws.append([workbook.cell(ws, TITLES[kind], bold=True)])
+    ws.append(
+        [workbook.cell(ws, "填报单位（盖章）："), None, workbook.cell(ws, "填报日期："), None]
+    )
     top, sub = _header_rows(kind)
-    ws.append([_text_cell(ws, v or None, bold=True) for v in top])
+    ws.append([workbook.cell(ws, v or None, bold=True) for v in top])
     if _two_rows(kind):
-        ws.append([_text_cell(ws, v or None, bold=True) for v in sub])
-
-
-def _save(wb: Workbook) -> bytes:
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+        ws.append([workbook.cell(ws, v or None, bold=True) for v in sub])
 
 
 def template_xlsx() -> bytes:
@@ -105,10 +91,10 @@ def template_xlsx() -> bytes:
                 ws.merge_cells(start_row=3, end_row=3, start_column=idx[0], end_column=idx[-1])
         for row in ws.iter_rows(min_row=3, max_row=4 if _two_rows(kind) else 3):
             for cell in row:
-                cell.font = BOLD
+                cell.font = workbook.BOLD
         ws.append([])
         ws.append(["填表人：", None, "审核人：", None, "单位负责人（签字）："])
-    return _save(wb)
+    return workbook.to_bytes(wb)
 
 
 # ---------------------------------------------------------------- register export
@@ -191,7 +177,7 @@ def write_ledger_sheets(
         select(Agency).where(visibility.agencies(scope), f["agencies"]).order_by(Agency.id)
     ):
         row = _agency_row(ag, staffing.get(ag.id, {}), code_of)
-        ws.append([_text_cell(ws, v) for v in row])
+        ws.append([workbook.cell(ws, v) for v in row])
 
     ws = wb.create_sheet(SHEET_TITLES["buildings"])
     _write_head(ws, "buildings")
@@ -237,7 +223,7 @@ def write_ledger_sheets(
             "storeys_above": b.storeys_above,
             "storeys_below": b.storeys_below,
         }
-        ws.append([_text_cell(ws, values.get(c.field)) for c in COLUMNS["buildings"]])
+        ws.append([workbook.cell(ws, values.get(c.field)) for c in COLUMNS["buildings"]])
 
     ws = wb.create_sheet(SHEET_TITLES["rooms"])
     _write_head(ws, "rooms")
@@ -254,7 +240,7 @@ def write_ledger_sheets(
             "recorded_area": _num(r.recorded_area_m2),
             "agency": code_of.get(r.agency_id) if r.agency_id else None,
         }
-        ws.append([_text_cell(ws, values.get(c.field)) for c in COLUMNS["rooms"]])
+        ws.append([workbook.cell(ws, values.get(c.field)) for c in COLUMNS["rooms"]])
 
     ws = wb.create_sheet(SHEET_TITLES["occupants"])
     _write_head(ws, "occupants")
@@ -279,7 +265,7 @@ def write_ledger_sheets(
             "start_date": o.start_date,
             "concurrent": "是" if o.is_concurrent_post else "否",
         }
-        ws.append([_text_cell(ws, values.get(c.field)) for c in COLUMNS["occupants"]])
+        ws.append([workbook.cell(ws, values.get(c.field)) for c in COLUMNS["occupants"]])
 
 
 def _agency_row(
@@ -323,7 +309,7 @@ OWED_HEADERS = [
 def completeness_xlsx(rows: Sequence[CompletenessRow]) -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("尚欠事项")
-    ws.append([_text_cell(ws, h, bold=True) for h in OWED_HEADERS])
+    ws.append([workbook.cell(ws, h, bold=True) for h in OWED_HEADERS])
     for r in rows:
         values: Iterable[Any] = (
             r.region_adcode,
@@ -341,8 +327,8 @@ def completeness_xlsx(rows: Sequence[CompletenessRow]) -> bytes:
             r.score,
             "；".join(r.owes) or "无",
         )
-        ws.append([_text_cell(ws, v) for v in values])
-    return _save(wb)
+        ws.append([workbook.cell(ws, v) for v in values])
+    return workbook.to_bytes(wb)
 
 
 __all__ = ["Column", "completeness_xlsx", "template_xlsx", "write_ledger_sheets"]

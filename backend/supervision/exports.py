@@ -7,28 +7,22 @@ Text from users is written as text cells, never as formulas: a value starting wi
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections import defaultdict
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
 from backend.accounts.access import Principal
 from backend.db.models import Agency, Building, Floor, Occupancy, Room
+from backend.exports import workbook
 from backend.exports.service import CATEGORY_ZH, rank_names_zh
 from backend.services.errors import InvalidInput
 from backend.settings import supervision_settings
 from backend.supervision import assessment, ledger
 from backend.supervision.models import RECTIFICATION_STATUS_NAMES, Evidence, InspectionCheck
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FORMULA_STARTS = ("=", "+", "-", "@")
 
 LEDGER_HEADERS = [
     "序号",
@@ -59,32 +53,6 @@ LEDGER_HEADERS = [
     "核验人",
     "销号时间",
 ]
-
-
-def cell(ws: WriteOnlyWorksheet, value: Any, *, bold: bool = False) -> WriteOnlyCell:
-    """A cell whose text is never a formula."""
-    c = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str):
-        c.data_type = "s"
-        if value.startswith(FORMULA_STARTS):
-            c.quotePrefix = True
-    if bold:
-        c.font = Font(bold=True)
-    return c
-
-
-def _row(ws: WriteOnlyWorksheet, values: list[Any], *, bold: bool = False) -> None:
-    ws.append([cell(ws, v, bold=bold) for v in values])
-
-
-def _save(wb: Workbook) -> bytes:
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def _num(v: Any) -> float | None:
-    return None if v is None else float(v)
 
 
 def ledger_xlsx(session: Session, *, principal: Principal, today: dt.date, **filters: Any) -> bytes:
@@ -163,7 +131,7 @@ def ledger_xlsx(session: Session, *, principal: Principal, today: dt.date, **fil
     ranks = rank_names_zh()
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("整改台账")
-    _row(ws, LEDGER_HEADERS, bold=True)
+    workbook.append(ws, LEDGER_HEADERS, bold=True)
     for n, (r, f) in enumerate(rows, start=1):
         room = rooms.get(f.room_id) if f.room_id else None
         floor = floors.get(f.floor_id) if f.floor_id else None
@@ -174,7 +142,7 @@ def ledger_xlsx(session: Session, *, principal: Principal, today: dt.date, **fil
         actual = uses.get(room.id) if room else None
         before_n = counts.get((r.id, "before"), 0)
         after_n = counts.get((r.id, "after"), 0) + counts.get((r.id, "verification"), 0)
-        _row(
+        workbook.append(
             ws,
             [
                 n,
@@ -185,9 +153,11 @@ def ledger_xlsx(session: Session, *, principal: Principal, today: dt.date, **fil
                 room.number if room else None,
                 CATEGORY_ZH.get(actual or (room.category if room else "") or "", actual),
                 agencies.get((room.agency_id if room and room.agency_id else f.agency_id) or 0),
-                _num(room.usable_area_m2) if room else (_num(f.measured) if unit == "m2" else None),
-                _num(f.allowed) if unit == "m2" else None,
-                _num(f.excess_m2),
+                workbook.number(room.usable_area_m2)
+                if room
+                else (workbook.number(f.measured) if unit == "m2" else None),
+                workbook.number(f.allowed) if unit == "m2" else None,
+                workbook.number(f.excess_m2),
                 "是" if r.status == "closed" else "否",
                 r.not_rectified_reason,
                 "、".join(o.person_name or "" for o in occ) or None,
@@ -209,7 +179,7 @@ def ledger_xlsx(session: Session, *, principal: Principal, today: dt.date, **fil
                 r.verified_at.isoformat() if r.verified_at else None,
             ],
         )
-    return _save(wb)
+    return workbook.to_bytes(wb)
 
 
 def assessment_xlsx(session: Session, *, principal: Principal, **kwargs: Any) -> bytes:
@@ -218,7 +188,7 @@ def assessment_xlsx(session: Session, *, principal: Principal, **kwargs: Any) ->
     inds = result["scheme"]["indicators"]
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("考核排名")
-    _row(
+    workbook.append(
         ws,
         [
             f"考核方案 {result['scheme']['version']}",
@@ -234,10 +204,10 @@ def assessment_xlsx(session: Session, *, principal: Principal, **kwargs: Any) ->
             f"{ind['name_zh']} 分母",
             f"{ind['name_zh']} 比值",
         ]
-    _row(ws, header, bold=True)
+    workbook.append(ws, header, bold=True)
     for u in result["units"]:
         values: list[Any] = [u["rank"], u["key"], u["name"], u["score"]]
         for x in u["indicators"]:
             values += [x["numerator"], x["denominator"], x["value"]]
-        _row(ws, values)
-    return _save(wb)
+        workbook.append(ws, values)
+    return workbook.to_bytes(wb)

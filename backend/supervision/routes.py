@@ -18,6 +18,7 @@ from starlette.datastructures import UploadFile
 from backend.accounts.access import Principal
 from backend.api.deps import IfMatchDep, PageDep, SessionDep, etag, require_roles
 from backend.api.uploads import multipart_request
+from backend.exports import workbook
 from backend.services.errors import InvalidInput
 from backend.settings import supervision_settings
 from backend.supervision import (
@@ -66,7 +67,7 @@ LedgerStatus = Literal[
 ]
 Level = Literal["province", "city", "county", "agency"]
 XLSX_DOC: dict[int | str, dict[str, Any]] = {
-    200: {"content": {exports.XLSX: {}}, "description": "Excel workbook"}
+    200: {"content": {workbook.XLSX: {}}, "description": "Excel workbook"}
 }
 
 
@@ -77,7 +78,7 @@ def _with_etag(body: dict[str, Any], status: int = 200) -> JSONResponse:
 def _xlsx(body: bytes, filename: str, ascii_name: str) -> Response:
     return Response(
         content=body,
-        media_type=exports.XLSX,
+        media_type=workbook.XLSX,
         headers={
             "Content-Disposition": (
                 f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"

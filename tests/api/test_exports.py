@@ -168,7 +168,7 @@ def test_hostile_text_is_written_as_text_never_a_formula(client: Any, db: Sessio
 
 
 def test_csv_fields_are_neutralised() -> None:
-    from backend.exports.service import csv_field
+    from backend.exports.workbook import csv_field
 
     for value in HOSTILE:
         out = csv_field(value)

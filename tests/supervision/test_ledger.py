@@ -395,6 +395,7 @@ def test_ledger_excel_has_the_columns_and_no_formulas(client: Any, app: Any, db:
     assert row["使用人"] == "测试人" and row["是否整改到位"] == "否" and row["整改状态"] == "待整改"
     cells = {c.value: c for c in ws[2]}
     assert cells["=1+1"].data_type == "s" and cells["@SUM(A1)"].data_type == "s"
+    assert cells["=1+1"].quotePrefix and cells["@SUM(A1)"].quotePrefix
     assert len(rows) == 2
 
 
