@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Subquery,
     and_,
     case,
     cast,
@@ -134,7 +135,8 @@ def region_stats(session: Session, *, scope: Scope, level: str) -> list[dict[str
     )
 
 
-def _region_stats(session: Session, *, scope: Scope, level: str) -> list[dict[str, Any]]:
+def _buildings_by_region(scope: Scope, level: str) -> Subquery:
+    """Each visible building with the city or county its footprint's inner point falls in."""
     county = (
         select(Region.adcode, Region.parent_adcode)
         .where(
@@ -144,7 +146,7 @@ def _region_stats(session: Session, *, scope: Scope, level: str) -> list[dict[st
         .limit(1)
         .lateral("county")
     )
-    per_building = (
+    return (
         select(
             Building.id.label("building_id"),
             (county.c.adcode if level == "county" else county.c.parent_adcode).label("adcode"),
@@ -154,7 +156,11 @@ def _region_stats(session: Session, *, scope: Scope, level: str) -> list[dict[st
         .where(scopes.buildings(scope))
         .subquery("pb")
     )
-    rooms = (
+
+
+def _room_areas_by_building(scope: Scope) -> Subquery:
+    """Usable, office and vacant-office area of the visible rooms, per building."""
+    return (
         select(
             Room.building_id,
             _area(Room.usable_area_m2).label("usable"),
@@ -166,29 +172,52 @@ def _region_stats(session: Session, *, scope: Scope, level: str) -> list[dict[st
         .group_by(Room.building_id)
         .subquery("rm")
     )
-    cols: list[Any] = [
-        per_building.c.adcode,
-        func.count().label("buildings"),
-        func.coalesce(func.sum(rooms.c.usable), 0.0).label("usable"),
-        func.coalesce(func.sum(rooms.c.office), 0.0).label("office"),
-        func.coalesce(func.sum(rooms.c.vacant), 0.0).label("vacant"),
-    ]
+
+
+def _over_standard_by_building(scope: Scope) -> Subquery:
+    """Open over-standard excess per building (the findings the viewer may see)."""
+    return (
+        select(FINDINGS.c.building_id, _area(FINDINGS.c.excess_m2).label("excess"))
+        .where(
+            FINDINGS.c.rule_code == OVER_STANDARD_RULE,
+            FINDINGS.c.status.in_(OPEN_STATUSES),
+            scopes.findings(scope, FINDINGS),
+        )
+        .group_by(FINDINGS.c.building_id)
+        .subquery("over")
+    )
+
+
+def _region_row(r: Any, names: dict[int, str]) -> dict[str, Any]:
+    office = float(r["office"])
+    return {
+        "adcode": int(r["adcode"]),
+        "name": names.get(int(r["adcode"])),
+        "buildings": int(r["buildings"]),
+        "usable_area_m2": round(float(r["usable"]), 2),
+        "office_area_m2": round(office, 2),
+        "vacant_office_area_m2": round(float(r["vacant"]), 2),
+        "vacancy_rate": round(float(r["vacant"]) / office, 4) if office else None,
+        "over_standard_m2": None if r["over"] is None else round(float(r["over"]), 2),
+    }
+
+
+def _region_stats(session: Session, *, scope: Scope, level: str) -> list[dict[str, Any]]:
+    per_building = _buildings_by_region(scope, level)
+    rooms = _room_areas_by_building(scope)
     stmt = (
-        select(*cols)
+        select(
+            per_building.c.adcode,
+            func.count().label("buildings"),
+            func.coalesce(func.sum(rooms.c.usable), 0.0).label("usable"),
+            func.coalesce(func.sum(rooms.c.office), 0.0).label("office"),
+            func.coalesce(func.sum(rooms.c.vacant), 0.0).label("vacant"),
+        )
         .select_from(per_building)
         .outerjoin(rooms, rooms.c.building_id == per_building.c.building_id)
     )
     if findings_table(session):
-        over = (
-            select(FINDINGS.c.building_id, _area(FINDINGS.c.excess_m2).label("excess"))
-            .where(
-                FINDINGS.c.rule_code == OVER_STANDARD_RULE,
-                FINDINGS.c.status.in_(OPEN_STATUSES),
-                scopes.findings(scope, FINDINGS),
-            )
-            .group_by(FINDINGS.c.building_id)
-            .subquery("over")
-        )
+        over = _over_standard_by_building(scope)
         stmt = stmt.add_columns(
             func.coalesce(func.sum(over.c.excess), 0.0).label("over")
         ).outerjoin(over, over.c.building_id == per_building.c.building_id)
@@ -199,24 +228,9 @@ def _region_stats(session: Session, *, scope: Scope, level: str) -> list[dict[st
         int(a): str(n)
         for a, n in session.execute(select(Region.adcode, Region.name).where(Region.level == level))
     }
-    out = []
-    for r in session.execute(stmt).mappings():
-        if r["adcode"] is None:
-            continue
-        office = float(r["office"])
-        out.append(
-            {
-                "adcode": int(r["adcode"]),
-                "name": names.get(int(r["adcode"])),
-                "buildings": int(r["buildings"]),
-                "usable_area_m2": round(float(r["usable"]), 2),
-                "office_area_m2": round(office, 2),
-                "vacant_office_area_m2": round(float(r["vacant"]), 2),
-                "vacancy_rate": round(float(r["vacant"]) / office, 4) if office else None,
-                "over_standard_m2": None if r["over"] is None else round(float(r["over"]), 2),
-            }
-        )
-    return out
+    return [
+        _region_row(r, names) for r in session.execute(stmt).mappings() if r["adcode"] is not None
+    ]
 
 
 # ---------------------------------------------------------------- building clusters
@@ -419,18 +433,33 @@ def category_names() -> dict[str, tuple[str, str]]:
     }
 
 
-def floor_rooms(session: Session, floor_id: int, *, scope: Scope) -> dict[str, Any]:
-    """Rooms of one floor version with current occupants, their ranks and allowances,
-    vacancy and open findings, plus totals (the building page's table and popups)."""
-    floor = session.execute(
-        select(Floor.id, Floor.building_id, Floor.level, Floor.name).where(
-            Floor.id == floor_id, scopes.floors(scope)
-        )
-    ).first()
-    if floor is None:
-        raise NotFound(f"floor {floor_id} not found", message_zh=f"楼层 {floor_id} 不存在")
+def _room_entry(r: Any) -> dict[str, Any]:
+    """A room of the floor table, before its occupants and findings are added."""
+    names = category_names()
+    sub = names.get(r["subcategory"] or "", ("", ""))
+    cat = names.get(r["category"] or "", ("", ""))
+    return {
+        "id": int(r["id"]),
+        "number": r["number"],
+        "category": r["category"],
+        "subcategory": r["subcategory"],
+        "category_zh": sub[0] or cat[0],
+        "category_en": sub[1] or cat[1],
+        "usable_area_m2": float(r["usable_area_m2"]),
+        "agency_id": r["agency_id"],
+        "agency": r["agency"],
+        "lon": round(float(r["lon"]), 7),
+        "lat": round(float(r["lat"]), 7),
+        "occupants": [],
+        "allowance_m2": None,
+        "vacant": r["category"] == "office",
+        "findings": [],
+    }
+
+
+def _floor_room_rows(session: Session, floor_id: int, scope: Scope) -> Any:
     centre = func.ST_PointOnSurface(Room.geom)
-    rooms = session.execute(
+    return session.execute(
         select(
             Room.id,
             Room.number,
@@ -446,45 +475,54 @@ def floor_rooms(session: Session, floor_id: int, *, scope: Scope) -> dict[str, A
         .where(Room.floor_id == floor_id, scopes.rooms(scope))
         .order_by(Room.number, Room.id)
     ).mappings()
-    table: dict[int, dict[str, Any]] = {}
-    for r in rooms:
-        sub = category_names().get(r["subcategory"] or "", ("", ""))
-        table[int(r["id"])] = {
-            "id": int(r["id"]),
-            "number": r["number"],
-            "category": r["category"],
-            "subcategory": r["subcategory"],
-            "category_zh": sub[0] or category_names().get(r["category"] or "", ("", ""))[0],
-            "category_en": sub[1] or category_names().get(r["category"] or "", ("", ""))[1],
-            "usable_area_m2": float(r["usable_area_m2"]),
-            "agency_id": r["agency_id"],
-            "agency": r["agency"],
-            "lon": round(float(r["lon"]), 7),
-            "lat": round(float(r["lat"]), 7),
-            "occupants": [],
-            "allowance_m2": None,
-            "vacant": r["category"] == "office",
-            "findings": [],
-        }
+
+
+def _add_open_findings(session: Session, table: dict[int, dict[str, Any]], scope: Scope) -> None:
+    rows = session.execute(
+        select(FINDINGS.c.room_id, FINDINGS.c.rule_code, FINDINGS.c.excess_m2)
+        .where(
+            FINDINGS.c.room_id.in_(list(table)),
+            FINDINGS.c.status.in_(OPEN_STATUSES),
+            scopes.findings(scope, FINDINGS),
+        )
+        .order_by(FINDINGS.c.id)
+    )
+    for room_id, rule, excess in rows:
+        table[int(room_id)]["findings"].append(
+            {"rule_code": rule, "excess_m2": None if excess is None else float(excess)}
+        )
+
+
+def _floor_totals(values: list[dict[str, Any]]) -> dict[str, Any]:
+    office = sum(v["usable_area_m2"] for v in values if v["category"] == "office")
+    vacant = sum(v["usable_area_m2"] for v in values if v["vacant"])
+    return {
+        "rooms": len(values),
+        "usable_area_m2": round(sum(v["usable_area_m2"] for v in values), 2),
+        "office_area_m2": round(office, 2),
+        "vacant_office_area_m2": round(vacant, 2),
+        "occupants": sum(len(v["occupants"]) for v in values),
+        "allowance_m2": round(sum(v["allowance_m2"] or 0 for v in values), 2),
+        "findings": sum(len(v["findings"]) for v in values),
+    }
+
+
+def floor_rooms(session: Session, floor_id: int, *, scope: Scope) -> dict[str, Any]:
+    """Rooms of one floor version with current occupants, their ranks and allowances,
+    vacancy and open findings, plus totals (the building page's table and popups)."""
+    floor = session.execute(
+        select(Floor.id, Floor.building_id, Floor.level, Floor.name).where(
+            Floor.id == floor_id, scopes.floors(scope)
+        )
+    ).first()
+    if floor is None:
+        raise NotFound(f"floor {floor_id} not found", message_zh=f"楼层 {floor_id} 不存在")
+    table = {int(r["id"]): _room_entry(r) for r in _floor_room_rows(session, floor_id, scope)}
     if table:
         _add_occupants(session, table)
         if findings_table(session):
-            rows = session.execute(
-                select(FINDINGS.c.room_id, FINDINGS.c.rule_code, FINDINGS.c.excess_m2)
-                .where(
-                    FINDINGS.c.room_id.in_(list(table)),
-                    FINDINGS.c.status.in_(OPEN_STATUSES),
-                    scopes.findings(scope, FINDINGS),
-                )
-                .order_by(FINDINGS.c.id)
-            )
-            for room_id, rule, excess in rows:
-                table[int(room_id)]["findings"].append(
-                    {"rule_code": rule, "excess_m2": None if excess is None else float(excess)}
-                )
+            _add_open_findings(session, table, scope)
     values = list(table.values())
-    office = sum(v["usable_area_m2"] for v in values if v["category"] == "office")
-    vacant = sum(v["usable_area_m2"] for v in values if v["vacant"])
     return {
         "floor": {
             "id": floor.id,
@@ -493,15 +531,7 @@ def floor_rooms(session: Session, floor_id: int, *, scope: Scope) -> dict[str, A
             "name": floor.name,
         },
         "rooms": values,
-        "totals": {
-            "rooms": len(values),
-            "usable_area_m2": round(sum(v["usable_area_m2"] for v in values), 2),
-            "office_area_m2": round(office, 2),
-            "vacant_office_area_m2": round(vacant, 2),
-            "occupants": sum(len(v["occupants"]) for v in values),
-            "allowance_m2": round(sum(v["allowance_m2"] or 0 for v in values), 2),
-            "findings": sum(len(v["findings"]) for v in values),
-        },
+        "totals": _floor_totals(values),
     }
 
 

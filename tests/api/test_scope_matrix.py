@@ -996,7 +996,7 @@ def test_scope_and_time_rules_have_one_home() -> None:
             r"date\.today\(\)|current_date|ZoneInfo\(|end_date\s*[<>]=?\s*(today|day|:as_of)", src
         ):
             offenders.append(f"{rel}: time rule")
-    sql = (root / "sql" / "compliance.sql").read_text(encoding="utf-8")
+    sql = (root / "compliance" / "sql" / "compliance.sql").read_text(encoding="utf-8")
     assert "start_date <= :as_of" not in sql
     assert not offenders, offenders
 
