@@ -198,7 +198,7 @@ def _stale(what: str, key: int, current: int, expected: int) -> StaleVersion:
     )
 
 
-def _apply(
+def apply_changes(
     session: Session,
     *,
     principal: Principal,
@@ -209,7 +209,8 @@ def _apply(
     changes: dict[str, Any],
     visible: ColumnElement[bool],
 ) -> int:
-    """The optimistic update: compare-and-set on ``version``; returns the new version."""
+    """The optimistic update register writes go through: compare-and-set on
+    ``version``, one audit event, compliance follows the change; returns the new version."""
     names = sorted(changes)
     before = _read(session, model, key, visible, names)
     if before["version"] != expected:
@@ -346,7 +347,7 @@ def update_building(
     _require_visible(session, Building, building_id, scopes.buildings(principal.scope))
     if "agency_id" in changes:
         _require_agency(session, changes["agency_id"], principal)
-    return _apply(
+    return apply_changes(
         session,
         principal=principal,
         model=Building,
@@ -377,7 +378,7 @@ def update_floor(
             changes["building_area_m2"], changes["area_rule"] = storey_building_area(
                 raw, changes["storey_height_m"]
             )
-    return _apply(
+    return apply_changes(
         session,
         principal=principal,
         model=Floor,
@@ -397,7 +398,7 @@ def update_room(
     _require_visible(session, Room, room_id, scopes.rooms(principal.scope))
     if "agency_id" in changes:
         _require_agency(session, changes["agency_id"], principal)
-    return _apply(
+    return apply_changes(
         session,
         principal=principal,
         model=Room,
@@ -498,7 +499,7 @@ def update_occupancy(
             select(Occupancy.agency_id).where(Occupancy.id == occupancy_id, visible)
         ).scalar_one()
         _check_rank(session, agency, changes["rank_code"])
-    return _apply(
+    return apply_changes(
         session,
         principal=principal,
         model=Occupancy,
@@ -564,7 +565,7 @@ def update_agency(
     name, credit code); compliance follows (the approved-area finding, and every occupant's
     findings when the level changes)."""
     principal.require(*roles_for("agency.approved_area"))
-    return _apply(
+    return apply_changes(
         session,
         principal=principal,
         model=Agency,
@@ -606,7 +607,7 @@ def replace_staffing(
     quotas_after = {r.rank_code: r.quota for r in data.staffing if r.quota}
     if quotas_after != quotas_before:
         principal.require(*roles_for("staffing.quota"))
-    version = _apply(
+    version = apply_changes(
         session,
         principal=principal,
         model=Agency,

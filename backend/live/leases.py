@@ -140,7 +140,7 @@ def update_lease(
     changes = data.model_dump(exclude_unset=True)
     if changes.get("end_date") is not None and changes["end_date"] < x.start_date:
         raise InvalidInput("end_date is before start_date", details={"field": "end_date"})
-    version = writes._apply(
+    version = writes.apply_changes(
         session,
         principal=principal,
         model=Lease,
