@@ -408,11 +408,13 @@ def test_unknown_users_are_throttled_too_and_answer_alike(app: Any) -> None:
 
 
 def test_the_server_does_not_believe_forwarded_for_from_loopback(
-    engine: Any, database_url: str
+    engine: Any, database_url: str, settings_env: Any
 ) -> None:
     """The issue's case, on a real server: uvicorn trusts X-Forwarded-For from 127.0.0.1 by
     default, which let a local client rotate its key; ``officemap serve`` turns that off
     unless proxies are configured."""
+    # a delay longer than any request takes on a loaded machine: the 6th attempt must meet it
+    settings_env(login_base_delay_seconds="600")
     import threading
     import time
     import urllib.error
