@@ -83,7 +83,10 @@ async def _end_transaction(conn: asyncpg.Connection) -> None:
 class PoolReader:
     """The production reader: a pooled asyncpg connection, one read-only transaction.
 
-    The pool opens on first use, inside the serving event loop, and closes with the app.
+    A single statement runs on its own (its implicit transaction: one round trip instead of
+    BEGIN, statement, COMMIT); several run in one ``BEGIN READ ONLY`` transaction. The
+    connections are read-only either way (``default_transaction_read_only``). The pool
+    opens on first use, inside the serving event loop, and closes with the app.
     """
 
     def __init__(self, url: str, *, size: int = 10) -> None:
@@ -96,7 +99,11 @@ class PoolReader:
         async with self._lock:
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(
-                    self._dsn, min_size=self._size, max_size=self._size, reset=_end_transaction
+                    self._dsn,
+                    min_size=self._size,
+                    max_size=self._size,
+                    reset=_end_transaction,
+                    server_settings={"default_transaction_read_only": "on"},
                 )
             return self._pool
 
@@ -108,6 +115,11 @@ class PoolReader:
     async def fetch(self, statements: Sequence[Statement]) -> list[Row | None]:
         pool = self._pool or await self._open()
         rows: list[Row | None] = []
+        if len(statements) == 1:
+            (compiled, values), = statements
+            async with pool.acquire() as conn:
+                row = await conn.fetchrow(compiled.sql, *compiled.args(values))
+            return [tuple(row) if row is not None else None]
         async with pool.acquire() as conn, conn.transaction(readonly=True):
             for compiled, values in statements:
                 row = await conn.fetchrow(compiled.sql, *compiled.args(values))
