@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,13 +91,26 @@ def token_claims(token: str) -> TokenClaims:
     """The claims of a validly signed, unexpired token; Unauthenticated for anything else.
 
     Whether the token was revoked is checked against the database where the users row is
-    read (``users.load_principal``, ``users.read_as``).
+    read (``users.load_principal``, ``users.read_as``). A token verified before is not
+    verified again while it is unexpired and the signing secret, issuer and audience are
+    those it was verified with (the gates, the access log and the routes each ask for the
+    same request's token).
     """
     s = auth_settings()
+    secret = signing_secret()
+    hit = _verified.get(token)
+    if (
+        hit is not None
+        and time.time() < hit[1]
+        and hit[2] == secret
+        and hit[3] == s.issuer
+        and hit[4] == s.audience
+    ):
+        return hit[0]
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
-            signing_secret(),
+            secret,
             algorithms=[ALGORITHM],
             audience=s.audience,
             issuer=s.issuer,
@@ -109,12 +123,22 @@ def token_claims(token: str) -> TokenClaims:
     generation = claims.get("gen", 0)
     if not isinstance(generation, int) or not isinstance(claims["jti"], str):
         raise Unauthenticated("invalid token", message_zh="登录凭证无效")
-    return TokenClaims(
+    verified = TokenClaims(
         username=str(claims["sub"]),
         jti=claims["jti"][:64],
         generation=generation,
         expires_at=dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC),
     )
+    if len(_verified) >= VERIFIED_MAX:
+        _verified.clear()
+    _verified[token] = (verified, float(claims["exp"]), secret, s.issuer, s.audience)
+    return verified
+
+
+# verified tokens: token → (claims, expiry as epoch seconds, and the secret, issuer and
+# audience they were verified with); never whether a token was revoked
+_verified: dict[str, tuple[TokenClaims, float, str, str, str]] = {}
+VERIFIED_MAX = 10_000
 
 
 def token_subject(token: str) -> str:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, exists, func, select, text
+from sqlalchemy import bindparam, exists, func, select, text, true
 from sqlalchemy.orm import Session
 
 from backend.accounts import auth
 from backend.accounts.access import ROLES, Principal
 from backend.audit import service as audit
 from backend.db.access import User
-from backend.db.async_pool import Reader, Row, Statement, compile_statement
+from backend.db.async_pool import Compiled, Reader, Row, Statement, compile_statement
 from backend.db.models import Agency, Region, Room
 from backend.services.errors import Conflict, InvalidInput, NotFound
 from backend.services.scope import Scope, adcode_ranges
@@ -242,31 +242,86 @@ async def read_as(
 ) -> Row | None:
     """``statement_for(scope)``'s first row, read under the user's current scope and RLS settings.
 
-    One transaction: the claimed user and scope settings, the users row and the statement,
-    with the last principal seen for ``username``; if the users row no longer gives that principal (a
-    grant or revoke since), the read is repeated with the new one. Unauthenticated when the
-    account is gone or inactive, or the token was revoked (same statement as the users row).
+    One statement, one round trip (``_claimed_read``): the claimed user and scope settings,
+    the users row and the statement, with the last principal seen for ``username``; if the
+    users row no longer gives that principal (a grant or revoke since), the read is repeated
+    with the new one. Unauthenticated when the account is gone or inactive, or the token was
+    revoked (same statement as the users row).
     """
     username = claims.username
     principal = _principals.get(username) or await read_principal(reader, claims)
     for _ in range(3):
-        _, user, row = await reader.fetch(
-            [
-                (_SET_USER_AND_SCOPE, {**_scope_settings(principal.scope), "username": username}),
-                (_ACTIVE_USER, _token_values(claims)),
-                statement_for(principal.scope),
-            ]
+        compiled, values = statement_for(principal.scope)
+        settings = {**_scope_settings(principal.scope), "username": username}
+        (row,) = await reader.fetch(
+            [(_claimed_read(compiled), {**values, **settings, **_token_values(claims)})]
         )
-        if user is None:
+        if row is None or row[0] is None:
             _principals.pop(username, None)
             raise auth.bad_credentials()
-        current = principal_for(*user[:4])
+        current = principal_for(*row[:4])
         if current == principal:
-            return row
+            return row[4:-1] if row[-1] else None
         _principals[username] = principal = current
     raise Conflict(
         "the account changed during the request, retry", message_zh="账户权限变更中，请重试"
     )
+
+
+# the claimed user and scope settings as one value: every part of ``_claimed_read`` that reads
+# under row-level security depends on it, so PostgreSQL sets them before it reads a row
+_CLAIMED = (
+    select(
+        func.concat(
+            func.set_config("officemap.user", bindparam("username", ""), True),
+            func.set_config("officemap.unrestricted", bindparam("u", ""), True),
+            func.set_config("officemap.regions", bindparam("r", ""), True),
+            func.set_config("officemap.agencies", bindparam("a", ""), True),
+        ).label("claimed")
+    )
+    .offset(0)
+    .subquery("claimed")
+)
+# per target statement object (the callers cache theirs per scope: the scope's values are
+# the statement's compiled-in defaults, so equal SQL text is not the same statement)
+_claimed_reads: dict[int, tuple[Compiled, Compiled]] = {}
+
+
+def _claimed_read(target: Compiled) -> Compiled:
+    """``target`` and the token's users row read in ONE statement, after the claimed user and
+    scope settings are written (transaction-local: in the pool's single-statement transaction
+    they end with the statement).
+
+    ``SELECT users row…, target…, found FROM (SELECT set_config…) claimed LEFT JOIN LATERAL
+    (users row) LEFT JOIN LATERAL (target)``: both lateral subqueries depend on the
+    ``claimed`` row and are fenced with ``OFFSET 0`` (not merged into the outer query), so
+    they run after the settings are written, as the inner side of a nested loop whose outer
+    side is that one row. Were the order ever different, row-level security would see no
+    scope and the read would find nothing (a 404 or 401, never another scope's rows).
+    """
+    hit = _claimed_reads.get(id(target))
+    if hit is not None and hit[0] is target:
+        return hit[1]
+    gate = _CLAIMED.c.claimed.is_not(None)
+    user = (
+        select(User.username, User.roles, User.regions, User.agencies)
+        .where(_LIVE_TOKEN_USER, gate)
+        .offset(0)
+        .lateral("claimed_user")
+    )
+    found = target.clause.add_columns(true().label("found")).where(gate).offset(0)
+    read = found.lateral("claimed_target")
+    stmt = (
+        select(user.c.username, user.c.roles, user.c.regions, user.c.agencies, *read.c)
+        .select_from(_CLAIMED)
+        .outerjoin(user, true())
+        .outerjoin(read, true())
+    )
+    compiled = compile_statement(stmt)
+    if len(_claimed_reads) >= 1_000:
+        _claimed_reads.clear()
+    _claimed_reads[id(target)] = (target, compiled)
+    return compiled
 
 
 def load_principal(session: Session, claims: auth.TokenClaims) -> Principal:
@@ -324,17 +379,6 @@ def _scope_settings(scope: Scope) -> dict[str, str]:
 def apply_database_scope(session: Session, scope: Scope) -> None:
     """Write the scope into transaction-local settings read by the row-level security policies."""
     session.execute(_SET_SCOPE, _scope_settings(scope))
-
-
-# the claimed user and ``apply_database_scope`` in one statement (before the users row is read)
-_SET_USER_AND_SCOPE = compile_statement(
-    select(
-        func.set_config("officemap.user", bindparam("username", ""), True),
-        func.set_config("officemap.unrestricted", bindparam("u", ""), True),
-        func.set_config("officemap.regions", bindparam("r", ""), True),
-        func.set_config("officemap.agencies", bindparam("a", ""), True),
-    )
-)
 
 
 @dataclass(frozen=True)

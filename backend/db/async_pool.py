@@ -116,7 +116,7 @@ class PoolReader:
         pool = self._pool or await self._open()
         rows: list[Row | None] = []
         if len(statements) == 1:
-            (compiled, values), = statements
+            ((compiled, values),) = statements
             async with pool.acquire() as conn:
                 row = await conn.fetchrow(compiled.sql, *compiled.args(values))
             return [tuple(row) if row is not None else None]
