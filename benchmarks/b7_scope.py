@@ -45,6 +45,25 @@ SETTINGS = (
 )
 
 
+# what the profiling of 2026-12-01 found (benchmarks/RESULTS.md keeps it with the figures)
+ANALYSIS = [
+    "Where the overhead goes (2026-12-01, probes interleaved query by query like this"
+    " benchmark, load average 10–12): PostgreSQL plans the attribute query once (generic"
+    " plan in every mode: pg_prepared_statements 395 generic / 5 custom) and re-plans every"
+    " bbox query (custom plans in every mode), so plan caching does not differ between the"
+    " modes. Server side the policy costs ~+25 µs of planning (its three initplans) and"
+    " +10–30 µs of execution (the initplans and the per-row policy test). The same policy with"
+    " the setting expressions written inline instead of the PL/pgSQL scope functions measured"
+    " the same (attribute 172 vs 175 µs, bbox 278 vs 283 µs, same run), so the functions are"
+    " not the cost. A plain primary-key read of an RLS-free table is ~10 µs slower for the app"
+    " role than for the superuser owner (privilege checks through the officemap_app membership),"
+    " and a query that takes longer is more often descheduled on the overloaded 2 cores, which"
+    " is why the client-side difference runs ahead of EXPLAIN's figures. The explicit predicate"
+    " alone costs the owner +8–19 %; row-level security alone +5–60 % depending on the run:"
+    " at ~100–300 µs per query, ≤ 10 % leaves 10–30 µs, about what planning the policy costs.",
+]
+
+
 def _plan(conn: psycopg.Connection[Any], sql: str, params: dict[str, Any]) -> str:
     return " / ".join(r[0] for r in conn.execute("EXPLAIN " + sql, params).fetchall())
 
@@ -205,6 +224,7 @@ def main() -> None:
                 " (custom) plan and `$0 OR agency_id = ANY($1) OR region_adcode <@ $2` to every"
                 " row the index finds.",
                 "App path bbox plan: " + app_plan,
+                *ANALYSIS,
             ],
         )
     )
