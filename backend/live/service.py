@@ -19,7 +19,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from sqlalchemy import ColumnElement, and_, delete, func, insert, select, text
+from sqlalchemy import ColumnElement, Subquery, and_, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
@@ -63,7 +63,6 @@ COLUMNS = (
     "excess_pct",
     "details",
 )
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # ------------------------------------------------------------------ running a scenario
@@ -284,26 +283,8 @@ def compare(
     """Per region (or agency): findings gained and lost, over-standard and idle area, the
     scenario against the live findings — within the reader's and the scenario's scope."""
     s = get_scenario(session, scenario_id)
-    within = _scope_of(s.scope)
-    cf, wf = ComplianceFinding, WhatIfFinding
-    live = (
-        select(
-            cf.rule_code, cf.object_type, cf.object_id, cf.region_adcode, cf.agency_id, cf.excess_m2
-        )
-        .where(
-            cf.status != "closed",
-            scopes.findings(scope),
-            scopes.findings(within),
-        )
-        .subquery("l")
-    )
-    what = (
-        select(
-            wf.rule_code, wf.object_type, wf.object_id, wf.region_adcode, wf.agency_id, wf.excess_m2
-        )
-        .where(wf.scenario_id == s.id, scopes.findings(scope, WhatIfFinding.__table__))
-        .subquery("s")
-    )
+    live, what = _live_and_scenario(s, scope)
+    # a full join on the finding's identity: one side missing = gained or lost
     joined = live.join(
         what,
         and_(
@@ -316,20 +297,7 @@ def compare(
     region = func.coalesce(what.c.region_adcode, live.c.region_adcode)
     agency = func.coalesce(what.c.agency_id, live.c.agency_id)
     rule = func.coalesce(what.c.rule_code, live.c.rule_code)
-
-    def m2(col: Any, rules: tuple[str, ...], side: Any) -> Any:
-        return func.coalesce(func.sum(col).filter(side.c.rule_code.in_(rules)), 0)
-
-    measures = (
-        func.count(live.c.object_id),
-        func.count(what.c.object_id),
-        func.count().filter(live.c.object_id.is_(None)),
-        func.count().filter(what.c.object_id.is_(None)),
-        m2(live.c.excess_m2, (OVER_RULE,), live),
-        m2(what.c.excess_m2, (OVER_RULE,), what),
-        m2(live.c.excess_m2, IDLE_RULES, live),
-        m2(what.c.excess_m2, IDLE_RULES, what),
-    )
+    measures = _measures(live, what)
     key = _key(level, region, agency).label("key")
     grouped = session.execute(
         select(key, *measures).select_from(joined).group_by(key).order_by(key)
@@ -343,27 +311,72 @@ def compare(
     }
     model = Agency if level == "agency" else Region
     names = compliance._names(session, model, [int(r[0]) for r in grouped if r[0] is not None])
-
-    def group(k: int | None, row: Any) -> GroupComparison:
-        return GroupComparison(
-            key=k,
-            name=None if k is None else names.get(k),
-            live_findings=int(row[0]),
-            scenario_findings=int(row[1]),
-            gained=int(row[2]),
-            lost=int(row[3]),
-            over_standard_m2_live=round(float(row[4]), 2),
-            over_standard_m2_scenario=round(float(row[5]), 2),
-            idle_m2_live=round(float(row[6]), 2),
-            idle_m2_scenario=round(float(row[7]), 2),
-        )
-
     return Comparison(
         scenario=_public(s),
         level=level,
-        total=group(None, total),
+        total=_group_comparison(None, total, names),
         by_rule=by_rule,
-        groups=[group(None if r[0] is None else int(r[0]), r[1:]) for r in grouped],
+        groups=[
+            _group_comparison(None if r[0] is None else int(r[0]), r[1:], names) for r in grouped
+        ],
+    )
+
+
+def _live_and_scenario(s: WhatIfScenario, scope: Scope) -> tuple[Subquery, Subquery]:
+    """The open live findings and the scenario's findings the reader may see; the live side
+    is also cut to the scenario's own scope so that both sides cover the same ground."""
+    cf, wf = ComplianceFinding, WhatIfFinding
+    live = (
+        select(
+            cf.rule_code, cf.object_type, cf.object_id, cf.region_adcode, cf.agency_id, cf.excess_m2
+        )
+        .where(
+            cf.status != "closed",
+            scopes.findings(scope),
+            scopes.findings(_scope_of(s.scope)),
+        )
+        .subquery("l")
+    )
+    what = (
+        select(
+            wf.rule_code, wf.object_type, wf.object_id, wf.region_adcode, wf.agency_id, wf.excess_m2
+        )
+        .where(wf.scenario_id == s.id, scopes.findings(scope, WhatIfFinding.__table__))
+        .subquery("s")
+    )
+    return live, what
+
+
+def _measures(live: Subquery, what: Subquery) -> tuple[Any, ...]:
+    """Counts (live, scenario, gained, lost) then m² (over-standard and idle, each side)."""
+
+    def m2(col: Any, rules: tuple[str, ...], side: Subquery) -> Any:
+        return func.coalesce(func.sum(col).filter(side.c.rule_code.in_(rules)), 0)
+
+    return (
+        func.count(live.c.object_id),
+        func.count(what.c.object_id),
+        func.count().filter(live.c.object_id.is_(None)),
+        func.count().filter(what.c.object_id.is_(None)),
+        m2(live.c.excess_m2, (OVER_RULE,), live),
+        m2(what.c.excess_m2, (OVER_RULE,), what),
+        m2(live.c.excess_m2, IDLE_RULES, live),
+        m2(what.c.excess_m2, IDLE_RULES, what),
+    )
+
+
+def _group_comparison(k: int | None, row: Any, names: dict[int, str]) -> GroupComparison:
+    return GroupComparison(
+        key=k,
+        name=None if k is None else names.get(k),
+        live_findings=int(row[0]),
+        scenario_findings=int(row[1]),
+        gained=int(row[2]),
+        lost=int(row[3]),
+        over_standard_m2_live=round(float(row[4]), 2),
+        over_standard_m2_scenario=round(float(row[5]), 2),
+        idle_m2_live=round(float(row[6]), 2),
+        idle_m2_scenario=round(float(row[7]), 2),
     )
 
 
@@ -441,7 +454,7 @@ def export_xlsx(
     return buf.getvalue()
 
 
-__all__ = ["XLSX", "compare", "create_scenario", "export_xlsx", "get_scenario", "list_scenarios"]
+__all__ = ["compare", "create_scenario", "export_xlsx", "get_scenario", "list_scenarios"]
 
 
 # ------------------------------------------------------------------ an object's history

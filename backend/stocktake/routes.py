@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from backend.api.deps import IfMatchDep, PrincipalDep, ScopeDep, SessionDep, etag
+from backend.api.deps import IfMatchDep, PrincipalDep, ScopeDep, SessionDep
 from backend.api.html import page_response
+from backend.api.responses import VERSIONED_DOC, XLSX, download, versioned
 from backend.api.uploads import flag, multipart_request, text_field
 from backend.services.errors import InvalidInput, PayloadTooLarge
 from backend.settings import ledger_settings
@@ -32,12 +32,7 @@ from map_ui.templating import render_page
 router = APIRouter(prefix="/api/v1", tags=["stock-take 清查登记"])
 
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_W: dict[int | str, dict[str, Any]] = {
-    404: {"description": "not found or outside the caller's scope"},
-    412: {"description": "If-Match is stale"},
-    428: {"description": "If-Match missing"},
-}
+_W = VERSIONED_DOC
 _UPLOAD_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -64,18 +59,6 @@ _UPLOAD_DOC: dict[str, Any] = {
         },
     }
 }
-
-
-def _xlsx(body: bytes, filename: str, ascii_name: str) -> Response:
-    return Response(
-        content=body,
-        media_type=XLSX,
-        headers={
-            "Content-Disposition": (
-                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-            )
-        },
-    )
 
 
 @router.post(
@@ -147,7 +130,9 @@ async def import_ledger(request: Request, session: SessionDep, principal: Princi
 )
 def ledger_template(principal: PrincipalDep) -> Response:
     """Sheets 单位, 房屋, 房间, 使用人 with a title row, a fill-in block and the headers."""
-    return _xlsx(workbook_export.template_xlsx(), "办公用房清查登记表.xlsx", "ledger-template.xlsx")
+    return download(
+        workbook_export.template_xlsx(), "办公用房清查登记表.xlsx", "ledger-template.xlsx"
+    )
 
 
 # ---------------------------------------------------------------- agencies
@@ -163,11 +148,7 @@ def create_agency(session: SessionDep, principal: PrincipalDep, body: AgencyCrea
     principal.require("admin", "planner", "agency_officer")
     agency_id = service.create_agency(session, body, principal=principal)
     a = service.get_agency(session, agency_id, scope=principal.scope)
-    return JSONResponse(
-        a.model_dump(mode="json"),
-        status_code=201,
-        headers={"ETag": etag(a.version), "Location": f"/api/v1/agencies/{agency_id}"},
-    )
+    return versioned(a, status=201, location=f"/api/v1/agencies/{agency_id}")
 
 
 # ---------------------------------------------------------------- campaigns
@@ -188,11 +169,7 @@ def create_campaign(
     """Every agency of the region's subtree is listed at 未填报."""
     campaign_id = service.create_campaign(session, body, principal=principal)
     c = service.get_campaign(session, campaign_id, scope=principal.scope)
-    return JSONResponse(
-        c.model_dump(mode="json"),
-        status_code=201,
-        headers={"ETag": etag(c.version), "Location": f"/api/v1/campaigns/{campaign_id}"},
-    )
+    return versioned(c, status=201, location=f"/api/v1/campaigns/{campaign_id}")
 
 
 @router.get("/campaigns/{campaign_id}", responses=_W, summary="One campaign")
@@ -232,7 +209,7 @@ def transition(
     row = service.transition(
         session, campaign_id, agency_id, body, expected=expected, principal=principal
     )
-    return JSONResponse(row.model_dump(mode="json"), headers={"ETag": etag(row.version)})
+    return versioned(row)
 
 
 @router.get(
@@ -262,7 +239,9 @@ def completeness_xlsx(
     region: Annotated[int | None, Query(ge=100000, le=999999999)] = None,
 ) -> Response:
     rows = service.completeness(session, campaign_id, scope=scope, region=region)
-    return _xlsx(workbook_export.completeness_xlsx(rows), "清查完成情况.xlsx", "completeness.xlsx")
+    return download(
+        workbook_export.completeness_xlsx(rows), "清查完成情况.xlsx", "completeness.xlsx"
+    )
 
 
 @router.get(

@@ -16,9 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from backend.accounts.access import Principal
-from backend.api.deps import IfMatchDep, PageDep, SessionDep, etag, require_roles
+from backend.api.deps import IfMatchDep, PageDep, SessionDep, require_roles
+from backend.api.responses import XLSX_DOC, download, versioned
 from backend.api.uploads import multipart_request
-from backend.exports import workbook
 from backend.services.errors import InvalidInput
 from backend.settings import supervision_settings
 from backend.supervision import (
@@ -66,25 +66,6 @@ LedgerStatus = Literal[
     "pending", "in_progress", "awaiting_verification", "closed", "open", "overdue"
 ]
 Level = Literal["province", "city", "county", "agency"]
-XLSX_DOC: dict[int | str, dict[str, Any]] = {
-    200: {"content": {workbook.XLSX: {}}, "description": "Excel workbook"}
-}
-
-
-def _with_etag(body: dict[str, Any], status: int = 200) -> JSONResponse:
-    return JSONResponse(body, status_code=status, headers={"ETag": etag(int(body["version"]))})
-
-
-def _xlsx(body: bytes, filename: str, ascii_name: str) -> Response:
-    return Response(
-        content=body,
-        media_type=workbook.XLSX,
-        headers={
-            "Content-Disposition": (
-                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-            )
-        },
-    )
 
 
 # ---------------------------------------------------------------- inspections
@@ -114,7 +95,7 @@ def create_inspection(
 ) -> JSONResponse:
     """Type, scope (regions, agencies, buildings), team, dates and an optional sampling rule
     (share, seed, weighting by open findings: the same seed draws the same buildings)."""
-    return _with_etag(service.create_inspection(session, body, principal=principal), 201)
+    return versioned(service.create_inspection(session, body, principal=principal), status=201)
 
 
 @router.get("/inspections/{inspection_id}", summary="One inspection with its buildings")
@@ -122,7 +103,7 @@ def get_inspection(
     session: SessionDep, principal: Reader, inspection_id: InspectionId
 ) -> JSONResponse:
     """The plan, the drawn buildings (weight, key, rank) and how many checks each has."""
-    return _with_etag(service.read_inspection(session, inspection_id, principal=principal))
+    return versioned(service.read_inspection(session, inspection_id, principal=principal))
 
 
 @router.patch("/inspections/{inspection_id}", summary="Change title, team, dates or status")
@@ -137,7 +118,7 @@ def update_inspection(
     result = service.update_inspection(
         session, inspection_id, body, expected=expected, principal=principal
     )
-    return _with_etag(result)
+    return versioned(result)
 
 
 @router.get("/inspections/{inspection_id}/checks", summary="Checks recorded in an inspection")
@@ -328,7 +309,7 @@ def get_rectification(
 ) -> JSONResponse:
     """Status (逾期 by the calendar), responsible agency and person, measures, deadline,
     evidence, verification, and whether closure is proposed by a re-evaluation."""
-    return _with_etag(ledger.read(session, finding_id, principal=principal, today=today))
+    return versioned(ledger.read(session, finding_id, principal=principal, today=today))
 
 
 @router.post(
@@ -345,7 +326,7 @@ def create_rectification(
 ) -> JSONResponse:
     """Responsible agency (default: the finding's), named person, deadline, problem."""
     result = ledger.create(session, finding_id, body, principal=principal, today=today)
-    return _with_etag(result, 201)
+    return versioned(result, status=201)
 
 
 @router.patch("/findings/{finding_id}/rectification", summary="Edit or move a ledger item")
@@ -362,7 +343,7 @@ def update_rectification(
     result = ledger.update(
         session, finding_id, body, expected=expected, principal=principal, today=today
     )
-    return _with_etag(result)
+    return versioned(result)
 
 
 @router.get("/rectifications", summary="The rectification ledger 整改台账")
@@ -448,7 +429,7 @@ def ledger_xlsx(
         agency=agency,
         inspection=inspection,
     )
-    return _xlsx(body, f"整改台账-{today.isoformat()}.xlsx", "rectification-ledger.xlsx")
+    return download(body, f"整改台账-{today.isoformat()}.xlsx", "rectification-ledger.xlsx")
 
 
 # ---------------------------------------------------------------- accountability
@@ -582,4 +563,4 @@ def assessment_xlsx(
         scheme_version=scheme,
     )
     day = (as_of or today).isoformat()
-    return _xlsx(body, f"考核排名-{day}.xlsx", "assessment.xlsx")
+    return download(body, f"考核排名-{day}.xlsx", "assessment.xlsx")
