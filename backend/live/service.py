@@ -35,6 +35,7 @@ from backend.db.compliance import (
 from backend.db.models import Agency, Building, Floor, Occupancy, Region, Room
 from backend.live.models import WhatIfFinding, WhatIfScenario
 from backend.live.schemas import (
+    LEVEL_NAMES,
     Comparison,
     GroupComparison,
     Level,
@@ -394,7 +395,6 @@ def _row(ws: WriteOnlyWorksheet, values: list[Any], bold: bool = False) -> None:
     ws.append(cells)
 
 
-LEVEL_ZH = {"province": "省", "city": "市", "county": "县（区）", "agency": "单位"}
 GROUP_HEADERS = [
     "区划/单位代码",
     "名称",
@@ -426,7 +426,7 @@ def export_xlsx(
         ("创建人", s.created_by),
     ):
         _row(about, [label, value])
-    groups = wb.create_sheet(f"按{LEVEL_ZH[level]}对比")
+    groups = wb.create_sheet(f"按{LEVEL_NAMES[level][0]}对比")
     _row(groups, GROUP_HEADERS, bold=True)
     for g in [*c.groups, c.total]:
         _row(

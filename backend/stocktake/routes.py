@@ -288,11 +288,6 @@ PAGE_TEXTS: dict[str, dict[str, str]] = {
     "go_submitted": {"zh": "提交并签认", "en": "Submit and sign off"},
     "go_verified": {"zh": "核实通过", "en": "Verify"},
     "go_returned": {"zh": "退回", "en": "Return"},
-    "status_not_started": {"zh": "未填报", "en": "Not started"},
-    "status_in_progress": {"zh": "填报中", "en": "In progress"},
-    "status_submitted": {"zh": "已提交", "en": "Submitted"},
-    "status_verified": {"zh": "已核实", "en": "Verified"},
-    "status_returned": {"zh": "已退回", "en": "Returned"},
 }
 
 
