@@ -1252,23 +1252,13 @@ class Plan:
                 "缺少房屋名称或房屋编号",
             )
             return None
-        in_file = self._rows_by_name.get(name, [])
-        if len(in_file) == 1:
-            return in_file[0]
-        if len(in_file) > 1:
-            ctx.issue(
-                sh.name,
-                rec,
-                "building",
-                "ambiguous_building",
-                f"several buildings are named {name}: give 房屋编号",
-                f"存在多个名为“{name}”的房屋，请填写房屋编号",
-            )
-            return None
-        found = self._buildings_named(name)
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
+        # a name in this file first, else in the register: it must name exactly one
+        candidates: list[BuildingRow] | list[int] = self._rows_by_name.get(name, [])
+        if not candidates:
+            candidates = self._buildings_named(name)
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
             ctx.issue(
                 sh.name,
                 rec,
@@ -1688,7 +1678,6 @@ class Plan:
 
     def _apply_rooms(self) -> None:
         """Updates one by one, new rooms in bulk (their region is their building's)."""
-        s = self.session
         new_rooms = []
         for rr, values in self.room_changes:
             bid = rr.building.id if isinstance(rr.building, BuildingRow) else rr.building
@@ -1699,19 +1688,9 @@ class Plan:
             if rr.id is None:
                 new_rooms.append((rr, bid, values))
             else:
-                s.execute(
-                    update(LedgerRoom)
-                    .where(LedgerRoom.id == rr.id)
-                    .values(**values, version=LedgerRoom.version + 1)
-                )
+                self._update_row(LedgerRoom, rr.id, values)
         if new_rooms:
-            regions_ = dict(
-                s.execute(
-                    select(Building.id, Building.region_adcode).where(
-                        _any(Building.id, sorted({b for _, b, _ in new_rooms}))
-                    )
-                ).all()
-            )
+            regions_ = self._regions_of(Building, {b for _, b, _ in new_rooms})
             ids = self._copy_rows(
                 "ledger_rooms",
                 (
@@ -1743,7 +1722,6 @@ class Plan:
 
     def _apply_occupants(self) -> None:
         """Updates one by one, new occupants in bulk (their region is their room's)."""
-        s = self.session
         new_occ = []
         for orow, values, oid in self.occupant_changes:
             room_id = orow.room.id if isinstance(orow.room, RoomRow) else orow.room
@@ -1753,19 +1731,9 @@ class Plan:
             if oid is None:
                 new_occ.append((orow, room_id, values))
             else:
-                s.execute(
-                    update(LedgerOccupant)
-                    .where(LedgerOccupant.id == oid)
-                    .values(**values, version=LedgerOccupant.version + 1)
-                )
+                self._update_row(LedgerOccupant, oid, values)
         if new_occ:
-            regions_ = dict(
-                s.execute(
-                    select(LedgerRoom.id, LedgerRoom.region_adcode).where(
-                        _any(LedgerRoom.id, sorted({i for _, i, _ in new_occ}))
-                    )
-                ).all()
-            )
+            regions_ = self._regions_of(LedgerRoom, {i for _, i, _ in new_occ})
             self._copy_rows(
                 "ledger_occupants",
                 (
@@ -1864,6 +1832,20 @@ class Plan:
             )
         if users_rows:
             s.execute(insert(BuildingAgency), users_rows)
+
+    def _update_row(self, model: Any, key: int, values: dict[str, Any]) -> None:
+        """One stored ledger row changed by the file: a new version (a later edit's If-Match
+        then names a stale one)."""
+        self.session.execute(
+            update(model).where(model.id == key).values(**values, version=model.version + 1)
+        )
+
+    def _regions_of(self, model: Any, ids: set[int]) -> dict[int, int]:
+        """id → region of the parent rows new rows hang on (a row's region is its parent's)."""
+        rows = self.session.execute(
+            select(model.id, model.region_adcode).where(_any(model.id, sorted(ids)))
+        )
+        return {int(i): int(r) for i, r in rows}
 
     def _update_facts(self, building_id: int, values: dict[str, Any]) -> None:
         s = self.session

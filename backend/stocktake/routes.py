@@ -8,12 +8,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from backend.api.deps import IfMatchDep, PrincipalDep, ScopeDep, SessionDep
 from backend.api.html import page_response
 from backend.api.responses import VERSIONED_DOC, XLSX, download, versioned
-from backend.api.uploads import flag, multipart_request, text_field
+from backend.api.uploads import file_field, flag, multipart_request, text_field
 from backend.services.errors import InvalidInput, PayloadTooLarge
 from backend.settings import ledger_settings
 from backend.stocktake import service, workbook_export
@@ -88,10 +87,7 @@ async def import_ledger(request: Request, session: SessionDep, principal: Princi
         message_zh="请以 multipart/form-data 上传（file、dry_run、mapping 字段）",
     )
     async with capped.form(max_files=1, max_fields=10, max_part_size=256 * 1024) as form:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInput("the form needs a file field", message_zh="缺少 file 文件字段")
-        data = await upload.read(limit + 1)
+        filename, data = await file_field(form, limit)
         if len(data) > limit:
             raise PayloadTooLarge(f"the file exceeds {limit} bytes", details={"limit": limit})
         raw_mapping = text_field(form, "mapping")
@@ -104,7 +100,7 @@ async def import_ledger(request: Request, session: SessionDep, principal: Princi
         if mapping is not None and not isinstance(mapping, dict):
             raise InvalidInput("mapping must be a JSON object", message_zh="mapping 须为 JSON 对象")
         req = service.LedgerRequest(
-            filename=upload.filename or "",
+            filename=filename,
             data=data,
             dry_run=flag(form.get("dry_run"), "dry_run"),
             mapping=mapping,

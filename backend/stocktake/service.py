@@ -28,7 +28,7 @@ from backend.audit import service as audit
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Region, Room
 from backend.inventory import writes
 from backend.services import scope as visibility
-from backend.services.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
+from backend.services.errors import Conflict, Forbidden, InvalidInput, NotFound, check_version
 from backend.services.scope import Scope
 from backend.settings import ledger_settings
 from backend.stocktake import codes, regions
@@ -466,11 +466,7 @@ def transition(
         raise InvalidInput(
             "a return needs a reason", message_zh="退回须填写原因", details={"field": "reason"}
         )
-    if ca.version != expected:
-        raise StaleVersion(
-            f"declaration is at version {ca.version}, not {expected}: reload and retry",
-            details={"current_version": ca.version, "if_match": expected},
-        )
+    check_version("declaration", agency_id, ca.version, expected)
     before = {"status": ca.status, "version": ca.version}
     now = dt.datetime.now(dt.UTC)
     ca.status = data.status

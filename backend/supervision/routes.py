@@ -7,18 +7,18 @@ inside the services; writes with If-Match where an object is changed, audited.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from backend.accounts.access import Principal
 from backend.api.deps import IfMatchDep, PageDep, SessionDep, require_roles
 from backend.api.responses import XLSX_DOC, download, versioned
-from backend.api.uploads import multipart_request
+from backend.api.uploads import file_field, multipart_request, text_field
 from backend.services.errors import InvalidInput
 from backend.settings import supervision_settings
 from backend.supervision import (
@@ -159,10 +159,8 @@ def inspection_building(
 
 # ---------------------------------------------------------------- evidence
 def _form_text(form: Any, name: str) -> str | None:
-    value = form.get(name)
-    if value is None or isinstance(value, str):
-        return value.strip() if isinstance(value, str) and value.strip() else None
-    raise InvalidInput(f"{name} must be a text field", message_zh=f"{name} 须为文本字段")
+    """A text field, stripped; None when empty."""
+    return (text_field(form, name) or "").strip() or None
 
 
 def _form_id(form: Any, name: str) -> int | None:
@@ -231,10 +229,7 @@ async def upload_evidence(
         message_zh="请以 multipart/form-data 上传",
     )
     async with capped.form(max_files=1, max_fields=10, max_part_size=64 * 1024) as form:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInput("the form needs a file field", message_zh="缺少 file 文件字段")
-        data = await upload.read(limit + 1)
+        filename, data = await file_field(form, limit)
         phase = _form_text(form, "phase") or ""
         if phase not in EVIDENCE_PHASES:
             raise InvalidInput(
@@ -244,7 +239,6 @@ async def upload_evidence(
         if note is not None and len(note) > 500:
             raise InvalidInput("note is longer than 500 characters", details={"field": "note"})
         check_id, finding_id = _form_id(form, "check_id"), _form_id(form, "finding_id")
-        filename = upload.filename
     result = await run_in_threadpool(
         evidence.upload,
         session,
@@ -469,26 +463,35 @@ AsOf = Annotated[dt.date | None, Query(description="assessment date (YYYY-MM-DD)
 SchemeQ = Annotated[str | None, Query(max_length=40, pattern=r"^[0-9A-Za-z._-]+$")]
 
 
-@router.get("/assessments", summary="Assessment 考核 scores, ranked")
-def assessments(
-    session: SessionDep,
-    principal: Assessor,
+@dataclass(frozen=True)
+class Ranking:
+    """Which ranking: the date (default today, China Standard Time), the level of the units,
+    the region and the scheme version (default: the one in force on that date)."""
+
+    as_of: dt.date
+    level: str
+    region: int | None
+    scheme_version: str | None
+
+
+def ranking_query(
     today: TodayDep,
     as_of: AsOf = None,
     level: Level = "city",
     region: RegionQ = None,
     scheme: SchemeQ = None,
-) -> dict[str, Any]:
+) -> Ranking:
+    return Ranking(as_of or today, level, region, scheme)
+
+
+RankingDep = Annotated[Ranking, Depends(ranking_query)]
+
+
+@router.get("/assessments", summary="Assessment 考核 scores, ranked")
+def assessments(session: SessionDep, principal: Assessor, q: RankingDep) -> dict[str, Any]:
     """Scores per region or agency on a date with each indicator's numerator and
     denominator; the scheme is versioned data (``data/assessment/``)."""
-    return assessment.compute(
-        session,
-        principal=principal,
-        as_of=as_of or today,
-        level=level,
-        region=region,
-        scheme_version=scheme,
-    )
+    return assessment.compute(session, principal=principal, **asdict(q))
 
 
 @router.get("/assessments/inputs", summary="The objects one score counted")
@@ -544,23 +547,7 @@ def assessment_schemes(principal: Assessor) -> list[dict[str, Any]]:
     responses=XLSX_DOC,
     summary="考核排名 Excel",
 )
-def assessment_xlsx(
-    session: SessionDep,
-    principal: Assessor,
-    today: TodayDep,
-    as_of: AsOf = None,
-    level: Level = "city",
-    region: RegionQ = None,
-    scheme: SchemeQ = None,
-) -> Response:
+def assessment_xlsx(session: SessionDep, principal: Assessor, q: RankingDep) -> Response:
     """The ranking with every indicator's numerator, denominator and value."""
-    body = exports.assessment_xlsx(
-        session,
-        principal=principal,
-        as_of=as_of or today,
-        level=level,
-        region=region,
-        scheme_version=scheme,
-    )
-    day = (as_of or today).isoformat()
-    return download(body, f"考核排名-{day}.xlsx", "assessment.xlsx")
+    body = exports.assessment_xlsx(session, principal=principal, **asdict(q))
+    return download(body, f"考核排名-{q.as_of.isoformat()}.xlsx", "assessment.xlsx")

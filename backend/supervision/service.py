@@ -37,8 +37,8 @@ from backend.services.errors import (
     DomainError,
     Forbidden,
     InvalidInput,
-    NotFound,
-    StaleVersion,
+    not_found,
+    stale,
 )
 from backend.services.scope import Scope, adcode_range
 from backend.supervision import clock
@@ -53,17 +53,6 @@ from backend.supervision.schemas import CheckCreate, InspectionCreate, Inspectio
 
 MANUAL_RULE_NAMES = compliance.MANUAL_RULE_NAMES
 assert set(get_args(ManualRule)) == set(MANUAL_RULE_NAMES)
-
-
-def not_found(what: str, key: object) -> NotFound:
-    return NotFound(f"{what} {key} not found", message_zh=f"{what} {key} 不存在")
-
-
-def stale(what: str, key: object, current: int, expected: int) -> StaleVersion:
-    return StaleVersion(
-        f"{what} {key} is at version {current}, not {expected}: reload and retry",
-        details={"current_version": current, "if_match": expected},
-    )
 
 
 def rule_names(code: str) -> tuple[str, str]:
