@@ -11,14 +11,10 @@ reader's scope as well.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import ColumnElement, Subquery, and_, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -33,6 +29,7 @@ from backend.db.compliance import (
     StandardSetting,
 )
 from backend.db.models import Agency, Building, Floor, Occupancy, Region, Room
+from backend.exports import workbook
 from backend.live.models import WhatIfFinding, WhatIfScenario
 from backend.live.schemas import (
     LEVEL_NAMES,
@@ -382,19 +379,6 @@ def _group_comparison(k: int | None, row: Any, names: dict[int, str]) -> GroupCo
 
 
 # ------------------------------------------------------------------ Excel
-def _row(ws: WriteOnlyWorksheet, values: list[Any], bold: bool = False) -> None:
-    """One row; strings are data, never formulas (= + - @ stay text)."""
-    cells = []
-    for value in values:
-        cell = WriteOnlyCell(ws, value=value)
-        if isinstance(value, str):
-            cell.data_type = "s"
-        if bold:
-            cell.font = Font(bold=True)
-        cells.append(cell)
-    ws.append(cells)
-
-
 GROUP_HEADERS = [
     "区划/单位代码",
     "名称",
@@ -425,11 +409,11 @@ def export_xlsx(
         ("标准草案", None if s.draft is None else str(s.draft)),
         ("创建人", s.created_by),
     ):
-        _row(about, [label, value])
+        workbook.append(about, [label, value])
     groups = wb.create_sheet(f"按{LEVEL_NAMES[level][0]}对比")
-    _row(groups, GROUP_HEADERS, bold=True)
+    workbook.header(groups, GROUP_HEADERS)
     for g in [*c.groups, c.total]:
-        _row(
+        workbook.append(
             groups,
             [
                 g.key,
@@ -445,13 +429,11 @@ def export_xlsx(
             ],
         )
     rules = wb.create_sheet("按规则对比")
-    _row(rules, ["规则", "规则代码", "现行", "情景", "新增", "消除"], bold=True)
+    workbook.header(rules, ["规则", "规则代码", "现行", "情景", "新增", "消除"])
     for code, n in c.by_rule.items():
         zh = compliance.RULE_NAMES.get(code, (code, code))[0]
-        _row(rules, [zh, code, n["live"], n["scenario"], n["gained"], n["lost"]])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+        workbook.append(rules, [zh, code, n["live"], n["scenario"], n["gained"], n["lost"]])
+    return workbook.to_bytes(wb)
 
 
 __all__ = ["compare", "create_scenario", "export_xlsx", "get_scenario", "list_scenarios"]
