@@ -7,7 +7,7 @@ audit event with before and after images — the audit trail is the record's his
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -108,6 +108,30 @@ def _state(row: Any, allowed: Sequence[str], what: str, field: str = "status") -
         )
 
 
+def _change(
+    session: Session,
+    principal: Principal,
+    row: Any,
+    public: type[P],
+    *,
+    action: str,
+    kind: str,
+    changes: dict[str, Any],
+    then: Callable[[], None] | None = None,
+) -> P:
+    """Apply ``changes`` to a locked record as its next version, run ``then`` (what follows
+    the change, e.g. compliance) and audit the change with before and after images."""
+    before = _image(row, public)
+    for k, v in changes.items():
+        setattr(row, k, v)
+    row.version += 1
+    session.flush()
+    if then is not None:
+        then()
+    _record(session, principal, action, kind, row.id, before, _image(row, public))
+    return public.model_validate(row)
+
+
 def _record(
     session: Session,
     principal: Principal,
@@ -181,18 +205,22 @@ def approve_lease(
         raise Conflict("the lease is already approved", message_zh="该出租出借已批准")
     if lease.ended_on is not None:
         raise Conflict("the lease has ended", message_zh="该出租出借已终止")
-    before = _image(lease, schemas.LeasePublic)
-    lease.approved = True
-    lease.approval_ref = data.approval_ref
-    lease.approval_document = data.approval_document or lease.approval_document
-    lease.approved_by = principal.username
-    lease.approved_on = timekeeping.today()
-    lease.version += 1
-    session.flush()
-    _reevaluate_lease(session, lease, principal)
-    after = _image(lease, schemas.LeasePublic)
-    _record(session, principal, "lease.approve", "lease", lease_id, before, after)
-    return schemas.LeasePublic.model_validate(lease)
+    return _change(
+        session,
+        principal,
+        lease,
+        schemas.LeasePublic,
+        action="lease.approve",
+        kind="lease",
+        changes={
+            "approved": True,
+            "approval_ref": data.approval_ref,
+            "approval_document": data.approval_document or lease.approval_document,
+            "approved_by": principal.username,
+            "approved_on": timekeeping.today(),
+        },
+        then=lambda: _reevaluate_lease(session, lease, principal),
+    )
 
 
 def end_lease(
@@ -214,22 +242,19 @@ def end_lease(
             message_zh="终止日期早于开始日期",
             details={"field": "end_date", "start_date": lease.start_date.isoformat()},
         )
-    before = _image(lease, schemas.LeasePublic)
-    lease.end_date = end if lease.end_date is None else min(end, lease.end_date)
-    lease.ended_on = timekeeping.today()
-    lease.version += 1
-    session.flush()
-    _reevaluate_lease(session, lease, principal)
-    _record(
+    return _change(
         session,
         principal,
-        "lease.end",
-        "lease",
-        lease_id,
-        before,
-        _image(lease, schemas.LeasePublic),
+        lease,
+        schemas.LeasePublic,
+        action="lease.end",
+        kind="lease",
+        changes={
+            "end_date": end if lease.end_date is None else min(end, lease.end_date),
+            "ended_on": timekeeping.today(),
+        },
+        then=lambda: _reevaluate_lease(session, lease, principal),
     )
-    return schemas.LeasePublic.model_validate(lease)
 
 
 # ---------------------------------------------------------------- maintenance 统一维修
@@ -338,21 +363,15 @@ def _maintenance_step(
         "maintenance request",
     )
     _state(row, allowed, "maintenance request")
-    before = _image(row, schemas.MaintenancePublic)
-    for k, v in changes.items():
-        setattr(row, k, v)
-    row.version += 1
-    session.flush()
-    _record(
+    return _change(
         session,
         principal,
-        action,
-        "maintenance",
-        key,
-        before,
-        _image(row, schemas.MaintenancePublic),
+        row,
+        schemas.MaintenancePublic,
+        action=action,
+        kind="maintenance",
+        changes=changes,
     )
-    return schemas.MaintenancePublic.model_validate(row)
 
 
 def approve_maintenance(
@@ -547,23 +566,20 @@ def approve_disposal(
     principal.require(*MANAGING_OFFICE)
     row = _locked(session, Disposal, key, _disposal_visible(principal.scope), expected, "disposal")
     _state(row, ("proposed",), "disposal")
-    before = _image(row, schemas.DisposalPublic)
-    row.status = "approved"
-    row.approval_ref = data.approval_ref
-    row.approved_by = principal.username
-    row.approved_on = data.approved_on or timekeeping.today()
-    row.version += 1
-    session.flush()
-    _record(
+    return _change(
         session,
         principal,
-        "disposal.approve",
-        "disposal",
-        key,
-        before,
-        _image(row, schemas.DisposalPublic),
+        row,
+        schemas.DisposalPublic,
+        action="disposal.approve",
+        kind="disposal",
+        changes={
+            "status": "approved",
+            "approval_ref": data.approval_ref,
+            "approved_by": principal.username,
+            "approved_on": data.approved_on or timekeeping.today(),
+        },
     )
-    return schemas.DisposalPublic.model_validate(row)
 
 
 def complete_disposal(
