@@ -366,7 +366,7 @@ def ladder_step_for(agency_level: str, rank_code: str) -> int | None:
 # ---------------------------------------------------------------- space categories
 def group_names() -> dict[str, str]:
     """Category → its Chinese name (办公室用房 …), from backend.reference."""
-    return {c: g.name_zh for c, g in reference.category_groups().items()}
+    return reference.category_names_zh()
 
 
 @lru_cache

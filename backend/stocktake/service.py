@@ -258,11 +258,7 @@ def create_agency(session: Session, data: AgencyCreate, *, principal: Principal)
     agency_id = int(
         session.execute(insert(Agency).values(**values).returning(Agency.id)).scalar_one()
     )
-    if data.staffing:
-        session.execute(
-            insert(AgencyStaffing),
-            [r.model_dump() | {"agency_id": agency_id} for r in data.staffing],
-        )
+    writes.insert_staffing(session, agency_id, data.staffing)
     audit.record(
         session,
         actor=principal.username,

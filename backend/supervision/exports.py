@@ -15,12 +15,12 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend import timekeeping
+from backend import reference, timekeeping
 from backend.accounts.access import Principal
 from backend.db.compliance import ComplianceFinding
 from backend.db.models import Agency, Building, Floor, Occupancy, Room
 from backend.exports import workbook
-from backend.exports.service import CATEGORY_ZH, rank_names_zh
+from backend.exports.service import rank_names_zh
 from backend.services.errors import InvalidInput
 from backend.settings import supervision_settings
 from backend.supervision import assessment, ledger
@@ -195,7 +195,7 @@ def _ledger_line(
         p.buildings.get(f.building_id) if f.building_id else None,
         (floor.name or f"{floor.level}F") if floor else None,
         room.number if room else None,
-        CATEGORY_ZH.get(actual or (room.category if room else "") or "", actual),
+        reference.category_names_zh().get(actual or (room.category if room else "") or "", actual),
         p.agencies.get((room.agency_id if room and room.agency_id else f.agency_id) or 0),
         workbook.number(room.usable_area_m2)
         if room

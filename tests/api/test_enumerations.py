@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from backend import domain, reference
-from backend.services.compliance import MANUAL_RULE_NAMES, RULE_NAMES
+from backend.compliance.service import MANUAL_RULE_NAMES, RULE_NAMES
 from backend.stocktake.service import TRANSITIONS
 
 JS = Path(__file__).resolve().parents[2] / "map_ui" / "static" / "js"

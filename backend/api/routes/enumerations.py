@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field
 
 from backend import domain, reference
 from backend.api.deps import PrincipalDep
+from backend.compliance.service import MANUAL_RULE_NAMES, RULE_NAMES
 from backend.live.schemas import LEVEL_NAMES as COMPARISON_LEVEL_NAMES
-from backend.services.compliance import MANUAL_RULE_NAMES, RULE_NAMES
 from backend.stocktake.models import STATUS_NAMES as CAMPAIGN_STATUS_NAMES
 from backend.stocktake.service import TRANSITIONS
 from backend.supervision.models import (
