@@ -84,6 +84,12 @@ def category_groups() -> dict[str, CategoryGroup]:
 
 
 @cache
+def category_names_zh() -> dict[str, str]:
+    """Category code → its Chinese name (办公室用房 …): what exports and pages show."""
+    return {c: g.name_zh for c, g in category_groups().items()}
+
+
+@cache
 def ranks() -> dict[tuple[str, str], Rank]:
     """(agency level, rank code) → rank row (data/standards/ranks.csv)."""
     return {
@@ -108,6 +114,7 @@ def imdf_category_map() -> dict[str, str | None]:
 
 
 __all__ = [
+    "category_names_zh",
     "CategoryGroup",
     "Rank",
     "SpaceCategory",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
+from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from backend.services.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
@@ -78,3 +79,12 @@ def text_field(form: Any, name: str) -> str | None:
     raise InvalidInput(
         f"{name} must be a form field, not a file", message_zh=f"{name} 须为文本字段"
     )
+
+
+async def file_field(form: Any, limit: int) -> tuple[str, bytes]:
+    """The form's ``file`` (422 without one): its name and at most ``limit + 1`` bytes, so
+    the caller can tell a file past its limit without reading all of it."""
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise InvalidInput("the form needs a file field", message_zh="缺少 file 文件字段")
+    return upload.filename or "", await upload.read(limit + 1)

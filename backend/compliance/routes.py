@@ -23,9 +23,9 @@ from backend.api.deps import (
     RuleCode,
     ScopeDep,
     SessionDep,
-    etag,
     require_roles,
 )
+from backend.api.responses import VERSIONED_DOC, versioned
 from backend.api.schemas import Finding, FindingList
 from backend.compliance import service as compliance
 from backend.compliance import standards
@@ -67,7 +67,7 @@ def list_findings(
 def get_finding(session: SessionDep, scope: ScopeDep, finding_id: BigIdPath) -> JSONResponse:
     """The finding; ``ETag`` is its version, the If-Match of a status change."""
     f = compliance.get_finding(session, finding_id, scope=scope)
-    return JSONResponse(compliance.finding_dict(f), headers={"ETag": etag(f.version)})
+    return versioned(compliance.finding_dict(f))
 
 
 class StatusChange(BaseModel):
@@ -81,10 +81,8 @@ class StatusChange(BaseModel):
     "/findings/{finding_id}",
     summary="Set a finding's status (inspector)",
     responses={
+        **VERSIONED_DOC,
         200: {"model": Finding, "description": "the finding with its new status"},
-        404: {"description": "not found or outside the caller's scope"},
-        412: {"description": "If-Match is stale: the finding changed since it was read"},
-        428: {"description": "If-Match missing"},
     },
 )
 def set_status(
@@ -105,7 +103,7 @@ def set_status(
         actor=principal.username,
         note=change.note,
     )
-    return JSONResponse(compliance.finding_dict(f), headers={"ETag": etag(f.version)})
+    return versioned(compliance.finding_dict(f))
 
 
 @router.get("/summary", summary="Totals per rule and level 汇总")

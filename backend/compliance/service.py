@@ -43,7 +43,7 @@ from backend.db.compliance import (
 from backend.db.models import Agency, Building, Floor, Occupancy, Region, Room
 from backend.inventory.service import Page
 from backend.services import scope as scopes
-from backend.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from backend.services.errors import Conflict, InvalidInput, NotFound, stale
 from backend.services.scope import Scope, adcode_range
 
 SQL_FILE = Path(__file__).resolve().parent / "sql" / "compliance.sql"
@@ -672,7 +672,7 @@ def set_status(
         )
     before = {"status": f.status, "version": f.version}
     if f.version != expected:
-        raise _stale_finding(finding_id, f.version, expected)
+        raise stale("finding", finding_id, f.version, expected)
     values: dict[str, Any] = {
         "status": status,
         "closed_at": dt.datetime.now(dt.UTC) if status == "closed" else None,
@@ -688,7 +688,7 @@ def set_status(
     ).scalar_one_or_none()
     if updated is None:  # a concurrent change committed first
         session.expire(f)
-        raise _stale_finding(finding_id, f.version, expected)
+        raise stale("finding", finding_id, f.version, expected)
     session.expire(f)
     audit.record(
         session,
@@ -700,13 +700,6 @@ def set_status(
         after={"status": status, "note": note, "version": updated},
     )
     return get_finding(session, finding_id, scope=scope)
-
-
-def _stale_finding(finding_id: int, current: int, expected: int) -> StaleVersion:
-    return StaleVersion(
-        f"finding {finding_id} is at version {current}, not {expected}: reload and retry",
-        details={"current_version": current, "if_match": expected},
-    )
 
 
 def _group_key(level: str) -> tuple[ColumnElement[Any], Any]:

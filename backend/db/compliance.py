@@ -172,7 +172,26 @@ class ComplianceEvaluation(Base):
     actor: Mapped[str | None] = mapped_column(String(80))
 
 
-class ComplianceFinding(Base):
+class FindingFacts:
+    """What a rule found on one object: the columns a live finding and a what-if scenario's
+    finding share (one definition; ``backend/live/models.py`` uses it too)."""
+
+    rule_code: Mapped[str] = mapped_column(Text)
+    object_type: Mapped[str] = mapped_column(Text)
+    object_id: Mapped[str] = mapped_column(Text)
+    room_id: Mapped[int | None] = mapped_column(BigInteger)
+    floor_id: Mapped[int | None] = mapped_column(Integer)
+    building_id: Mapped[int | None] = mapped_column(Integer)
+    agency_id: Mapped[int | None] = mapped_column(Integer)
+    region_adcode: Mapped[int | None] = mapped_column(Integer)
+    measured: Mapped[Decimal | None] = mapped_column(Numeric)
+    allowed: Mapped[Decimal | None] = mapped_column(Numeric)
+    excess_m2: Mapped[Decimal | None] = mapped_column(Numeric)
+    excess_pct: Mapped[Decimal | None] = mapped_column(Numeric)
+    details: Mapped[dict[str, Any] | None] = mapped_column()
+
+
+class ComplianceFinding(FindingFacts, Base):
     """One finding of one rule on one object; kept open until a re-evaluation clears it."""
 
     __tablename__ = "compliance_findings"
@@ -195,22 +214,9 @@ class ComplianceFinding(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    rule_code: Mapped[str] = mapped_column(Text)
-    object_type: Mapped[str] = mapped_column(Text)
-    object_id: Mapped[str] = mapped_column(Text)
-    room_id: Mapped[int | None] = mapped_column(BigInteger)
-    floor_id: Mapped[int | None] = mapped_column(Integer)
-    building_id: Mapped[int | None] = mapped_column(Integer)
-    agency_id: Mapped[int | None] = mapped_column(Integer)
-    region_adcode: Mapped[int | None] = mapped_column(Integer)
-    measured: Mapped[Decimal | None] = mapped_column(Numeric)
-    allowed: Mapped[Decimal | None] = mapped_column(Numeric)
-    excess_m2: Mapped[Decimal | None] = mapped_column(Numeric)
-    excess_pct: Mapped[Decimal | None] = mapped_column(Numeric)
     standard_version: Mapped[str] = mapped_column(Text)
     evaluated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(Text, default="open", server_default="open")
-    details: Mapped[dict[str, Any] | None] = mapped_column()
     first_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     evaluation_id: Mapped[int | None] = mapped_column(BigInteger)

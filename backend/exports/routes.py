@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-from urllib.parse import quote
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from backend.api.deps import FindingStatus, IdFilter, RegionFilter, RuleCode, ScopeDep, SessionDep
+from backend.api.responses import XLSX_DOC, download
 from backend.exports import service as exports
-from backend.exports import workbook
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports 导出"])
 
-_XLSX: dict[int | str, dict[str, Any]] = {
-    200: {"content": {workbook.XLSX: {}}, "description": "Excel workbook"}
-}
 
-
-def _xlsx(body: bytes, filename: str, ascii_name: str) -> Response:
-    return Response(
-        content=body,
-        media_type=workbook.XLSX,
-        headers={
-            "Content-Disposition": (
-                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-            )
-        },
-    )
-
-
-@router.get("/register.xlsx", responses=_XLSX, response_class=Response, summary="登记造册")
+@router.get("/register.xlsx", responses=XLSX_DOC, response_class=Response, summary="登记造册")
 def register(
     session: SessionDep,
     scope: ScopeDep,
@@ -43,10 +26,10 @@ def register(
     body = exports.register_xlsx(
         session, scope=scope, region=region, agency=agency, building=building
     )
-    return _xlsx(body, "办公用房登记造册.xlsx", "register.xlsx")
+    return download(body, "办公用房登记造册.xlsx", "register.xlsx")
 
 
-@router.get("/findings.xlsx", responses=_XLSX, response_class=Response, summary="问题清单")
+@router.get("/findings.xlsx", responses=XLSX_DOC, response_class=Response, summary="问题清单")
 def findings(
     session: SessionDep,
     scope: ScopeDep,
@@ -65,4 +48,4 @@ def findings(
         building=building,
         status=status,
     )
-    return _xlsx(body, "合规问题清单.xlsx", "findings.xlsx")
+    return download(body, "合规问题清单.xlsx", "findings.xlsx")

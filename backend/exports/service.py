@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, Select, String, Subquery, and_, cast, func
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
-from backend import reference, timekeeping
+from backend import domain, reference, timekeeping
 from backend.compliance import service as compliance
 from backend.compliance import standards
 from backend.db.compliance import ComplianceFinding, StandardOfficeAllowance
@@ -70,21 +70,7 @@ FINDING_HEADERS = [
     "评估时间",
     "状态",
 ]
-AGENCY_LEVEL_ZH = {
-    "central": "中央",
-    "province": "省级",
-    "city": "市级",
-    "county": "县级",
-    "township": "乡级",
-}
-CATEGORY_ZH = {
-    "office": "办公室用房",
-    "service": "服务用房",
-    "equipment": "设备用房",
-    "ancillary": "附属用房",
-    "technical": "业务技术用房",
-    "circulation": "交通用房",
-}
+AGENCY_LEVEL_ZH = domain.zh(domain.AGENCY_LEVEL_NAMES)
 UNIT_ZH = {"m2": "m²", "days": "天", "offices": "处", "ratio": "比值"}
 
 
@@ -215,7 +201,7 @@ def _register_cells(row: Any) -> list[Any]:
         bname,
         fname,
         number,
-        CATEGORY_ZH.get(cat or "", cat or "未分类"),
+        reference.category_names_zh().get(cat or "", cat or "未分类"),
         sub,
         workbook.number(area),
         names,

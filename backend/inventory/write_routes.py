@@ -23,6 +23,7 @@ from backend.api.deps import (
     etag,
     require_roles,
 )
+from backend.api.responses import versioned
 from backend.api.schemas import Feature, OccupancyList, geojson_response
 from backend.api.schemas import Occupancy as OccupancyOut
 from backend.db.models import Occupancy
@@ -203,7 +204,7 @@ def list_occupancies(
 )
 def get_occupancy(session: SessionDep, principal: PrincipalDep, occupancy_id: Id) -> JSONResponse:
     o = _occupancy(session, principal, occupancy_id)
-    return JSONResponse(_occupancy_json(o), headers={"ETag": etag(o.version)})
+    return versioned(_occupancy_json(o))
 
 
 @router.post(
@@ -217,11 +218,7 @@ def create_occupancy(
 ) -> JSONResponse:
     occupancy_id = writes.create_occupancy(session, body, principal=principal)
     o = _occupancy(session, principal, occupancy_id)
-    return JSONResponse(
-        _occupancy_json(o),
-        status_code=201,
-        headers={"ETag": etag(o.version), "Location": f"/api/v1/occupancies/{occupancy_id}"},
-    )
+    return versioned(_occupancy_json(o), status=201, location=f"/api/v1/occupancies/{occupancy_id}")
 
 
 @router.patch(
@@ -236,12 +233,10 @@ def update_occupancy(
     expected: IfMatchDep,
     body: writes.OccupancyUpdate,
 ) -> JSONResponse:
-    version = writes.update_occupancy(
-        session, occupancy_id, body, expected=expected, principal=principal
-    )
+    writes.update_occupancy(session, occupancy_id, body, expected=expected, principal=principal)
     session.expire_all()
     o = _occupancy(session, principal, occupancy_id)
-    return JSONResponse(_occupancy_json(o), headers={"ETag": etag(version)})
+    return versioned(_occupancy_json(o))
 
 
 @router.post(
@@ -264,8 +259,4 @@ def move_occupancy(
     )
     session.expire_all()
     o = _occupancy(session, principal, new_id)
-    return JSONResponse(
-        _occupancy_json(o),
-        status_code=201,
-        headers={"ETag": etag(o.version), "Location": f"/api/v1/occupancies/{new_id}"},
-    )
+    return versioned(_occupancy_json(o), status=201, location=f"/api/v1/occupancies/{new_id}")

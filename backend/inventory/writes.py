@@ -28,7 +28,7 @@ from backend.domain import AgencyLevel, BuildingStatus, LeaveReason, Ownership, 
 from backend.inventory.history import occupied_on
 from backend.inventory.service import Page
 from backend.services import scope as scopes
-from backend.services.errors import InvalidGeometry, InvalidInput, NotFound, StaleVersion
+from backend.services.errors import InvalidGeometry, InvalidInput, NotFound, not_found, stale
 from gis.area import lonlat_planar_areas, round_area, storey_building_area
 
 Category = SpaceCategory
@@ -168,10 +168,6 @@ class StaffingUpdate(BaseModel):
 
 
 # ---------------------------------------------------------------- helpers
-def _not_found(what: str, key: int) -> NotFound:
-    return NotFound(f"{what} {key} not found", message_zh=f"{what} {key} 不存在")
-
-
 def _columns(model: Any, names: list[str]) -> list[Any]:
     return [getattr(model, n) for n in names]
 
@@ -187,15 +183,8 @@ def _read(
         .one_or_none()
     )
     if row is None:
-        raise _not_found(model.__tablename__.rstrip("s"), key)
+        raise not_found(model.__tablename__.rstrip("s"), key)
     return dict(row)
-
-
-def _stale(what: str, key: int, current: int, expected: int) -> StaleVersion:
-    return StaleVersion(
-        f"{what} {key} is at version {current}, not {expected}: reload and retry",
-        details={"current_version": current, "if_match": expected},
-    )
 
 
 def apply_changes(
@@ -214,7 +203,7 @@ def apply_changes(
     names = sorted(changes)
     before = _read(session, model, key, visible, names)
     if before["version"] != expected:
-        raise _stale(what, key, before["version"], expected)
+        raise stale(what, key, before["version"], expected)
     values = {**changes, "version": model.version + 1}
     if hasattr(model, "updated_at"):
         values["updated_at"] = func.now()
@@ -227,7 +216,7 @@ def apply_changes(
     ).scalar_one_or_none()
     if new_version is None:  # a concurrent edit committed first
         current = session.execute(select(model.version).where(model.id == key)).scalar_one()
-        raise _stale(what, key, current, expected)
+        raise stale(what, key, current, expected)
     if not changes:  # a guarded write of dependent rows (staffing) audits itself
         return int(new_version)
     audit.record(
@@ -263,14 +252,14 @@ def _require_agency(session: Session, agency_id: int | None, principal: Principa
         select(Agency.id).where(Agency.id == agency_id, scopes.agencies(principal.scope))
     ).first()
     if found is None:
-        raise _not_found("agency", agency_id)
+        raise not_found("agency", agency_id)
 
 
 def _require_visible(session: Session, model: Any, key: int, visible: ColumnElement[bool]) -> None:
     """NotFound unless the target exists within scope: checked before anything that depends
     on the target, so a hidden object answers exactly like a missing one."""
     if session.execute(select(model.id).where(model.id == key, visible)).first() is None:
-        raise _not_found(model.__tablename__.rstrip("s"), key)
+        raise not_found(model.__tablename__.rstrip("s"), key)
 
 
 def _check_rank(session: Session, agency_id: int, rank_code: str) -> None:
@@ -314,7 +303,7 @@ def create_building(session: Session, data: BuildingCreate, *, principal: Princi
     scope = principal.scope
     _require_agency(session, data.agency_id, principal)
     if not scopes.may_place_building(scope, data.region_adcode, data.agency_id):
-        raise _not_found("region", data.region_adcode)
+        raise not_found("region", data.region_adcode)
     if session.get(Region, data.region_adcode) is None:
         raise InvalidInput(
             f"unknown region {data.region_adcode}", details={"field": "region_adcode"}
@@ -451,7 +440,7 @@ def create_occupancy(session: Session, data: OccupancyCreate, *, principal: Prin
         select(Room.id, Room.category).where(Room.id == data.room_id, scopes.rooms(principal.scope))
     ).first()
     if room is None:
-        raise _not_found("room", data.room_id)
+        raise not_found("room", data.room_id)
     _require_agency(session, data.agency_id, principal)
     _check_rank(session, data.agency_id, data.rank_code)
     if room.category == "office" and not data.person_id:
@@ -491,7 +480,7 @@ def update_occupancy(
         select(Occupancy.start_date).where(Occupancy.id == occupancy_id, visible)
     ).scalar_one_or_none()
     if start is None:
-        raise _not_found("occupancy", occupancy_id)
+        raise not_found("occupancy", occupancy_id)
     if changes.get("end_date") is not None and changes["end_date"] < start:
         raise InvalidInput("end_date is before start_date", details={"field": "end_date"})
     if changes.get("rank_code") is not None:
@@ -524,7 +513,7 @@ def move_occupancy(
         select(Occupancy).where(Occupancy.id == occupancy_id, occupancy_scope_predicate(principal))
     ).one_or_none()
     if o is None:
-        raise _not_found("occupancy", occupancy_id)
+        raise not_found("occupancy", occupancy_id)
     if o.end_date is not None and o.end_date <= data.date:
         raise InvalidInput("the occupancy has already ended", details={"field": "date"})
     if data.date < o.start_date:
@@ -618,11 +607,7 @@ def replace_staffing(
         visible=scopes.agencies(principal.scope),
     )
     session.execute(delete(AgencyStaffing).where(AgencyStaffing.agency_id == agency_id))
-    if data.staffing:
-        session.execute(
-            insert(AgencyStaffing),
-            [r.model_dump() | {"agency_id": agency_id} for r in data.staffing],
-        )
+    insert_staffing(session, agency_id, data.staffing)
     audit.record(
         session,
         actor=principal.username,
@@ -634,6 +619,14 @@ def replace_staffing(
     )
     _follow(session, principal, "agency", agency_id, {}, {"staffing": True})
     return version
+
+
+def insert_staffing(session: Session, agency_id: int, rows: list[StaffingRow]) -> None:
+    """An agency's staffing rows (编制 and headcount per rank), e.g. after clearing the old."""
+    if rows:
+        session.execute(
+            insert(AgencyStaffing), [r.model_dump() | {"agency_id": agency_id} for r in rows]
+        )
 
 
 def current_version(session: Session, model: Any, key: int) -> int | None:

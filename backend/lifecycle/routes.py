@@ -10,34 +10,14 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from backend import timekeeping
-from backend.api.deps import IfMatchDep, PageDep, PrincipalDep, ScopeDep, SessionDep, etag
+from backend.api.deps import IfMatchDep, PageDep, PrincipalDep, ScopeDep, SessionDep
+from backend.api.responses import WRITE_DOC, paged, versioned
 from backend.lifecycle import schemas, service
 
 router = APIRouter(prefix="/api/v1", tags=["asset lifecycle 资产全生命周期"])
 
 Id = Annotated[int, Path(ge=1, le=2**62)]
-_E: dict[int | str, dict[str, Any]] = {
-    403: {"description": "the caller's role may not do this"},
-    404: {"description": "not found or outside the caller's scope"},
-    409: {"description": "the record's state does not allow this (or a duplicate)"},
-    412: {"description": "If-Match is stale"},
-    428: {"description": "If-Match is missing"},
-    422: {"description": "invalid input (the field is named in details)"},
-}
-
-
-def _one(model: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(
-        model.model_dump(mode="json"), status_code=status, headers={"ETag": etag(model.version)}
-    )
-
-
-def _page(total: int, items: list[Any]) -> dict[str, Any]:
-    return {
-        "numberMatched": total,
-        "numberReturned": len(items),
-        "items": [i.model_dump(mode="json") for i in items],
-    }
+_E = WRITE_DOC
 
 
 # ---------------------------------------------------------------- leases
@@ -57,7 +37,7 @@ def approve_lease(
     body: schemas.LeaseApprove,
 ) -> JSONResponse:
     """The managing office approves (批准文号, document); its finding closes."""
-    return _one(
+    return versioned(
         service.approve_lease(session, lease_id, body, expected=expected, principal=principal)
     )
 
@@ -75,7 +55,9 @@ def end_lease(
     expected: IfMatchDep,
     body: schemas.LeaseEnd,
 ) -> JSONResponse:
-    return _one(service.end_lease(session, lease_id, body, expected=expected, principal=principal))
+    return versioned(
+        service.end_lease(session, lease_id, body, expected=expected, principal=principal)
+    )
 
 
 @router.get("/leases/{lease_id}/history", responses=_E, summary="A lease's history")
@@ -92,7 +74,7 @@ def request_maintenance(
     """Work on a building, one of its floors or rooms; the managing office approves it
     (contractor, cost, dates) and records its completion with evidence."""
     key = service.request_maintenance(session, body, principal=principal)
-    return _one(service.get_maintenance(session, key, scope=principal.scope), 201)
+    return versioned(service.get_maintenance(session, key, scope=principal.scope), status=201)
 
 
 @router.get("/maintenance", summary="Maintenance requests in scope 维修列表")
@@ -106,7 +88,7 @@ def list_maintenance(
     status: Literal["requested", "approved", "rejected", "completed"] | None = None,
 ) -> dict[str, Any]:
     """A building's maintenance history: ``?building_id=``."""
-    return _page(
+    return paged(
         *service.list_maintenance(
             session,
             scope=scope,
@@ -143,7 +125,7 @@ def maintenance_plan(
     summary="One maintenance request",
 )
 def get_maintenance(session: SessionDep, scope: ScopeDep, key: Id) -> JSONResponse:
-    return _one(service.get_maintenance(session, key, scope=scope))
+    return versioned(service.get_maintenance(session, key, scope=scope))
 
 
 @router.post(
@@ -159,7 +141,7 @@ def approve_maintenance(
     expected: IfMatchDep,
     body: schemas.MaintenanceApprove,
 ) -> JSONResponse:
-    return _one(
+    return versioned(
         service.approve_maintenance(session, key, body, expected=expected, principal=principal)
     )
 
@@ -177,7 +159,7 @@ def reject_maintenance(
     expected: IfMatchDep,
     body: schemas.MaintenanceReject,
 ) -> JSONResponse:
-    return _one(
+    return versioned(
         service.reject_maintenance(session, key, body, expected=expected, principal=principal)
     )
 
@@ -195,7 +177,7 @@ def complete_maintenance(
     expected: IfMatchDep,
     body: schemas.MaintenanceComplete,
 ) -> JSONResponse:
-    return _one(
+    return versioned(
         service.complete_maintenance(session, key, body, expected=expected, principal=principal)
     )
 
@@ -213,7 +195,7 @@ def propose_disposal(
 ) -> JSONResponse:
     """Transfer, sale, demolition or change of use of a building (the managing office)."""
     key = service.propose_disposal(session, body, principal=principal)
-    return _one(service.get_disposal(session, key, scope=principal.scope), 201)
+    return versioned(service.get_disposal(session, key, scope=principal.scope), status=201)
 
 
 @router.get("/disposals", summary="Disposals in scope 处置列表")
@@ -224,7 +206,7 @@ def list_disposals(
     building_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     status: Literal["proposed", "approved", "completed", "cancelled"] | None = None,
 ) -> dict[str, Any]:
-    return _page(
+    return paged(
         *service.list_disposals(
             session,
             scope=scope,
@@ -240,7 +222,7 @@ def list_disposals(
     "/disposals/{key}", response_model=schemas.DisposalPublic, responses=_E, summary="One disposal"
 )
 def get_disposal(session: SessionDep, scope: ScopeDep, key: Id) -> JSONResponse:
-    return _one(service.get_disposal(session, key, scope=scope))
+    return versioned(service.get_disposal(session, key, scope=scope))
 
 
 @router.post(
@@ -256,7 +238,7 @@ def approve_disposal(
     expected: IfMatchDep,
     body: schemas.DisposalApprove,
 ) -> JSONResponse:
-    return _one(
+    return versioned(
         service.approve_disposal(session, key, body, expected=expected, principal=principal)
     )
 
@@ -276,7 +258,7 @@ def complete_disposal(
 ) -> JSONResponse:
     """The building's status becomes 'disposed': it leaves the live register (no new
     allocation, lease or maintenance) but its rows and history stay."""
-    return _one(
+    return versioned(
         service.complete_disposal(session, key, body, expected=expected, principal=principal)
     )
 
@@ -294,7 +276,7 @@ def register_title(
 ) -> JSONResponse:
     """不动产权证号, 证载面积, 权属人 of a building (one current title per building)."""
     key = service.register_title(session, body, principal=principal)
-    return _one(service.get_title(session, key, scope=principal.scope), 201)
+    return versioned(service.get_title(session, key, scope=principal.scope), status=201)
 
 
 @router.get("/titles", summary="Titles in scope 产权列表")
@@ -305,7 +287,7 @@ def list_titles(
     building_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     current: bool | None = None,
 ) -> dict[str, Any]:
-    return _page(
+    return paged(
         *service.list_titles(
             session,
             scope=scope,
@@ -319,7 +301,7 @@ def list_titles(
 
 @router.get("/titles/{key}", response_model=schemas.TitlePublic, responses=_E, summary="One title")
 def get_title(session: SessionDep, scope: ScopeDep, key: Id) -> JSONResponse:
-    return _one(service.get_title(session, key, scope=scope))
+    return versioned(service.get_title(session, key, scope=scope))
 
 
 @router.post(
@@ -338,8 +320,9 @@ def transfer_title(
 ) -> JSONResponse:
     """A new certificate (e.g. in the managing office's name) supersedes the current one;
     the building's registered owner follows."""
-    return _one(
-        service.transfer_title(session, key, body, expected=expected, principal=principal), 201
+    return versioned(
+        service.transfer_title(session, key, body, expected=expected, principal=principal),
+        status=201,
     )
 
 

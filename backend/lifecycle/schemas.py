@@ -20,27 +20,6 @@ def _order(start: dt.date | None, end: dt.date | None, field: str) -> None:
 
 
 # ---------------------------------------------------------------- leases 出租出借
-class LeaseCreate(BaseModel):
-    model_config = FORBID
-    room_id: int | None = Field(default=None, ge=1, le=2**62)
-    building_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    kind: Literal["rent_out", "lend"]
-    counterparty: str = Field(min_length=1, max_length=200)
-    rent_yuan_per_year: Decimal | None = Field(default=None, ge=0, le=10**12, decimal_places=2)
-    area_m2: Decimal | None = Field(default=None, gt=0, le=10**7, decimal_places=2)
-    start_date: dt.date
-    end_date: dt.date | None = None
-    approval_document: str | None = Field(default=None, max_length=2000)
-    note: str | None = Field(default=None, max_length=2000)
-
-    @model_validator(mode="after")
-    def _check(self) -> LeaseCreate:
-        if (self.room_id is None) == (self.building_id is None):
-            raise ValueError("a lease is of one room or of one whole building")
-        _order(self.start_date, self.end_date, "end_date")
-        return self
-
-
 class LeaseApprove(BaseModel):
     model_config = FORBID
     approval_ref: str = Field(min_length=1, max_length=120, description="批准文号")

@@ -7,12 +7,12 @@ audit event with before and after images — the audit trail is the record's his
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import and_, case, func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,16 +27,13 @@ from backend.db.models import AuditEvent, Building, Floor, Room
 from backend.lifecycle import schemas
 from backend.lifecycle.models import Disposal, MaintenanceRequest, Title
 from backend.services import scope as scopes
-from backend.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from backend.services.errors import Conflict, InvalidInput, check_version, not_found
 from backend.services.scope import Scope
 
 MANAGING_OFFICE = access.MANAGING_OFFICE  # the one definition (services/access.py)
 REQUESTERS = ("admin", "planner", "agency_officer")
 M = TypeVar("M")
-
-
-def _not_found(what: str, key: int) -> NotFound:
-    return NotFound(f"{what} {key} not found", message_zh=f"{what} {key} 不存在")
+P = TypeVar("P", bound=BaseModel)
 
 
 def _json(values: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +57,7 @@ def _building(session: Session, building_id: int, scope: Scope, *, live: bool = 
         select(Building).where(Building.id == building_id, scopes.buildings_managed(scope))
     ).one_or_none()
     if building is None:
-        raise _not_found("building", building_id)
+        raise not_found("building", building_id)
     if live and building.status == "disposed":
         raise Conflict(
             f"building {building_id} is disposed",
@@ -70,18 +67,34 @@ def _building(session: Session, building_id: int, scope: Scope, *, live: bool = 
     return building
 
 
+def _one(session: Session, model: type[M], public: type[P], key: int, visible: Any, what: str) -> P:
+    """One record the caller may see, as its public schema (404 otherwise)."""
+    row = session.scalars(
+        select(model).where(model.id == key, visible)  # type: ignore[attr-defined]
+    ).one_or_none()
+    if row is None:
+        raise not_found(what, key)
+    return public.model_validate(row)
+
+
+def _page(
+    session: Session, model: Any, public: type[P], where: list[Any], limit: int, offset: int
+) -> tuple[int, list[P]]:
+    """Matching records (newest first) and how many match in all."""
+    total = session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+    rows = session.scalars(
+        select(model).where(*where).order_by(model.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return int(total), [public.model_validate(r) for r in rows]
+
+
 def _locked(session: Session, model: type[M], key: int, where: Any, expected: int, what: str) -> M:
     row = session.scalars(
         select(model).where(model.id == key, where).with_for_update()  # type: ignore[attr-defined]
     ).one_or_none()
     if row is None:
-        raise _not_found(what, key)
-    version = row.version  # type: ignore[attr-defined]
-    if version != expected:
-        raise StaleVersion(
-            f"{what} {key} is at version {version}, not {expected}",
-            details={"current_version": version, "if_match": expected},
-        )
+        raise not_found(what, key)
+    check_version(what, key, row.version, expected)  # type: ignore[attr-defined]
     return row
 
 
@@ -93,6 +106,30 @@ def _state(row: Any, allowed: Sequence[str], what: str, field: str = "status") -
             message_zh=f"当前状态（{current}）不允许此操作",
             details={"status": current, "allowed": list(allowed)},
         )
+
+
+def _change(
+    session: Session,
+    principal: Principal,
+    row: Any,
+    public: type[P],
+    *,
+    action: str,
+    kind: str,
+    changes: dict[str, Any],
+    then: Callable[[], None] | None = None,
+) -> P:
+    """Apply ``changes`` to a locked record as its next version, run ``then`` (what follows
+    the change, e.g. compliance) and audit the change with before and after images."""
+    before = _image(row, public)
+    for k, v in changes.items():
+        setattr(row, k, v)
+    row.version += 1
+    session.flush()
+    if then is not None:
+        then()
+    _record(session, principal, action, kind, row.id, before, _image(row, public))
+    return public.model_validate(row)
 
 
 def _record(
@@ -151,77 +188,7 @@ def _reevaluate_lease(session: Session, lease: Lease, principal: Principal) -> N
 
 
 def get_lease(session: Session, lease_id: int, *, scope: Scope) -> schemas.LeasePublic:
-    lease = session.scalars(
-        select(Lease).where(Lease.id == lease_id, scopes.leases(scope))
-    ).one_or_none()
-    if lease is None:
-        raise _not_found("lease", lease_id)
-    return schemas.LeasePublic.model_validate(lease)
-
-
-def list_leases(
-    session: Session,
-    *,
-    scope: Scope,
-    building_id: int | None = None,
-    approved: bool | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> tuple[int, list[schemas.LeasePublic]]:
-    where = [scopes.leases(scope)]
-    if building_id is not None:
-        rooms = select(Room.id).where(Room.building_id == building_id)
-        where.append((Lease.building_id == building_id) | Lease.room_id.in_(rooms))
-    if approved is not None:
-        where.append(Lease.approved.is_(approved))
-    total = session.execute(select(func.count()).select_from(Lease).where(*where)).scalar_one()
-    rows = session.scalars(
-        select(Lease).where(*where).order_by(Lease.id.desc()).limit(limit).offset(offset)
-    ).all()
-    return int(total), [schemas.LeasePublic.model_validate(r) for r in rows]
-
-
-def register_lease(session: Session, data: schemas.LeaseCreate, *, principal: Principal) -> int:
-    """Register a room or a whole building rented out or lent (unapproved until approved:
-    while active and unapproved it is a finding)."""
-    principal.require(*REQUESTERS)
-    if data.room_id is not None:
-        room = session.execute(
-            select(Room.id, Room.agency_id, Room.usable_area_m2, Building.status)
-            .join(Floor, and_(Floor.id == Room.floor_id, Floor.valid_to.is_(None)))
-            .join(Building, Building.id == Room.building_id)
-            .where(Room.id == data.room_id, scopes.rooms(principal.scope))
-        ).one_or_none()
-        if room is None:
-            raise _not_found("room", data.room_id)
-        if room.status == "disposed":
-            raise Conflict("the room's building is disposed", message_zh="该建筑已处置")
-        agency, area = room.agency_id, room.usable_area_m2
-    else:
-        assert data.building_id is not None
-        building = _building(session, data.building_id, principal.scope)
-        agency, area = building.agency_id, None
-    values = data.model_dump()
-    values.update(
-        agency_id=agency,
-        area_m2=data.area_m2 if data.area_m2 is not None else area,
-        approved=False,
-        created_by=principal.username,
-    )
-    lease_id = int(session.execute(insert(Lease).values(**values).returning(Lease.id)).scalar_one())
-    lease = session.get(Lease, lease_id)
-    assert lease is not None
-    _reevaluate_lease(session, lease, principal)
-    _record(
-        session,
-        principal,
-        "lease.register",
-        "lease",
-        lease_id,
-        None,
-        _image(lease, schemas.LeasePublic),
-    )
-    return lease_id
+    return _one(session, Lease, schemas.LeasePublic, lease_id, scopes.leases(scope), "lease")
 
 
 def approve_lease(
@@ -238,18 +205,22 @@ def approve_lease(
         raise Conflict("the lease is already approved", message_zh="该出租出借已批准")
     if lease.ended_on is not None:
         raise Conflict("the lease has ended", message_zh="该出租出借已终止")
-    before = _image(lease, schemas.LeasePublic)
-    lease.approved = True
-    lease.approval_ref = data.approval_ref
-    lease.approval_document = data.approval_document or lease.approval_document
-    lease.approved_by = principal.username
-    lease.approved_on = timekeeping.today()
-    lease.version += 1
-    session.flush()
-    _reevaluate_lease(session, lease, principal)
-    after = _image(lease, schemas.LeasePublic)
-    _record(session, principal, "lease.approve", "lease", lease_id, before, after)
-    return schemas.LeasePublic.model_validate(lease)
+    return _change(
+        session,
+        principal,
+        lease,
+        schemas.LeasePublic,
+        action="lease.approve",
+        kind="lease",
+        changes={
+            "approved": True,
+            "approval_ref": data.approval_ref,
+            "approval_document": data.approval_document or lease.approval_document,
+            "approved_by": principal.username,
+            "approved_on": timekeeping.today(),
+        },
+        then=lambda: _reevaluate_lease(session, lease, principal),
+    )
 
 
 def end_lease(
@@ -271,22 +242,19 @@ def end_lease(
             message_zh="终止日期早于开始日期",
             details={"field": "end_date", "start_date": lease.start_date.isoformat()},
         )
-    before = _image(lease, schemas.LeasePublic)
-    lease.end_date = end if lease.end_date is None else min(end, lease.end_date)
-    lease.ended_on = timekeeping.today()
-    lease.version += 1
-    session.flush()
-    _reevaluate_lease(session, lease, principal)
-    _record(
+    return _change(
         session,
         principal,
-        "lease.end",
-        "lease",
-        lease_id,
-        before,
-        _image(lease, schemas.LeasePublic),
+        lease,
+        schemas.LeasePublic,
+        action="lease.end",
+        kind="lease",
+        changes={
+            "end_date": end if lease.end_date is None else min(end, lease.end_date),
+            "ended_on": timekeeping.today(),
+        },
+        then=lambda: _reevaluate_lease(session, lease, principal),
     )
-    return schemas.LeasePublic.model_validate(lease)
 
 
 # ---------------------------------------------------------------- maintenance 统一维修
@@ -295,12 +263,14 @@ def _maintenance_visible(scope: Scope) -> Any:
 
 
 def get_maintenance(session: Session, key: int, *, scope: Scope) -> schemas.MaintenancePublic:
-    row = session.scalars(
-        select(MaintenanceRequest).where(MaintenanceRequest.id == key, _maintenance_visible(scope))
-    ).one_or_none()
-    if row is None:
-        raise _not_found("maintenance request", key)
-    return schemas.MaintenancePublic.model_validate(row)
+    return _one(
+        session,
+        MaintenanceRequest,
+        schemas.MaintenancePublic,
+        key,
+        _maintenance_visible(scope),
+        "maintenance request",
+    )
 
 
 def list_maintenance(
@@ -323,17 +293,7 @@ def list_maintenance(
         where.append(MaintenanceRequest.year == year)
     if status is not None:
         where.append(MaintenanceRequest.status == status)
-    total = session.execute(
-        select(func.count()).select_from(MaintenanceRequest).where(*where)
-    ).scalar_one()
-    rows = session.scalars(
-        select(MaintenanceRequest)
-        .where(*where)
-        .order_by(MaintenanceRequest.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return int(total), [schemas.MaintenancePublic.model_validate(r) for r in rows]
+    return _page(session, MaintenanceRequest, schemas.MaintenancePublic, where, limit, offset)
 
 
 def request_maintenance(
@@ -403,21 +363,15 @@ def _maintenance_step(
         "maintenance request",
     )
     _state(row, allowed, "maintenance request")
-    before = _image(row, schemas.MaintenancePublic)
-    for k, v in changes.items():
-        setattr(row, k, v)
-    row.version += 1
-    session.flush()
-    _record(
+    return _change(
         session,
         principal,
-        action,
-        "maintenance",
-        key,
-        before,
-        _image(row, schemas.MaintenancePublic),
+        row,
+        schemas.MaintenancePublic,
+        action=action,
+        kind="maintenance",
+        changes=changes,
     )
-    return schemas.MaintenancePublic.model_validate(row)
 
 
 def approve_maintenance(
@@ -549,12 +503,9 @@ def _disposal_visible(scope: Scope) -> Any:
 
 
 def get_disposal(session: Session, key: int, *, scope: Scope) -> schemas.DisposalPublic:
-    row = session.scalars(
-        select(Disposal).where(Disposal.id == key, _disposal_visible(scope))
-    ).one_or_none()
-    if row is None:
-        raise _not_found("disposal", key)
-    return schemas.DisposalPublic.model_validate(row)
+    return _one(
+        session, Disposal, schemas.DisposalPublic, key, _disposal_visible(scope), "disposal"
+    )
 
 
 def list_disposals(
@@ -571,11 +522,7 @@ def list_disposals(
         where.append(Disposal.building_id == building_id)
     if status is not None:
         where.append(Disposal.status == status)
-    total = session.execute(select(func.count()).select_from(Disposal).where(*where)).scalar_one()
-    rows = session.scalars(
-        select(Disposal).where(*where).order_by(Disposal.id.desc()).limit(limit).offset(offset)
-    ).all()
-    return int(total), [schemas.DisposalPublic.model_validate(r) for r in rows]
+    return _page(session, Disposal, schemas.DisposalPublic, where, limit, offset)
 
 
 def propose_disposal(
@@ -619,23 +566,20 @@ def approve_disposal(
     principal.require(*MANAGING_OFFICE)
     row = _locked(session, Disposal, key, _disposal_visible(principal.scope), expected, "disposal")
     _state(row, ("proposed",), "disposal")
-    before = _image(row, schemas.DisposalPublic)
-    row.status = "approved"
-    row.approval_ref = data.approval_ref
-    row.approved_by = principal.username
-    row.approved_on = data.approved_on or timekeeping.today()
-    row.version += 1
-    session.flush()
-    _record(
+    return _change(
         session,
         principal,
-        "disposal.approve",
-        "disposal",
-        key,
-        before,
-        _image(row, schemas.DisposalPublic),
+        row,
+        schemas.DisposalPublic,
+        action="disposal.approve",
+        kind="disposal",
+        changes={
+            "status": "approved",
+            "approval_ref": data.approval_ref,
+            "approved_by": principal.username,
+            "approved_on": data.approved_on or timekeeping.today(),
+        },
     )
-    return schemas.DisposalPublic.model_validate(row)
 
 
 def complete_disposal(
@@ -685,10 +629,7 @@ def _title_visible(scope: Scope) -> Any:
 
 
 def get_title(session: Session, key: int, *, scope: Scope) -> schemas.TitlePublic:
-    row = session.scalars(select(Title).where(Title.id == key, _title_visible(scope))).one_or_none()
-    if row is None:
-        raise _not_found("title", key)
-    return schemas.TitlePublic.model_validate(row)
+    return _one(session, Title, schemas.TitlePublic, key, _title_visible(scope), "title")
 
 
 def list_titles(
@@ -705,11 +646,7 @@ def list_titles(
         where.append(Title.building_id == building_id)
     if current is not None:
         where.append((Title.status == "current") if current else (Title.status != "current"))
-    total = session.execute(select(func.count()).select_from(Title).where(*where)).scalar_one()
-    rows = session.scalars(
-        select(Title).where(*where).order_by(Title.id.desc()).limit(limit).offset(offset)
-    ).all()
-    return int(total), [schemas.TitlePublic.model_validate(r) for r in rows]
+    return _page(session, Title, schemas.TitlePublic, where, limit, offset)
 
 
 def _unique_certificate(session: Session, certificate_no: str) -> None:

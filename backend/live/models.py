@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, func
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.db.compliance import FindingFacts
 from backend.db.models import Base
 
 
@@ -32,7 +32,7 @@ class WhatIfScenario(Base):
     scope: Mapped[dict[str, Any] | None] = mapped_column()
 
 
-class WhatIfFinding(Base):
+class WhatIfFinding(FindingFacts, Base):
     """A finding the scenario's rules produce (same fields as a live finding, no status)."""
 
     __tablename__ = "whatif_findings"
@@ -41,16 +41,3 @@ class WhatIfFinding(Base):
     scenario_id: Mapped[int] = mapped_column(
         ForeignKey("whatif_scenarios.id", ondelete="CASCADE"), index=True
     )
-    rule_code: Mapped[str] = mapped_column(Text)
-    object_type: Mapped[str] = mapped_column(Text)
-    object_id: Mapped[str] = mapped_column(Text)
-    room_id: Mapped[int | None] = mapped_column(BigInteger)
-    floor_id: Mapped[int | None] = mapped_column(Integer)
-    building_id: Mapped[int | None] = mapped_column(Integer)
-    agency_id: Mapped[int | None] = mapped_column(Integer)
-    region_adcode: Mapped[int | None] = mapped_column(Integer)
-    measured: Mapped[Decimal | None] = mapped_column(Numeric)
-    allowed: Mapped[Decimal | None] = mapped_column(Numeric)
-    excess_m2: Mapped[Decimal | None] = mapped_column(Numeric)
-    excess_pct: Mapped[Decimal | None] = mapped_column(Numeric)
-    details: Mapped[dict[str, Any] | None] = mapped_column()

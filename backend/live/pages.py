@@ -13,7 +13,14 @@ from backend.api.deps import PrincipalDep, ScopeDep, SessionDep
 from backend.api.html import page_response
 from backend.compliance import standards
 from backend.db.models import Agency, Room
-from backend.domain import AGENCY_LEVELS, BUILDING_STATUSES, OWNERSHIP_KINDS
+from backend.domain import (
+    AGENCY_LEVEL_NAMES,
+    AGENCY_LEVELS,
+    BUILDING_STATUS_NAMES,
+    BUILDING_STATUSES,
+    OWNERSHIP_KINDS,
+    OWNERSHIP_NAMES,
+)
 from backend.inventory import service as inventory
 from backend.live import service
 from backend.maps import map_data
@@ -24,13 +31,6 @@ from map_ui import edit_pages
 router = APIRouter(tags=["editing pages 登记编辑"])
 
 LangQuery = Annotated[Literal["zh", "en"], Query(description="page language (zh-CN default)")]
-LEVEL_ZH = {
-    "central": "中央",
-    "province": "省级",
-    "city": "市级",
-    "county": "县级",
-    "township": "乡级",
-}
 
 
 def _ranks(lang: str, level: str | None) -> list[tuple[str, str]]:
@@ -90,7 +90,7 @@ def agency_page(
     if not service.exists_in_scope(session, "agency", agency_id, scope):
         raise NotFound(f"agency {agency_id} not found", message_zh="单位不存在")
     level = session.execute(select(Agency.level).where(Agency.id == agency_id)).scalar_one()
-    levels = [(lv, LEVEL_ZH[lv] if lang == "zh" else lv) for lv in AGENCY_LEVELS]
+    levels = [(lv, AGENCY_LEVEL_NAMES[lv][0] if lang == "zh" else lv) for lv in AGENCY_LEVELS]
     return page_response(
         edit_pages.agency_edit_page(
             lang=lang, agency_id=agency_id, levels=levels, ranks=_ranks(lang, level)
@@ -145,16 +145,6 @@ def whatif_page(
     return page_response(edit_pages.whatif_page(lang=lang, versions=versions, rank_names=ranks))
 
 
-OWNERSHIP_ZH = {"owned": "自有", "leased": "租用", "borrowed": "借用"}
-STATUS_ZH = {
-    "in_use": "在用",
-    "partly_idle": "部分闲置",
-    "idle": "闲置",
-    "under_renovation": "维修中",
-    "disposed": "已处置",
-}
-
-
 def _building_page(
     session: SessionDep, scope: ScopeDep, building_id: int | None, lang: str
 ) -> HTMLResponse:
@@ -169,8 +159,8 @@ def _building_page(
             lang="zh" if zh else "en",
             building_id=building_id,
             bounds=bounds,
-            ownership=[(k, OWNERSHIP_ZH[k] if zh else k) for k in OWNERSHIP_KINDS],
-            statuses=[(k, STATUS_ZH[k] if zh else k) for k in BUILDING_STATUSES],
+            ownership=[(k, OWNERSHIP_NAMES[k][0] if zh else k) for k in OWNERSHIP_KINDS],
+            statuses=[(k, BUILDING_STATUS_NAMES[k][0] if zh else k) for k in BUILDING_STATUSES],
         )
     )
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from enum import Enum
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from backend.accounts.access import Principal, roles_for
-from backend.api.deps import IfMatchDep, PrincipalDep, ScopeDep, SessionDep, etag, require_roles
+from backend.api.deps import IfMatchDep, PrincipalDep, ScopeDep, SessionDep, require_roles
+from backend.api.responses import VERSIONED_DOC, XLSX_DOC, download, versioned
 from backend.live import leases, service
 from backend.live.schemas import Comparison, Level, ScenarioCreate, ScenarioPublic
 
@@ -79,16 +79,11 @@ def version_tables(
     return service.version_tables(session, version)
 
 
-_XLSX: dict[int | str, dict[str, Any]] = {
-    200: {"content": {service.XLSX: {}}, "description": "Excel workbook"}
-}
-
-
 @router.get(
     "/whatif/scenarios/{scenario_id}/export.xlsx",
     tags=WHATIF,
     response_class=Response,
-    responses=_XLSX,
+    responses=XLSX_DOC,
     summary="A scenario's comparison as an Excel workbook",
 )
 def export(
@@ -96,17 +91,7 @@ def export(
 ) -> Response:
     """The comparison (scenario settings, per group, per rule); user text stays text."""
     body = service.export_xlsx(session, scenario_id, scope=scope, level=level)
-    name = f"情景对比-{scenario_id}.xlsx"
-    return Response(
-        content=body,
-        media_type=service.XLSX,
-        headers={
-            "Content-Disposition": (
-                f'attachment; filename="whatif-{scenario_id}.xlsx"; '
-                f"filename*=UTF-8''{quote(name)}"
-            )
-        },
-    )
+    return download(body, f"情景对比-{scenario_id}.xlsx", f"whatif-{scenario_id}.xlsx")
 
 
 @router.get(
@@ -130,19 +115,11 @@ def object_history(
 # ---------------------------------------------------------------- leases 出租出借
 LedgerKeeper = Annotated[Principal, Depends(require_roles(*roles_for("lease.write")))]
 LEASES: list[str | Enum] = ["leases 出租出借"]
-_W: dict[int | str, dict[str, Any]] = {
-    404: {"description": "not found or outside the caller's scope"},
-    412: {"description": "If-Match is stale: the lease changed since it was read"},
-    428: {"description": "If-Match missing"},
-}
+_W = VERSIONED_DOC
 
 
 def _lease(body: dict[str, Any], status: int = 200) -> JSONResponse:
-    return JSONResponse(
-        body,
-        status_code=status,
-        headers={"ETag": etag(body["version"]), "Location": f"/api/v1/leases/{body['id']}"},
-    )
+    return versioned(body, status=status, location=f"/api/v1/leases/{body['id']}")
 
 
 @router.get("/leases", tags=LEASES, summary="Leases and loans in scope")

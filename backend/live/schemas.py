@@ -13,6 +13,12 @@ from backend.domain import AgencyLevel
 FORBID = ConfigDict(extra="forbid", str_strip_whitespace=True)
 SettingKey = Literal["idle_threshold_days", "usable_area_coefficient_min"]
 Level = Literal["province", "city", "county", "agency"]
+LEVEL_NAMES: dict[str, tuple[str, str]] = {  # what a comparison groups by
+    "province": ("省", "Province"),
+    "city": ("市", "City"),
+    "county": ("县（区）", "County"),
+    "agency": ("单位", "Agency"),
+}
 
 
 class AllowanceDraft(BaseModel):

@@ -11,15 +11,11 @@ reader's scope as well.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from sqlalchemy import ColumnElement, and_, delete, func, insert, select, text
+from sqlalchemy import ColumnElement, Subquery, and_, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
@@ -33,8 +29,10 @@ from backend.db.compliance import (
     StandardSetting,
 )
 from backend.db.models import Agency, Building, Floor, Occupancy, Region, Room
+from backend.exports import workbook
 from backend.live.models import WhatIfFinding, WhatIfScenario
 from backend.live.schemas import (
+    LEVEL_NAMES,
     Comparison,
     GroupComparison,
     Level,
@@ -63,7 +61,6 @@ COLUMNS = (
     "excess_pct",
     "details",
 )
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # ------------------------------------------------------------------ running a scenario
@@ -284,26 +281,8 @@ def compare(
     """Per region (or agency): findings gained and lost, over-standard and idle area, the
     scenario against the live findings — within the reader's and the scenario's scope."""
     s = get_scenario(session, scenario_id)
-    within = _scope_of(s.scope)
-    cf, wf = ComplianceFinding, WhatIfFinding
-    live = (
-        select(
-            cf.rule_code, cf.object_type, cf.object_id, cf.region_adcode, cf.agency_id, cf.excess_m2
-        )
-        .where(
-            cf.status != "closed",
-            scopes.findings(scope),
-            scopes.findings(within),
-        )
-        .subquery("l")
-    )
-    what = (
-        select(
-            wf.rule_code, wf.object_type, wf.object_id, wf.region_adcode, wf.agency_id, wf.excess_m2
-        )
-        .where(wf.scenario_id == s.id, scopes.findings(scope, WhatIfFinding.__table__))
-        .subquery("s")
-    )
+    live, what = _live_and_scenario(s, scope)
+    # a full join on the finding's identity: one side missing = gained or lost
     joined = live.join(
         what,
         and_(
@@ -316,20 +295,7 @@ def compare(
     region = func.coalesce(what.c.region_adcode, live.c.region_adcode)
     agency = func.coalesce(what.c.agency_id, live.c.agency_id)
     rule = func.coalesce(what.c.rule_code, live.c.rule_code)
-
-    def m2(col: Any, rules: tuple[str, ...], side: Any) -> Any:
-        return func.coalesce(func.sum(col).filter(side.c.rule_code.in_(rules)), 0)
-
-    measures = (
-        func.count(live.c.object_id),
-        func.count(what.c.object_id),
-        func.count().filter(live.c.object_id.is_(None)),
-        func.count().filter(what.c.object_id.is_(None)),
-        m2(live.c.excess_m2, (OVER_RULE,), live),
-        m2(what.c.excess_m2, (OVER_RULE,), what),
-        m2(live.c.excess_m2, IDLE_RULES, live),
-        m2(what.c.excess_m2, IDLE_RULES, what),
-    )
+    measures = _measures(live, what)
     key = _key(level, region, agency).label("key")
     grouped = session.execute(
         select(key, *measures).select_from(joined).group_by(key).order_by(key)
@@ -343,45 +309,76 @@ def compare(
     }
     model = Agency if level == "agency" else Region
     names = compliance._names(session, model, [int(r[0]) for r in grouped if r[0] is not None])
-
-    def group(k: int | None, row: Any) -> GroupComparison:
-        return GroupComparison(
-            key=k,
-            name=None if k is None else names.get(k),
-            live_findings=int(row[0]),
-            scenario_findings=int(row[1]),
-            gained=int(row[2]),
-            lost=int(row[3]),
-            over_standard_m2_live=round(float(row[4]), 2),
-            over_standard_m2_scenario=round(float(row[5]), 2),
-            idle_m2_live=round(float(row[6]), 2),
-            idle_m2_scenario=round(float(row[7]), 2),
-        )
-
     return Comparison(
         scenario=_public(s),
         level=level,
-        total=group(None, total),
+        total=_group_comparison(None, total, names),
         by_rule=by_rule,
-        groups=[group(None if r[0] is None else int(r[0]), r[1:]) for r in grouped],
+        groups=[
+            _group_comparison(None if r[0] is None else int(r[0]), r[1:], names) for r in grouped
+        ],
+    )
+
+
+def _live_and_scenario(s: WhatIfScenario, scope: Scope) -> tuple[Subquery, Subquery]:
+    """The open live findings and the scenario's findings the reader may see; the live side
+    is also cut to the scenario's own scope so that both sides cover the same ground."""
+    cf, wf = ComplianceFinding, WhatIfFinding
+    live = (
+        select(
+            cf.rule_code, cf.object_type, cf.object_id, cf.region_adcode, cf.agency_id, cf.excess_m2
+        )
+        .where(
+            cf.status != "closed",
+            scopes.findings(scope),
+            scopes.findings(_scope_of(s.scope)),
+        )
+        .subquery("l")
+    )
+    what = (
+        select(
+            wf.rule_code, wf.object_type, wf.object_id, wf.region_adcode, wf.agency_id, wf.excess_m2
+        )
+        .where(wf.scenario_id == s.id, scopes.findings(scope, WhatIfFinding.__table__))
+        .subquery("s")
+    )
+    return live, what
+
+
+def _measures(live: Subquery, what: Subquery) -> tuple[Any, ...]:
+    """Counts (live, scenario, gained, lost) then m² (over-standard and idle, each side)."""
+
+    def m2(col: Any, rules: tuple[str, ...], side: Subquery) -> Any:
+        return func.coalesce(func.sum(col).filter(side.c.rule_code.in_(rules)), 0)
+
+    return (
+        func.count(live.c.object_id),
+        func.count(what.c.object_id),
+        func.count().filter(live.c.object_id.is_(None)),
+        func.count().filter(what.c.object_id.is_(None)),
+        m2(live.c.excess_m2, (OVER_RULE,), live),
+        m2(what.c.excess_m2, (OVER_RULE,), what),
+        m2(live.c.excess_m2, IDLE_RULES, live),
+        m2(what.c.excess_m2, IDLE_RULES, what),
+    )
+
+
+def _group_comparison(k: int | None, row: Any, names: dict[int, str]) -> GroupComparison:
+    return GroupComparison(
+        key=k,
+        name=None if k is None else names.get(k),
+        live_findings=int(row[0]),
+        scenario_findings=int(row[1]),
+        gained=int(row[2]),
+        lost=int(row[3]),
+        over_standard_m2_live=round(float(row[4]), 2),
+        over_standard_m2_scenario=round(float(row[5]), 2),
+        idle_m2_live=round(float(row[6]), 2),
+        idle_m2_scenario=round(float(row[7]), 2),
     )
 
 
 # ------------------------------------------------------------------ Excel
-def _row(ws: WriteOnlyWorksheet, values: list[Any], bold: bool = False) -> None:
-    """One row; strings are data, never formulas (= + - @ stay text)."""
-    cells = []
-    for value in values:
-        cell = WriteOnlyCell(ws, value=value)
-        if isinstance(value, str):
-            cell.data_type = "s"
-        if bold:
-            cell.font = Font(bold=True)
-        cells.append(cell)
-    ws.append(cells)
-
-
-LEVEL_ZH = {"province": "省", "city": "市", "county": "县（区）", "agency": "单位"}
 GROUP_HEADERS = [
     "区划/单位代码",
     "名称",
@@ -412,11 +409,11 @@ def export_xlsx(
         ("标准草案", None if s.draft is None else str(s.draft)),
         ("创建人", s.created_by),
     ):
-        _row(about, [label, value])
-    groups = wb.create_sheet(f"按{LEVEL_ZH[level]}对比")
-    _row(groups, GROUP_HEADERS, bold=True)
+        workbook.append(about, [label, value])
+    groups = wb.create_sheet(f"按{LEVEL_NAMES[level][0]}对比")
+    workbook.header(groups, GROUP_HEADERS)
     for g in [*c.groups, c.total]:
-        _row(
+        workbook.append(
             groups,
             [
                 g.key,
@@ -432,16 +429,14 @@ def export_xlsx(
             ],
         )
     rules = wb.create_sheet("按规则对比")
-    _row(rules, ["规则", "规则代码", "现行", "情景", "新增", "消除"], bold=True)
+    workbook.header(rules, ["规则", "规则代码", "现行", "情景", "新增", "消除"])
     for code, n in c.by_rule.items():
         zh = compliance.RULE_NAMES.get(code, (code, code))[0]
-        _row(rules, [zh, code, n["live"], n["scenario"], n["gained"], n["lost"]])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+        workbook.append(rules, [zh, code, n["live"], n["scenario"], n["gained"], n["lost"]])
+    return workbook.to_bytes(wb)
 
 
-__all__ = ["XLSX", "compare", "create_scenario", "export_xlsx", "get_scenario", "list_scenarios"]
+__all__ = ["compare", "create_scenario", "export_xlsx", "get_scenario", "list_scenarios"]
 
 
 # ------------------------------------------------------------------ an object's history

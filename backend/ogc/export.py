@@ -22,7 +22,7 @@ from pyogrio.raw import write as write_layer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.exports.service import CATEGORY_ZH
+from backend import reference
 from backend.ogc.collections import COLLECTIONS, Prop
 from backend.services.scope import Scope
 
@@ -55,6 +55,7 @@ def _batches(session: Session, layer: str, scope: Scope, day: dt.date | None) ->
     coll = COLLECTIONS[layer]
     src = coll.build(scope, day if coll.temporal else None).subquery("src")
     names = ["id", *(p.name for p in coll.props)]
+    category_zh = reference.category_names_zh()
     stmt = (
         select(func.ST_AsBinary(src.c.geom).label("wkb"), *(src.c[n] for n in names))
         .order_by(src.c.id)
@@ -64,7 +65,7 @@ def _batches(session: Session, layer: str, scope: Scope, day: dt.date | None) ->
         rows = [tuple(r) for r in part]
         cols = {n: [r[i + 1] for r in rows] for i, n in enumerate(names)}
         if layer == "rooms":
-            cols["category_zh"] = [CATEGORY_ZH.get(c) if c else None for c in cols["category"]]
+            cols["category_zh"] = [category_zh.get(c) if c else None for c in cols["category"]]
         yield [None if r[0] is None else bytes(r[0]) for r in rows], cols
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
 
 from backend.api.deps import ScopeDep, SessionDep
+from backend.api.responses import XLSX, download
 from backend.reconciliation import schemas, service
 
 router = APIRouter(prefix="/api/v1", tags=["reconciliation 账账账实账证"])
@@ -17,7 +16,7 @@ router = APIRouter(prefix="/api/v1", tags=["reconciliation 账账账实账证"])
 @router.get(
     "/reconciliation",
     response_model=schemas.Reconciliation,
-    responses={200: {"content": {service.XLSX: {}}, "description": "JSON or Excel"}},
+    responses={200: {"content": {XLSX: {}}, "description": "JSON or Excel"}},
     summary="Reconciliation 账账/账实/账证",
 )
 def reconciliation(
@@ -33,14 +32,5 @@ def reconciliation(
     and its agency; ``format=xlsx`` exports it (cells starting with = + - @ stay text)."""
     result = service.reconcile(session, scope=scope, region=region)
     if format == "xlsx":
-        name = "账账账实账证核对.xlsx"
-        return Response(
-            content=service.xlsx(result),
-            media_type=service.XLSX,
-            headers={
-                "Content-Disposition": (
-                    f"attachment; filename=\"reconciliation.xlsx\"; filename*=UTF-8''{quote(name)}"
-                )
-            },
-        )
+        return download(service.xlsx(result), "账账账实账证核对.xlsx", "reconciliation.xlsx")
     return result

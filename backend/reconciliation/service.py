@@ -32,7 +32,6 @@ from backend.services.scope import Scope
 
 REL_TOLERANCE = 0.01
 ABS_TOLERANCE_M2 = 1.0
-XLSX = workbook.XLSX
 
 
 def _region(column: Any, region: int | None) -> Any:

@@ -86,3 +86,23 @@ class InvalidParameter(DomainError):
 
     code = "invalid_parameter"
     message_zh = "请求参数无效"
+
+
+# ---------------------------------------------------------------- the usual two, worded once
+def not_found(what: str, key: object) -> NotFound:
+    """``what key`` does not exist — or lies outside the caller's scope (the same answer)."""
+    return NotFound(f"{what} {key} not found", message_zh=f"{what} {key} 不存在")
+
+
+def stale(what: str, key: object, current: int, expected: int) -> StaleVersion:
+    """The If-Match named ``expected`` but the object is at ``current`` (optimistic locking)."""
+    return StaleVersion(
+        f"{what} {key} is at version {current}, not {expected}: reload and retry",
+        details={"current_version": current, "if_match": expected},
+    )
+
+
+def check_version(what: str, key: object, current: int, expected: int) -> None:
+    """Raise ``stale`` unless the object is still at the version the caller read."""
+    if current != expected:
+        raise stale(what, key, current, expected)

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from backend import reference
+from backend import domain, reference
 
 CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -64,13 +64,7 @@ def with_check_char(first17: str) -> str:
 
 
 # ---------------------------------------------------------------- agency levels
-LEVEL_NAMES = {
-    "central": "中央",
-    "province": "省级",
-    "city": "市级",
-    "county": "县级",
-    "township": "乡级",
-}
+LEVEL_NAMES = domain.zh(domain.AGENCY_LEVEL_NAMES)  # what the template writes
 _LEVEL_ALIASES = {
     "中央": "central",
     "中央级": "central",
@@ -372,7 +366,7 @@ def ladder_step_for(agency_level: str, rank_code: str) -> int | None:
 # ---------------------------------------------------------------- space categories
 def group_names() -> dict[str, str]:
     """Category → its Chinese name (办公室用房 …), from backend.reference."""
-    return {c: g.name_zh for c, g in reference.category_groups().items()}
+    return reference.category_names_zh()
 
 
 @lru_cache
@@ -426,7 +420,7 @@ def category_label(category: str | None, subcategory: str | None) -> str | None:
     return None
 
 
-OWNERSHIP_NAMES = {"owned": "自有", "leased": "租用", "borrowed": "借用"}
+OWNERSHIP_NAMES = domain.zh(domain.OWNERSHIP_NAMES)
 _OWNERSHIP_ALIASES = {
     "自有": "owned",
     "产权": "owned",

@@ -44,7 +44,7 @@ from backend.stocktake import cells, codes, regions
 from backend.stocktake.models import BuildingAgency, BuildingLedger, LedgerOccupant, LedgerRoom
 from backend.stocktake.sheets import Issue, Mapping, Record, Sheet, records
 from backend.stocktake.template import SHEET_TITLES
-from backend.stocktake.workbook import Limits, Refused, read
+from backend.stocktake.workbook import Limits, RawFile, Refused, read
 
 IMPORTERS = ("admin", "planner", "agency_officer")
 REFERENCE_SETTERS = ("admin", "planner")  # staffing quota and approved area (核定)
@@ -158,6 +158,30 @@ def _region_code(value: Any) -> int | None:
     return code
 
 
+_Parse = Callable[[Any], Any]
+
+# sheet field → (column, parser): the building's own columns and its ledger facts
+_BUILDING_FIELDS: dict[str, tuple[str, _Parse]] = {
+    "address": ("address", _str(300)),
+    "certificate_no": ("building_certificate_no", _str(64)),
+    "registered_owner": ("registered_owner", _str(200)),
+    "year_built": ("year_built", cells.year),
+    "storeys_above": ("storeys_above", cells.integer),
+    "storeys_below": ("storeys_below", cells.integer),
+}
+_OCCUPANT_FIELDS: dict[str, tuple[str, _Parse]] = {
+    "person_name": ("person_name", _str(80)),
+    "post_title": ("post_title", _str(120)),
+    "start_date": ("start_date", cells.date),
+    "concurrent": ("is_concurrent_post", cells.flag),
+}
+_BUILDING_FACTS: dict[str, tuple[str, _Parse]] = {
+    "title_area": ("title_area_m2", cells.decimal),
+    "use": ("use", _str(60)),
+    "issued_on": ("issued_on", cells.date),
+}
+
+
 # ---------------------------------------------------------------- typed rows
 @dataclass(slots=True)
 class AgencyRow:
@@ -168,6 +192,7 @@ class AgencyRow:
     parent: str | None
     staffing: dict[str, tuple[int, int]] | None
     id: int | None = None
+    rejected: bool = False  # a value is wrong: the row is reported, never planned
 
 
 @dataclass(slots=True)
@@ -217,6 +242,36 @@ def import_ledger(
     """Check a ledger file against the register and, unless a dry run or rejected, commit it."""
     principal.require(*IMPORTERS)
     s = settings or ledger_settings()
+    ctx = Ctx(principal, s)
+    raw, sheets = _read_sheets(req, s, ctx)
+    by_kind: dict[str, list[Sheet]] = defaultdict(list)
+    for sh in sheets:
+        by_kind[sh.kind].append(sh)
+
+    # sheets are planned in dependency order: a room names a building, an occupant a room
+    plan = Plan(session, ctx)
+    plan.agencies(by_kind["agencies"])
+    plan.buildings(by_kind["buildings"])
+    plan.rooms(by_kind["rooms"])
+    plan.occupants(by_kind["occupants"])
+
+    sha = hashlib.sha256(req.data).hexdigest()
+    report = _report(ctx, sheets, raw.format, raw.encoding, req.filename, sha)
+    if ctx.errors:
+        status = "rejected"
+    elif req.dry_run:
+        status = "dry_run"
+    elif not any(c["created"] or c["updated"] for c in report["sheets"]):
+        status = "unchanged"
+    else:
+        _commit(session, plan, principal, req.filename, sha, report)
+        status = "imported"
+    report["status"] = status
+    return LedgerOutcome(status, report)
+
+
+def _read_sheets(req: LedgerRequest, s: LedgerSettings, ctx: Ctx) -> tuple[RawFile, list[Sheet]]:
+    """The file's ledger sheets as records; refusals (size, type, mapping) raise at once."""
     try:
         mapping = Mapping.parse(req.mapping)
     except ValueError as exc:
@@ -230,7 +285,6 @@ def import_ledger(
         raw = read(req.filename, req.data, limits)
     except Refused as exc:
         raise _refused(exc) from exc
-    ctx = Ctx(principal, s)
     issues: list[Issue] = []
     sheets: list[Sheet] = []
     for rs in raw.sheets:
@@ -239,6 +293,7 @@ def import_ledger(
         if sh is not None:
             sheets.append(sh)
             ctx.kinds[sh.name] = sh.kind
+    # a missing column makes the sheet unusable; the other header issues are advice
     for i in issues:
         (ctx.errors if i.code == "missing_column" else ctx.warnings).append(i)
     total_rows = sum(len(sh.records) for sh in sheets)
@@ -258,30 +313,19 @@ def import_ledger(
                 "文件中未找到台账工作表（单位、房屋、房间、使用人）",
             )
         )
-    by_kind: dict[str, list[Sheet]] = defaultdict(list)
-    for sh in sheets:
-        by_kind[sh.kind].append(sh)
+    return raw, sheets
 
-    plan = Plan(session, ctx)
-    plan.agencies(by_kind["agencies"])
-    plan.buildings(by_kind["buildings"])
-    plan.rooms(by_kind["rooms"])
-    plan.occupants(by_kind["occupants"])
 
-    sha = hashlib.sha256(req.data).hexdigest()
-    report = _report(ctx, sheets, raw.format, raw.encoding, req.filename, sha)
-    if ctx.errors:
-        report["status"] = "rejected"
-        return LedgerOutcome("rejected", report)
-    changed = any(c["created"] or c["updated"] for c in report["sheets"])
-    if req.dry_run:
-        report["status"] = "dry_run"
-        return LedgerOutcome("dry_run", report)
-    if not changed:
-        report["status"] = "unchanged"
-        return LedgerOutcome("unchanged", report)
+def _commit(
+    session: Session,
+    plan: Plan,
+    principal: Principal,
+    filename: str,
+    sha: str,
+    report: dict[str, Any],
+) -> None:
+    """Write the plan, audit it once and reconcile the buildings it touched."""
     plan.apply()
-    report["status"] = "imported"
     audit.record(
         session,
         actor=principal.username,
@@ -290,7 +334,7 @@ def import_ledger(
         object_id=sha[:16],
         after={
             "sha256": sha,
-            "filename": req.filename[:255],
+            "filename": filename[:255],
             "totals": report["totals"],
             "agencies": sorted(plan.touched_agencies),
         },
@@ -298,7 +342,6 @@ def import_ledger(
     from backend.stocktake import service  # the reconciliation runs after the rows exist
 
     service.reconcile(session, buildings=sorted(plan.touched_buildings))
-    return LedgerOutcome("imported", report)
 
 
 def _refused(exc: Refused) -> Exception:
@@ -462,93 +505,18 @@ class Plan:
         )
 
     def agencies(self, sheets: list[Sheet]) -> None:
-        ctx = self.ctx
         rows: list[AgencyRow] = []
         for sh in sheets:
             present = set(sh.records[0].values) if sh.records else set()
             for rec in sh.records:
-                code = ctx.value(sh.name, rec, "credit_code", _code)
+                code = self._credit_code(sh, rec)
                 if code is None:
-                    ctx.issue(
-                        sh.name,
-                        rec,
-                        "credit_code",
-                        "required",
-                        "统一社会信用代码 missing",
-                        "缺少统一社会信用代码",
-                    )
                     continue
-                if code is INVALID:
-                    continue
-                problem = codes.credit_code_problem(code)
-                if problem:
-                    ctx.issue(
-                        sh.name,
-                        rec,
-                        "credit_code",
-                        f"credit_code_{problem}",
-                        f"统一社会信用代码 {code[:20]} is invalid ({problem}, GB 32100-2015)",
-                        {
-                            "checksum": f"统一社会信用代码 {code} 校验位错误（GB 32100-2015）",
-                            "length": f"统一社会信用代码 {code[:20]} 应为 18 位",
-                            "characters": f"统一社会信用代码 {code[:20]} 含无效字符",
-                        }[problem],
-                    )
-                    continue
-                if code in self.agency_rows:
-                    ctx.issue(
-                        sh.name,
-                        rec,
-                        "credit_code",
-                        "duplicate_agency",
-                        f"agency {code} appears twice",
-                        f"单位 {code} 重复出现",
-                    )
-                    continue
-                values: dict[str, Any] = {}
-                name = ctx.value(sh.name, rec, "name", _str(200))
-                level_raw = ctx.value(sh.name, rec, "level", cells.text)
-                region = ctx.value(sh.name, rec, "region", _region_code)
-                bad = INVALID in (name, level_raw, region)
-                if name is None:
-                    ctx.issue(sh.name, rec, "name", "required", "单位名称 missing", "缺少单位名称")
-                    bad = True
-                level = codes.parse_level(level_raw) if isinstance(level_raw, str) else None
-                if level is None and level_raw is not INVALID:
-                    ctx.issue(
-                        sh.name,
-                        rec,
-                        "level",
-                        "unknown_level",
-                        f"unknown agency level {str(level_raw)[:20]!r}",
-                        f"无法识别的单位级别：{str(level_raw)[:20]}（应为 中央/省/市/县/乡）",
-                    )
-                    bad = True
-                if region is None and region is not INVALID:
-                    ctx.issue(
-                        sh.name,
-                        rec,
-                        "region",
-                        "required",
-                        "行政区划代码 missing",
-                        "缺少行政区划代码",
-                    )
-                    bad = True
-                values.update(name=name, level=level, region_adcode=region)
-                if "approved_area" in present:
-                    area = ctx.value(sh.name, rec, "approved_area", cells.decimal)
-                    bad |= area is INVALID
-                    values["approved_office_area_m2"] = area
-                staffing = self._staffing(sh, rec, present, level) if level else None
-                bad |= staffing is INVALID
-                parent = ctx.value(sh.name, rec, "parent", _code) if "parent" in present else None
-                bad |= parent is INVALID
-                if bad:
-                    self.agency_rows[code] = AgencyRow(sh.name, rec, code, values, None, None)
-                    continue
-                row = AgencyRow(sh.name, rec, code, values, parent, staffing)
+                row = self._agency_row(sh, rec, present, code)
+                # a bad row still claims its code: references to it are not "unknown agency"
                 self.agency_rows[code] = row
-                rows.append(row)
+                if not row.rejected:
+                    rows.append(row)
         if not rows:
             return
         self._load_agencies([r.credit_code for r in rows] + [r.parent for r in rows if r.parent])
@@ -563,6 +531,89 @@ class Plan:
         )
         for r in rows:
             self._agency_plan(r, known_regions, staffing_now)
+
+    def _credit_code(self, sh: Sheet, rec: Record) -> str | None:
+        """The row's checked 统一社会信用代码, or None (with an error) when it cannot key a row."""
+        ctx = self.ctx
+        code = ctx.value(sh.name, rec, "credit_code", _code)
+        if code is None:
+            ctx.issue(
+                sh.name,
+                rec,
+                "credit_code",
+                "required",
+                "统一社会信用代码 missing",
+                "缺少统一社会信用代码",
+            )
+            return None
+        if code is INVALID:
+            return None
+        problem = codes.credit_code_problem(code)
+        if problem:
+            ctx.issue(
+                sh.name,
+                rec,
+                "credit_code",
+                f"credit_code_{problem}",
+                f"统一社会信用代码 {code[:20]} is invalid ({problem}, GB 32100-2015)",
+                {
+                    "checksum": f"统一社会信用代码 {code} 校验位错误（GB 32100-2015）",
+                    "length": f"统一社会信用代码 {code[:20]} 应为 18 位",
+                    "characters": f"统一社会信用代码 {code[:20]} 含无效字符",
+                }[problem],
+            )
+            return None
+        if code in self.agency_rows:
+            ctx.issue(
+                sh.name,
+                rec,
+                "credit_code",
+                "duplicate_agency",
+                f"agency {code} appears twice",
+                f"单位 {code} 重复出现",
+            )
+            return None
+        return str(code)
+
+    def _agency_row(self, sh: Sheet, rec: Record, present: set[str], code: str) -> AgencyRow:
+        """The row's values; ``rejected`` when any of them is wrong (errors reported)."""
+        ctx = self.ctx
+        values: dict[str, Any] = {}
+        name = ctx.value(sh.name, rec, "name", _str(200))
+        level_raw = ctx.value(sh.name, rec, "level", cells.text)
+        region = ctx.value(sh.name, rec, "region", _region_code)
+        bad = INVALID in (name, level_raw, region)
+        if name is None:
+            ctx.issue(sh.name, rec, "name", "required", "单位名称 missing", "缺少单位名称")
+            bad = True
+        level = codes.parse_level(level_raw) if isinstance(level_raw, str) else None
+        if level is None and level_raw is not INVALID:
+            ctx.issue(
+                sh.name,
+                rec,
+                "level",
+                "unknown_level",
+                f"unknown agency level {str(level_raw)[:20]!r}",
+                f"无法识别的单位级别：{str(level_raw)[:20]}（应为 中央/省/市/县/乡）",
+            )
+            bad = True
+        if region is None and region is not INVALID:
+            ctx.issue(
+                sh.name, rec, "region", "required", "行政区划代码 missing", "缺少行政区划代码"
+            )
+            bad = True
+        values.update(name=name, level=level, region_adcode=region)
+        if "approved_area" in present:
+            area = ctx.value(sh.name, rec, "approved_area", cells.decimal)
+            bad |= area is INVALID
+            values["approved_office_area_m2"] = area
+        staffing = self._staffing(sh, rec, present, level) if level else None
+        bad |= staffing is INVALID
+        parent = ctx.value(sh.name, rec, "parent", _code) if "parent" in present else None
+        bad |= parent is INVALID
+        if bad:
+            return AgencyRow(sh.name, rec, code, values, None, None, rejected=True)
+        return AgencyRow(sh.name, rec, code, values, parent, staffing)
 
     def _staffing(
         self, sh: Sheet, rec: Record, present: set[str], level: str
@@ -619,6 +670,23 @@ class Plan:
         known_regions: set[int],
         staffing_now: dict[int, dict[str, tuple[int, int]]],
     ) -> None:
+        """Compare one checked agency row with the register: created, updated or unchanged."""
+        found = self.db_agencies.get(r.credit_code)
+        if not self._agency_writable(r, known_regions, found):
+            return
+        parent_id = self._parent_id(r)
+        if parent_id is INVALID:
+            return
+        setter = self.ctx.principal.has_any(*REFERENCE_SETTERS)
+        if found is None:
+            self._plan_new_agency(r, setter)
+        else:
+            self._plan_agency_update(r, found, parent_id, staffing_now.get(found["id"], {}), setter)
+
+    def _agency_writable(
+        self, r: AgencyRow, known_regions: set[int], found: dict[str, Any] | None
+    ) -> bool:
+        """Whether the row's region exists and the caller may write this agency there."""
         ctx = self.ctx
         region = r.values["region_adcode"]
         if region not in known_regions:
@@ -630,7 +698,7 @@ class Plan:
                 f"unknown region code {region}",
                 f"行政区划代码 {region} 不存在",
             )
-            return
+            return False
         if r.values["level"] == "township" and region <= 999_999:
             ctx.issue(
                 r.sheet,
@@ -641,7 +709,6 @@ class Plan:
                 "乡级单位应填写所在乡镇（街道）的 9 位统计用区划代码",
                 warning=True,
             )
-        found = self.db_agencies.get(r.credit_code)
         if found is not None and found.get("hidden"):
             ctx.issue(
                 r.sheet,
@@ -651,7 +718,7 @@ class Plan:
                 "this agency is outside your scope",
                 "该单位不在您的权限范围内",
             )
-            return
+            return False
         if found is None and not self.scope.allows_region(region):
             ctx.issue(
                 r.sheet,
@@ -661,37 +728,50 @@ class Plan:
                 "you may not register agencies in this region",
                 "您无权在该区划登记单位",
             )
+            return False
+        return True
+
+    def _parent_id(self, r: AgencyRow) -> Any:
+        """The parent's id (None: none, or created by this file); INVALID when it cannot be."""
+        if r.parent is None:
+            return None
+        parent_id = self._agency_id(r.parent)
+        if parent_id is INVALID:
+            self._unknown_agency(r.sheet, r.rec, "parent", r.parent)
+            return INVALID
+        if r.parent == r.credit_code:
+            self.ctx.issue(
+                r.sheet,
+                r.rec,
+                "parent",
+                "parent_is_self",
+                "an agency cannot be its own parent",
+                "上级单位不能是本单位",
+            )
+            return INVALID
+        return parent_id
+
+    def _plan_new_agency(self, r: AgencyRow, setter: bool) -> None:
+        r.id = None
+        new = dict(r.values)
+        # only the managing office sets reference figures (核定), also on a new agency
+        if not setter and (
+            new.get("approved_office_area_m2") is not None
+            or any(q for q, _ in (r.staffing or {}).values())
+        ):
+            self._forbidden(r)
             return
-        parent_id: Any = None
-        if r.parent is not None:
-            parent_id = self._agency_id(r.parent)
-            if parent_id is INVALID:
-                self._unknown_agency(r.sheet, r.rec, "parent", r.parent)
-                return
-            if r.parent == r.credit_code:
-                ctx.issue(
-                    r.sheet,
-                    r.rec,
-                    "parent",
-                    "parent_is_self",
-                    "an agency cannot be its own parent",
-                    "上级单位不能是本单位",
-                )
-                return
-        reference = ("approved_office_area_m2",)
-        setter = ctx.principal.has_any(*REFERENCE_SETTERS)
-        if found is None:
-            r.id = None
-            new = dict(r.values)
-            if not setter and (
-                new.get("approved_office_area_m2") is not None
-                or any(q for q, _ in (r.staffing or {}).values())
-            ):
-                self._forbidden(r)
-                return
-            self.agency_changes.append((r, new, True))
-            ctx.count(r.sheet, "created")
-            return
+        self.agency_changes.append((r, new, True))
+        self.ctx.count(r.sheet, "created")
+
+    def _plan_agency_update(
+        self,
+        r: AgencyRow,
+        found: dict[str, Any],
+        parent_id: Any,
+        staffing_before: dict[str, tuple[int, int]],
+        setter: bool,
+    ) -> None:
         r.id = found["id"]
         old = dict(found)
         changes = _diff(r.values, old)
@@ -703,22 +783,24 @@ class Plan:
         # ranks outside the level's table cannot be written in the template: they are kept
         # as they are and left out of the comparison
         level_ranks = _level_ranks(r.values["level"])
-        now = {k: v for k, v in staffing_now.get(r.id, {}).items() if k in level_ranks}
+        now = {k: v for k, v in staffing_before.items() if k in level_ranks}
         staffing_changed = r.staffing is not None and r.staffing != now
         if not setter:
             quota_changed = staffing_changed and {
                 k: q for k, (q, _) in (r.staffing or {}).items()
             } != {k: q for k, (q, _) in now.items()}
-            if quota_changed or any(k in changes for k in reference):
+            if quota_changed or "approved_office_area_m2" in changes:
                 self._forbidden(r)
                 return
         if changes or staffing_changed:
             if not staffing_changed:
                 r.staffing = None
             self.agency_changes.append((r, changes, False))
-            ctx.updated(r.sheet, r.rec, [*changes, *(["staffing"] if staffing_changed else [])])
+            self.ctx.updated(
+                r.sheet, r.rec, [*changes, *(["staffing"] if staffing_changed else [])]
+            )
         else:
-            ctx.count(r.sheet, "unchanged")
+            self.ctx.count(r.sheet, "unchanged")
 
     def _forbidden(self, r: AgencyRow) -> None:
         self.ctx.issue(
@@ -764,68 +846,21 @@ class Plan:
             self._rows_by_name[b.values["name"]].append(b)
 
     def _building_row(self, sh: Sheet, rec: Record, present: set[str]) -> BuildingRow | None:
+        """The row's checked values, or None when any is wrong (errors reported)."""
         ctx = self.ctx
         v = ctx.value
         bid = v(sh.name, rec, "building_id", cells.integer) if "building_id" in present else None
         name = v(sh.name, rec, "name", _str(200))
         agency = v(sh.name, rec, "agency", _code)
         values: dict[str, Any] = {"name": name}
-        facts: dict[str, Any] = {}
-        simple: dict[str, tuple[str, Callable[[Any], Any]]] = {
-            "address": ("address", _str(300)),
-            "certificate_no": ("building_certificate_no", _str(64)),
-            "registered_owner": ("registered_owner", _str(200)),
-            "year_built": ("year_built", cells.year),
-            "storeys_above": ("storeys_above", cells.integer),
-            "storeys_below": ("storeys_below", cells.integer),
-        }
-        for fld, (col, parse) in simple.items():
-            if fld in present:
-                values[col] = v(sh.name, rec, fld, parse)
-        fact_fields: dict[str, tuple[str, Callable[[Any], Any]]] = {
-            "title_area": ("title_area_m2", cells.decimal),
-            "use": ("use", _str(60)),
-            "issued_on": ("issued_on", cells.date),
-        }
-        for fld, (col, parse) in fact_fields.items():
-            if fld in present:
-                facts[col] = v(sh.name, rec, fld, parse)
+        values.update(self._fields(sh, rec, present, _BUILDING_FIELDS))
+        facts = self._fields(sh, rec, present, _BUILDING_FACTS)
         if "ownership" in present:
-            o = v(sh.name, rec, "ownership", cells.text)
-            if isinstance(o, str):
-                values["ownership"] = codes.parse_ownership(o)
-                if values["ownership"] is None:
-                    ctx.issue(
-                        sh.name,
-                        rec,
-                        "ownership",
-                        "unknown_ownership",
-                        f"unknown ownership {o[:20]!r}",
-                        f"无法识别的权属性质：{o[:20]}（自有/租用/借用）",
-                    )
-                    values["ownership"] = INVALID
-            elif o is None:
-                values.pop("ownership", None)
+            ownership = self._ownership(sh, rec)
+            if ownership is not None:
+                values["ownership"] = ownership
         region = v(sh.name, rec, "region", _region_code) if "region" in present else None
-        users = None
-        if "users" in present:
-            u = v(sh.name, rec, "users", cells.text)
-            users = (
-                INVALID
-                if u is INVALID
-                else sorted(
-                    {
-                        p.strip().upper()
-                        for p in (u or "")
-                        .replace("，", "、")
-                        .replace(",", "、")
-                        .replace(";", "、")
-                        .replace("；", "、")
-                        .split("、")
-                        if p.strip()
-                    }
-                )
-            )
+        users = self._user_codes(sh, rec) if "users" in present else None
         location = self._location(sh, rec, present)
         if location is not INVALID:
             facts.update(location)
@@ -846,10 +881,50 @@ class Plan:
                 "缺少管理单位统一社会信用代码",
             )
             return None
-        row = BuildingRow(sh.name, rec, values, facts, agency, users, bid, region)
-        return row
+        return BuildingRow(sh.name, rec, values, facts, agency, users, bid, region)
+
+    def _fields(
+        self, sh: Sheet, rec: Record, present: set[str], spec: dict[str, tuple[str, _Parse]]
+    ) -> dict[str, Any]:
+        """column → parsed value for the sheet fields of ``spec`` the sheet has."""
+        return {
+            col: self.ctx.value(sh.name, rec, fld, parse)
+            for fld, (col, parse) in spec.items()
+            if fld in present
+        }
+
+    def _ownership(self, sh: Sheet, rec: Record) -> str | Any | None:
+        """自有/租用/借用 as its code; None for an empty or unreadable cell (the register keeps
+        its value; an unreadable cell is already an error)."""
+        o = self.ctx.value(sh.name, rec, "ownership", cells.text)
+        if not isinstance(o, str):
+            return None
+        ownership = codes.parse_ownership(o)
+        if ownership is None:
+            self.ctx.issue(
+                sh.name,
+                rec,
+                "ownership",
+                "unknown_ownership",
+                f"unknown ownership {o[:20]!r}",
+                f"无法识别的权属性质：{o[:20]}（自有/租用/借用）",
+            )
+            return INVALID
+        return ownership
+
+    def _user_codes(self, sh: Sheet, rec: Record) -> list[str] | Any:
+        """The using agencies' credit codes, however the cell separates them (、，,;；)."""
+        u = self.ctx.value(sh.name, rec, "users", cells.text)
+        if u is INVALID:
+            return INVALID
+        text_ = u or ""
+        for sep in ("，", ",", ";", "；"):
+            text_ = text_.replace(sep, "、")
+        return sorted({p.strip().upper() for p in text_.split("、") if p.strip()})
 
     def _location(self, sh: Sheet, rec: Record, present: set[str]) -> dict[str, Any] | Any:
+        """The building's point in CGCS2000 lon/lat with its source CRS, {} when the sheet has
+        no location columns, None values when the row leaves them empty; INVALID when wrong."""
         ctx = self.ctx
         fields = [f for f in ("lon", "lat", "x", "y", "crs") if f in present]
         if not fields:
@@ -878,61 +953,69 @@ class Plan:
             )
             return {"location": None, "location_source": None}
         if lon is not None or lat is not None:
-            if lon is None or lat is None:
-                ctx.issue(
-                    sh.name,
-                    rec,
-                    "lon",
-                    "location_incomplete",
-                    "give both 经度 and 纬度",
-                    "经度和纬度须同时填写",
-                )
-                return INVALID
-            src = "EPSG:4490"
+            point = self._lon_lat(sh, rec, lon, lat)
         else:
-            if x is None or y is None:
-                ctx.issue(
-                    sh.name,
-                    rec,
-                    "x",
-                    "location_incomplete",
-                    "give both X and Y",
-                    "X、Y 坐标须同时填写",
-                )
-                return INVALID
-            epsg = _parse_epsg(crs)
-            if epsg is None:
-                ctx.issue(
-                    sh.name,
-                    rec,
-                    "crs",
-                    "unknown_crs",
-                    "X/Y need 坐标系: a CGCS2000 Gauss–Krüger zone EPSG:4491–4554",
-                    "X/Y 坐标须注明坐标系（CGCS2000 高斯-克吕格 EPSG:4491–4554）",
-                )
-                return INVALID
-            lon, lat = _transformer(epsg).transform(x, y)
-            src = f"EPSG:{epsg}"
-        if not (CHINA[0] <= lon <= CHINA[2] and CHINA[1] <= lat <= CHINA[3]):
-            hint = (
-                " (looks swapped: 经度 first)"
-                if CHINA[0] <= lat <= CHINA[2] and CHINA[1] <= lon <= CHINA[3]
-                else ""
-            )
-            ctx.issue(
+            point = self._projected(sh, rec, x, y, crs)
+        if point is INVALID or not self._in_china(sh, rec, point[0], point[1]):
+            return INVALID
+        lon, lat, src = point
+        return {"location": (lon, lat), "location_source": src}
+
+    def _lon_lat(self, sh: Sheet, rec: Record, lon: Any, lat: Any) -> tuple[Any, ...] | Any:
+        if lon is None or lat is None:
+            self.ctx.issue(
                 sh.name,
                 rec,
                 "lon",
-                "location_out_of_range",
-                f"location {lon:.6f}, {lat:.6f} is outside China{hint}",
-                f"坐标 {lon:.6f}, {lat:.6f} 不在中国范围内"
-                + ("（经纬度似乎填反）" if hint else ""),
+                "location_incomplete",
+                "give both 经度 and 纬度",
+                "经度和纬度须同时填写",
             )
             return INVALID
-        return {"location": (lon, lat), "location_source": src}
+        return (lon, lat, "EPSG:4490")
+
+    def _projected(self, sh: Sheet, rec: Record, x: Any, y: Any, crs: Any) -> tuple[Any, ...] | Any:
+        """X/Y in a Gauss–Krüger zone, as lon/lat (surveys often give only projected values)."""
+        if x is None or y is None:
+            self.ctx.issue(
+                sh.name, rec, "x", "location_incomplete", "give both X and Y", "X、Y 坐标须同时填写"
+            )
+            return INVALID
+        epsg = _parse_epsg(crs)
+        if epsg is None:
+            self.ctx.issue(
+                sh.name,
+                rec,
+                "crs",
+                "unknown_crs",
+                "X/Y need 坐标系: a CGCS2000 Gauss–Krüger zone EPSG:4491–4554",
+                "X/Y 坐标须注明坐标系（CGCS2000 高斯-克吕格 EPSG:4491–4554）",
+            )
+            return INVALID
+        lon, lat = _transformer(epsg).transform(x, y)
+        return (lon, lat, f"EPSG:{epsg}")
+
+    def _in_china(self, sh: Sheet, rec: Record, lon: float, lat: float) -> bool:
+        """Whether the point lies in China's box; the error hints when lon/lat look swapped."""
+        if CHINA[0] <= lon <= CHINA[2] and CHINA[1] <= lat <= CHINA[3]:
+            return True
+        hint = (
+            " (looks swapped: 经度 first)"
+            if CHINA[0] <= lat <= CHINA[2] and CHINA[1] <= lon <= CHINA[3]
+            else ""
+        )
+        self.ctx.issue(
+            sh.name,
+            rec,
+            "lon",
+            "location_out_of_range",
+            f"location {lon:.6f}, {lat:.6f} is outside China{hint}",
+            f"坐标 {lon:.6f}, {lat:.6f} 不在中国范围内" + ("（经纬度似乎填反）" if hint else ""),
+        )
+        return False
 
     def _resolve_buildings(self, rows: list[BuildingRow]) -> None:
-        ctx = self.ctx
+        """Match each building row to the register (by id, else by agency and name) and plan it."""
         ids = [r.id for r in rows if r.id]
         codes_ = {r.agency_code for r in rows if r.agency_code} | {
             c for r in rows for c in (r.user_codes or [])
@@ -952,88 +1035,121 @@ class Plan:
             if agency_id is INVALID:
                 self._unknown_agency(r.sheet, r.rec, "agency", r.agency_code or "")
                 continue
-            users: list[Any] = []
-            for c in r.user_codes or []:
-                uid = agency_ids.get(c)
-                if uid is INVALID:
-                    self._unknown_agency(r.sheet, r.rec, "users", c)
-                    users = [INVALID]
-                    break
-                users.append(uid)
-            if users and users[0] is INVALID:
+            users = self._using_ids(r, agency_ids)
+            if users is INVALID:
                 continue
-            if r.id:
-                old = existing.get(r.id)
-                if old is None:
-                    ctx.issue(
-                        r.sheet,
-                        r.rec,
-                        "building_id",
-                        "unknown_building",
-                        f"building {r.id} not found",
-                        f"房屋编号 {r.id} 不存在",
-                    )
-                    continue
-            else:
-                old = by_key.get((agency_id, r.values["name"])) if agency_id else None
-                if old is not None:
-                    r.id = old["id"]
-            region = r.region_adcode or self._agency_region(r.agency_code)
+            old = self._stored_building(r, existing, by_key, agency_id)
+            if old is INVALID:
+                continue
+            region = self._building_region(r, known_regions)
             if region is None:
-                ctx.issue(
-                    r.sheet, r.rec, "region", "required", "行政区划代码 missing", "缺少行政区划代码"
-                )
-                continue
-            if region not in known_regions:
-                ctx.issue(
-                    r.sheet,
-                    r.rec,
-                    "region",
-                    "unknown_region",
-                    f"unknown region code {region}",
-                    f"行政区划代码 {region} 不存在",
-                )
                 continue
             r.region_adcode = region
             values = dict(r.values) | {"region_adcode": region, "agency_id": agency_id}
             if "address" in values and values["address"]:
                 for w in regions.check_address(self._regions(), values["address"], region):
-                    ctx.issue(r.sheet, r.rec, "address", w[0], w[1], w[2], warning=True)
+                    self.ctx.issue(r.sheet, r.rec, "address", w[0], w[1], w[2], warning=True)
             if old is None:
-                if not (self.scope.allows_region(region) or (agency_id in self.scope.agencies)):
-                    ctx.issue(
-                        r.sheet,
-                        r.rec,
-                        "region",
-                        "building_not_writable",
-                        "you may not register buildings in this region",
-                        "您无权在该区划登记房屋",
-                    )
-                    continue
-                self.building_changes.append((r, values, dict(r.facts), True))
-                self._users_of[id(r)] = users
-                ctx.count(r.sheet, "created")
-                continue
-            changes = _diff(values, old)
-            fact_changes = _diff(
-                {k: v for k, v in r.facts.items()},
-                old["facts"],
-            )
-            if "location" in fact_changes and _same_point(
-                r.facts.get("location"), old["facts"].get("location")
-            ):
-                fact_changes.pop("location")
-                fact_changes.pop("location_source", None)
-            users_changed = r.user_codes is not None and set(users) != set(old["users"])
-            if changes or fact_changes or users_changed:
-                self.building_changes.append((r, changes, fact_changes, False))
-                if users_changed:
-                    self._users_of[id(r)] = users
-                ctx.updated(
-                    r.sheet, r.rec, [*changes, *fact_changes, *(["users"] if users_changed else [])]
-                )
+                self._plan_new_building(r, values, users, region, agency_id)
             else:
-                ctx.count(r.sheet, "unchanged")
+                self._plan_building_update(r, values, old, users)
+
+    def _using_ids(self, r: BuildingRow, agency_ids: dict[str, Any]) -> list[Any] | Any:
+        """The using agencies' ids (None: created by this file); INVALID if one is unknown."""
+        users: list[Any] = []
+        for c in r.user_codes or []:
+            uid = agency_ids.get(c)
+            if uid is INVALID:
+                self._unknown_agency(r.sheet, r.rec, "users", c)
+                return INVALID
+            users.append(uid)
+        return users
+
+    def _stored_building(
+        self,
+        r: BuildingRow,
+        existing: dict[int, dict[str, Any]],
+        by_key: dict[tuple[Any, Any], dict[str, Any]],
+        agency_id: Any,
+    ) -> dict[str, Any] | None | Any:
+        """The register's building the row speaks of: None for a new one, INVALID when the
+        row's 房屋编号 names none the caller can see."""
+        if r.id:
+            old = existing.get(r.id)
+            if old is None:
+                self.ctx.issue(
+                    r.sheet,
+                    r.rec,
+                    "building_id",
+                    "unknown_building",
+                    f"building {r.id} not found",
+                    f"房屋编号 {r.id} 不存在",
+                )
+                return INVALID
+            return old
+        old = by_key.get((agency_id, r.values["name"])) if agency_id else None
+        if old is not None:
+            r.id = old["id"]
+        return old
+
+    def _building_region(self, r: BuildingRow, known_regions: set[int]) -> int | None:
+        """The row's region, else its managing agency's; None (with an error) when unknown."""
+        region = r.region_adcode or self._agency_region(r.agency_code)
+        if region is None:
+            self.ctx.issue(
+                r.sheet, r.rec, "region", "required", "行政区划代码 missing", "缺少行政区划代码"
+            )
+            return None
+        if region not in known_regions:
+            self.ctx.issue(
+                r.sheet,
+                r.rec,
+                "region",
+                "unknown_region",
+                f"unknown region code {region}",
+                f"行政区划代码 {region} 不存在",
+            )
+            return None
+        return region
+
+    def _plan_new_building(
+        self, r: BuildingRow, values: dict[str, Any], users: list[Any], region: int, agency_id: Any
+    ) -> None:
+        if not (self.scope.allows_region(region) or (agency_id in self.scope.agencies)):
+            self.ctx.issue(
+                r.sheet,
+                r.rec,
+                "region",
+                "building_not_writable",
+                "you may not register buildings in this region",
+                "您无权在该区划登记房屋",
+            )
+            return
+        self.building_changes.append((r, values, dict(r.facts), True))
+        self._users_of[id(r)] = users
+        self.ctx.count(r.sheet, "created")
+
+    def _plan_building_update(
+        self, r: BuildingRow, values: dict[str, Any], old: dict[str, Any], users: list[Any]
+    ) -> None:
+        changes = _diff(values, old)
+        fact_changes = _diff(dict(r.facts), old["facts"])
+        # a point read back from the database differs in the last bits: not a change
+        if "location" in fact_changes and _same_point(
+            r.facts.get("location"), old["facts"].get("location")
+        ):
+            fact_changes.pop("location")
+            fact_changes.pop("location_source", None)
+        users_changed = r.user_codes is not None and set(users) != set(old["users"])
+        if changes or fact_changes or users_changed:
+            self.building_changes.append((r, changes, fact_changes, False))
+            if users_changed:
+                self._users_of[id(r)] = users
+            self.ctx.updated(
+                r.sheet, r.rec, [*changes, *fact_changes, *(["users"] if users_changed else [])]
+            )
+        else:
+            self.ctx.count(r.sheet, "unchanged")
 
     def _load_buildings(
         self, ids: list[int], names: set[tuple[int, str]]
@@ -1136,23 +1252,13 @@ class Plan:
                 "缺少房屋名称或房屋编号",
             )
             return None
-        in_file = self._rows_by_name.get(name, [])
-        if len(in_file) == 1:
-            return in_file[0]
-        if len(in_file) > 1:
-            ctx.issue(
-                sh.name,
-                rec,
-                "building",
-                "ambiguous_building",
-                f"several buildings are named {name}: give 房屋编号",
-                f"存在多个名为“{name}”的房屋，请填写房屋编号",
-            )
-            return None
-        found = self._buildings_named(name)
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
+        # a name in this file first, else in the register: it must name exactly one
+        candidates: list[BuildingRow] | list[int] = self._rows_by_name.get(name, [])
+        if not candidates:
+            candidates = self._buildings_named(name)
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
             ctx.issue(
                 sh.name,
                 rec,
@@ -1195,77 +1301,76 @@ class Plan:
         return ("row", id(b)) if isinstance(b, BuildingRow) else ("id", b)
 
     def rooms(self, sheets: list[Sheet]) -> None:
-        ctx = self.ctx
         pending: list[RoomRow] = []
         for sh in sheets:
             present = set(sh.records[0].values) if sh.records else set()
             for rec in sh.records:
-                building = self._building_ref(sh, rec, present)
-                level = ctx.value(sh.name, rec, "level", cells.floor_level)
-                number = ctx.value(sh.name, rec, "number", _str(40))
-                cat = ctx.value(sh.name, rec, "category", cells.text)
-                area = ctx.value(sh.name, rec, "recorded_area", cells.decimal)
-                agency = ctx.value(sh.name, rec, "agency", _code) if "agency" in present else None
-                if INVALID in (level, number, cat, area, agency) or building is None:
+                row = self._room_row(sh, rec, present)
+                if row is None:
                     continue
-                if level is None or number is None or area is None:
-                    missing = (
-                        "level"
-                        if level is None
-                        else "number"
-                        if number is None
-                        else "recorded_area"
-                    )
-                    ctx.issue(
-                        sh.name,
-                        rec,
-                        missing,
-                        "required",
-                        f"{missing} missing",
-                        {
-                            "level": "缺少楼层",
-                            "number": "缺少房间号",
-                            "recorded_area": "缺少账面面积",
-                        }[missing],
-                    )
-                    continue
-                category: tuple[str, str | None] | None = None
-                if cat is not None:
-                    category = codes.map_category(cat)
-                    if category is None:
-                        ctx.issue(
-                            sh.name,
-                            rec,
-                            "category",
-                            "unknown_category",
-                            f"unknown room category {cat[:20]!r} (2014 standard names)",
-                            f"无法识别的用房类别：{cat[:20]}（应为 2014 标准的类别名称）",
-                        )
-                        continue
-                key = (self._building_key(building), level, number)
+                key = (self._building_key(row.building), row.level, row.number)
                 if key in self.room_rows:
-                    ctx.issue(
+                    self.ctx.issue(
                         sh.name,
                         rec,
                         "number",
                         "duplicate_room",
-                        f"room {number} on floor {level} appears twice",
-                        f"房间 {number}（{level} 层）重复出现",
+                        f"room {row.number} on floor {row.level} appears twice",
+                        f"房间 {row.number}（{row.level} 层）重复出现",
                     )
                     continue
-                values = {
-                    "category": category[0] if category else None,
-                    "subcategory": category[1] if category else None,
-                    "recorded_area_m2": area,
-                }
-                row = RoomRow(
-                    sh.name, rec, building, level, number, values, agency, "agency" in present
-                )
                 rec.values = _READ  # parsed: reports need only the row and the columns
                 self.room_rows[key] = row
                 pending.append(row)
-        if not pending:
-            return
+        if pending:
+            self._plan_rooms(pending)
+
+    def _room_row(self, sh: Sheet, rec: Record, present: set[str]) -> RoomRow | None:
+        """The row's checked values, or None when any is wrong (errors reported)."""
+        ctx = self.ctx
+        building = self._building_ref(sh, rec, present)
+        level = ctx.value(sh.name, rec, "level", cells.floor_level)
+        number = ctx.value(sh.name, rec, "number", _str(40))
+        cat = ctx.value(sh.name, rec, "category", cells.text)
+        area = ctx.value(sh.name, rec, "recorded_area", cells.decimal)
+        agency = ctx.value(sh.name, rec, "agency", _code) if "agency" in present else None
+        if INVALID in (level, number, cat, area, agency) or building is None:
+            return None
+        if level is None or number is None or area is None:
+            missing = "level" if level is None else "number" if number is None else "recorded_area"
+            ctx.issue(
+                sh.name,
+                rec,
+                missing,
+                "required",
+                f"{missing} missing",
+                {"level": "缺少楼层", "number": "缺少房间号", "recorded_area": "缺少账面面积"}[
+                    missing
+                ],
+            )
+            return None
+        category: tuple[str, str | None] | None = None
+        if cat is not None:
+            category = codes.map_category(cat)
+            if category is None:
+                ctx.issue(
+                    sh.name,
+                    rec,
+                    "category",
+                    "unknown_category",
+                    f"unknown room category {cat[:20]!r} (2014 standard names)",
+                    f"无法识别的用房类别：{cat[:20]}（应为 2014 标准的类别名称）",
+                )
+                return None
+        values = {
+            "category": category[0] if category else None,
+            "subcategory": category[1] if category else None,
+            "recorded_area_m2": area,
+        }
+        return RoomRow(sh.name, rec, building, level, number, values, agency, "agency" in present)
+
+    def _plan_rooms(self, pending: list[RoomRow]) -> None:
+        """Compare the checked room rows with the ledger: created, updated or unchanged."""
         codes_ = {r.agency_code for r in pending if r.agency_code}
         self._load_agencies([c for c in codes_ if c not in self.agency_rows])
         existing = self._db_rooms({b for r in pending if (b := _id_of(r.building)) is not None})
@@ -1316,93 +1421,91 @@ class Plan:
 
     # ------------------------------------------------ occupants
     def occupants(self, sheets: list[Sheet]) -> None:
-        ctx = self.ctx
-        seen: set[tuple[Any, ...]] = set()
+        seen: set[tuple[Any, ...]] = set()  # (building, level, number, person): once each
         pending: list[OccupantRow] = []
-        db_rooms = self._db_room_cache
         for sh in sheets:
             present = set(sh.records[0].values) if sh.records else set()
             for rec in sh.records:
-                pid = ctx.value(sh.name, rec, "person_id", _str(64))
-                building = self._building_ref(sh, rec, present)
-                level = ctx.value(sh.name, rec, "level", cells.floor_level)
-                number = ctx.value(sh.name, rec, "number", _str(40))
-                rank = ctx.value(sh.name, rec, "rank", cells.text)
-                values: dict[str, Any] = {}
-                for fld, col, parse in (
-                    ("person_name", "person_name", _str(80)),
-                    ("post_title", "post_title", _str(120)),
-                    ("start_date", "start_date", cells.date),
-                    ("concurrent", "is_concurrent_post", cells.flag),
-                ):
-                    if fld in present:
-                        values[col] = ctx.value(sh.name, rec, fld, parse)
-                if "is_concurrent_post" in values and values["is_concurrent_post"] is None:
-                    values["is_concurrent_post"] = False
-                agency = ctx.value(sh.name, rec, "agency", _code) if "agency" in present else None
-                if (
-                    INVALID in (pid, level, number, rank, agency, *values.values())
-                    or building is None
-                ):
-                    continue
-                if pid is None or level is None or number is None or rank is None:
-                    fld = (
-                        "person_id"
-                        if pid is None
-                        else "level"
-                        if level is None
-                        else "number"
-                        if number is None
-                        else "rank"
-                    )
-                    ctx.issue(
-                        sh.name,
-                        rec,
-                        fld,
-                        "required",
-                        f"{fld} missing",
-                        {
-                            "person_id": "缺少人员编号",
-                            "level": "缺少楼层",
-                            "number": "缺少房间号",
-                            "rank": "缺少职级",
-                        }[fld],
-                    )
-                    continue
-                bkey = self._building_key(building)
-                room: RoomRow | int | None = self.room_rows.get((bkey, level, number))
-                if room is None and isinstance(building, int):
-                    if building not in self._db_room_buildings:
-                        db_rooms.update(self._db_rooms({building}))
-                    found = db_rooms.get((building, level, number))
-                    room = found["id"] if found else None
-                if room is None:
-                    ctx.issue(
-                        sh.name,
-                        rec,
-                        "number",
-                        "unknown_room",
-                        f"room {number} on floor {level} is not in the ledger",
-                        f"房间 {number}（{level} 层）不在房间台账中",
-                    )
-                    continue
-                if (bkey, level, number, pid) in seen:
-                    ctx.issue(
-                        sh.name,
-                        rec,
-                        "person_id",
-                        "duplicate_occupant",
-                        f"person {pid} appears twice in room {number}",
-                        f"人员 {pid} 在房间 {number} 重复出现",
-                    )
-                    continue
-                seen.add((bkey, level, number, pid))
-                if agency is None:
-                    agency = self._room_agency_code(room, building)
-                rec.values = _READ
-                pending.append(OccupantRow(sh.name, rec, room, pid, values, agency, rank))
-        if not pending:
-            return
+                row = self._occupant_row(sh, rec, present, seen)
+                if row is not None:
+                    rec.values = _READ
+                    pending.append(row)
+        if pending:
+            self._plan_occupants(pending)
+
+    def _occupant_row(
+        self, sh: Sheet, rec: Record, present: set[str], seen: set[tuple[Any, ...]]
+    ) -> OccupantRow | None:
+        """The row's checked values and its room, or None when wrong (errors reported)."""
+        ctx = self.ctx
+        pid = ctx.value(sh.name, rec, "person_id", _str(64))
+        building = self._building_ref(sh, rec, present)
+        level = ctx.value(sh.name, rec, "level", cells.floor_level)
+        number = ctx.value(sh.name, rec, "number", _str(40))
+        rank = ctx.value(sh.name, rec, "rank", cells.text)
+        values = self._fields(sh, rec, present, _OCCUPANT_FIELDS)
+        if "is_concurrent_post" in values and values["is_concurrent_post"] is None:
+            values["is_concurrent_post"] = False
+        agency = ctx.value(sh.name, rec, "agency", _code) if "agency" in present else None
+        if INVALID in (pid, level, number, rank, agency, *values.values()) or building is None:
+            return None
+        if pid is None or level is None or number is None or rank is None:
+            fld = (
+                "person_id"
+                if pid is None
+                else "level"
+                if level is None
+                else "number"
+                if number is None
+                else "rank"
+            )
+            zh = {"person_id": "缺少人员编号", "level": "缺少楼层", "number": "缺少房间号"}
+            ctx.issue(sh.name, rec, fld, "required", f"{fld} missing", zh.get(fld, "缺少职级"))
+            return None
+        room = self._room_of(building, level, number)
+        if room is None:
+            ctx.issue(
+                sh.name,
+                rec,
+                "number",
+                "unknown_room",
+                f"room {number} on floor {level} is not in the ledger",
+                f"房间 {number}（{level} 层）不在房间台账中",
+            )
+            return None
+        key = (self._building_key(building), level, number, pid)
+        if key in seen:
+            ctx.issue(
+                sh.name,
+                rec,
+                "person_id",
+                "duplicate_occupant",
+                f"person {pid} appears twice in room {number}",
+                f"人员 {pid} 在房间 {number} 重复出现",
+            )
+            return None
+        seen.add(key)
+        if agency is None:  # an occupant belongs to the room's agency unless the row says
+            agency = self._room_agency_code(room, building)
+        return OccupantRow(sh.name, rec, room, pid, values, agency, rank)
+
+    def _room_of(
+        self, building: BuildingRow | int, level: int, number: str
+    ) -> RoomRow | int | None:
+        """The room in this file, else the ledger's room of a stored building."""
+        room: RoomRow | int | None = self.room_rows.get(
+            (self._building_key(building), level, number)
+        )
+        if room is None and isinstance(building, int):
+            if building not in self._db_room_buildings:
+                self._db_rooms({building})
+            found = self._db_room_cache.get((building, level, number))
+            room = found["id"] if found else None
+        return room
+
+    def _plan_occupants(self, pending: list[OccupantRow]) -> None:
+        """Compare the checked occupant rows with the ledger: created, updated or unchanged."""
+        ctx = self.ctx
         self._load_agencies(
             [
                 r.agency_code
@@ -1421,29 +1524,10 @@ class Plan:
                         r.sheet, r.rec, "agency", "required", "所在单位 missing", "缺少所在单位"
                     )
                 continue
-            level = self._agency_level(r.agency_code)
-            match = codes.map_rank(r.rank, level) if level else None
-            if match is None:
-                ctx.issue(
-                    r.sheet,
-                    r.rec,
-                    "rank",
-                    "unknown_rank",
-                    f"unknown rank {r.rank[:20]!r}: not a rank of the 2014 standard or a 2019 职级 title",
-                    f"无法识别的职级：{r.rank[:20]}（应为 2014 标准的职级或 2019 年职务职级名称）",
-                )
+            rank_code = self._rank_code(r)
+            if rank_code is None:
                 continue
-            if match.capped:
-                ctx.issue(
-                    r.sheet,
-                    r.rec,
-                    "rank",
-                    "rank_above_level",
-                    f"{r.rank[:20]} is above the {level} table: judged at its top rank",
-                    f"{r.rank[:20]} 高于该级别标准表，按其最高一档判定",
-                    warning=True,
-                )
-            values = dict(r.values) | {"rank_code": match.rank_code, "agency_id": agency_id}
+            values = dict(r.values) | {"rank_code": rank_code, "agency_id": agency_id}
             rid = _id_of(r.room)
             old = existing.get((rid, r.person_id)) if rid is not None else None
             if old is None:
@@ -1456,6 +1540,33 @@ class Plan:
                 ctx.updated(r.sheet, r.rec, changes)
             else:
                 ctx.count(r.sheet, "unchanged")
+
+    def _rank_code(self, r: OccupantRow) -> str | None:
+        """The 2014 standard's rank for the row's title at its agency's level (None: unknown)."""
+        level = self._agency_level(r.agency_code)
+        match = codes.map_rank(r.rank, level) if level else None
+        if match is None:
+            self.ctx.issue(
+                r.sheet,
+                r.rec,
+                "rank",
+                "unknown_rank",
+                f"unknown rank {r.rank[:20]!r}: not a rank of the 2014 standard or a 2019 职级 title",
+                f"无法识别的职级：{r.rank[:20]}（应为 2014 标准的职级或 2019 年职务职级名称）",
+            )
+            return None
+        if match.capped:
+            # a title above the level's table is judged at the table's top rank
+            self.ctx.issue(
+                r.sheet,
+                r.rec,
+                "rank",
+                "rank_above_level",
+                f"{r.rank[:20]} is above the {level} table: judged at its top rank",
+                f"{r.rank[:20]} 高于该级别标准表，按其最高一档判定",
+                warning=True,
+            )
+        return str(match.rank_code)
 
     def _room_agency_code(self, room: RoomRow | int, building: BuildingRow | int) -> str | None:
         if isinstance(room, RoomRow) and room.agency_code:
@@ -1496,8 +1607,16 @@ class Plan:
 
     # ------------------------------------------------ apply
     def apply(self) -> None:
+        """Write the plan: agencies, buildings, rooms, occupants (each needs the ids before)."""
+        self._apply_agencies()
+        self._apply_buildings()
+        self._apply_rooms()
+        self._apply_occupants()
+        self.session.flush()
+
+    def _apply_agencies(self) -> None:
         s = self.session
-        # agencies: new ones first (parents resolved after every id is known)
+        # new ones first: a parent may be an agency this file creates
         new = [(r, v) for r, v, created in self.agency_changes if created]
         if new:
             ids = (
@@ -1522,18 +1641,7 @@ class Plan:
         for ar, v, created in self.agency_changes:
             assert ar.id is not None
             self.touched_agencies.add(ar.id)
-            changes = dict(v) if not created else {}
-            if ar.parent is not None and (created or "parent_id" in v):
-                changes["parent_id"] = self._agency_id(ar.parent)
-            changes = {k: val for k, val in changes.items() if k in AGENCY_COLUMNS}
-            if changes or not created:
-                bump = {} if created else {"version": Agency.version + 1, "updated_at": func.now()}
-                s.execute(
-                    update(Agency)
-                    .where(Agency.id == ar.id)
-                    .values(**changes, **bump)
-                    .execution_options(synchronize_session=False)
-                )
+            self._update_agency(ar, v, created)
             if ar.staffing is not None:
                 if not created:
                     staffing_clear[ar.values["level"]].append(ar.id)
@@ -1541,6 +1649,7 @@ class Plan:
                     {"agency_id": ar.id, "rank_code": k, "quota": q, "headcount": h}
                     for k, (q, h) in sorted(ar.staffing.items())
                 ]
+        # the file's staffing replaces the level's ranks only: other ranks stay as they are
         for level, ids_ in staffing_clear.items():
             s.execute(
                 delete(AgencyStaffing).where(
@@ -1550,8 +1659,25 @@ class Plan:
             )
         if staffing_rows:
             s.execute(insert(AgencyStaffing), staffing_rows)
-        self._apply_buildings()
-        # rooms
+
+    def _update_agency(self, ar: AgencyRow, v: dict[str, Any], created: bool) -> None:
+        """Its changed columns and parent; a stored agency's version moves even when only its
+        staffing changed."""
+        changes = dict(v) if not created else {}
+        if ar.parent is not None and (created or "parent_id" in v):
+            changes["parent_id"] = self._agency_id(ar.parent)
+        changes = {k: val for k, val in changes.items() if k in AGENCY_COLUMNS}
+        if changes or not created:
+            bump = {} if created else {"version": Agency.version + 1, "updated_at": func.now()}
+            self.session.execute(
+                update(Agency)
+                .where(Agency.id == ar.id)
+                .values(**changes, **bump)
+                .execution_options(synchronize_session=False)
+            )
+
+    def _apply_rooms(self) -> None:
+        """Updates one by one, new rooms in bulk (their region is their building's)."""
         new_rooms = []
         for rr, values in self.room_changes:
             bid = rr.building.id if isinstance(rr.building, BuildingRow) else rr.building
@@ -1562,19 +1688,9 @@ class Plan:
             if rr.id is None:
                 new_rooms.append((rr, bid, values))
             else:
-                s.execute(
-                    update(LedgerRoom)
-                    .where(LedgerRoom.id == rr.id)
-                    .values(**values, version=LedgerRoom.version + 1)
-                )
+                self._update_row(LedgerRoom, rr.id, values)
         if new_rooms:
-            regions_ = dict(
-                s.execute(
-                    select(Building.id, Building.region_adcode).where(
-                        _any(Building.id, sorted({b for _, b, _ in new_rooms}))
-                    )
-                ).all()
-            )
+            regions_ = self._regions_of(Building, {b for _, b, _ in new_rooms})
             ids = self._copy_rows(
                 "ledger_rooms",
                 (
@@ -1603,7 +1719,9 @@ class Plan:
             )
             for (nr, _, _), i in zip(new_rooms, ids, strict=True):
                 nr.id = i
-        # occupants
+
+    def _apply_occupants(self) -> None:
+        """Updates one by one, new occupants in bulk (their region is their room's)."""
         new_occ = []
         for orow, values, oid in self.occupant_changes:
             room_id = orow.room.id if isinstance(orow.room, RoomRow) else orow.room
@@ -1613,19 +1731,9 @@ class Plan:
             if oid is None:
                 new_occ.append((orow, room_id, values))
             else:
-                s.execute(
-                    update(LedgerOccupant)
-                    .where(LedgerOccupant.id == oid)
-                    .values(**values, version=LedgerOccupant.version + 1)
-                )
+                self._update_row(LedgerOccupant, oid, values)
         if new_occ:
-            regions_ = dict(
-                s.execute(
-                    select(LedgerRoom.id, LedgerRoom.region_adcode).where(
-                        _any(LedgerRoom.id, sorted({i for _, i, _ in new_occ}))
-                    )
-                ).all()
-            )
+            regions_ = self._regions_of(LedgerRoom, {i for _, i, _ in new_occ})
             self._copy_rows(
                 "ledger_occupants",
                 (
@@ -1655,7 +1763,6 @@ class Plan:
                 ],
                 returning=False,
             )
-        s.flush()
 
     def _apply_buildings(self) -> None:
         """New buildings in batches (one statement per column set), updates one by one."""
@@ -1725,6 +1832,20 @@ class Plan:
             )
         if users_rows:
             s.execute(insert(BuildingAgency), users_rows)
+
+    def _update_row(self, model: Any, key: int, values: dict[str, Any]) -> None:
+        """One stored ledger row changed by the file: a new version (a later edit's If-Match
+        then names a stale one)."""
+        self.session.execute(
+            update(model).where(model.id == key).values(**values, version=model.version + 1)
+        )
+
+    def _regions_of(self, model: Any, ids: set[int]) -> dict[int, int]:
+        """id → region of the parent rows new rows hang on (a row's region is its parent's)."""
+        rows = self.session.execute(
+            select(model.id, model.region_adcode).where(_any(model.id, sorted(ids)))
+        )
+        return {int(i): int(r) for i, r in rows}
 
     def _update_facts(self, building_id: int, values: dict[str, Any]) -> None:
         s = self.session

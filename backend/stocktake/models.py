@@ -32,13 +32,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from backend.db.models import SRID, Base, _in
 
 CAMPAIGN_STATUSES = ("not_started", "in_progress", "submitted", "verified", "returned")
-STATUS_ZH = {
-    "not_started": "未填报",
-    "in_progress": "填报中",
-    "submitted": "已提交",
-    "verified": "已核实",
-    "returned": "已退回",
+STATUS_NAMES: dict[str, tuple[str, str]] = {
+    "not_started": ("未填报", "Not started"),
+    "in_progress": ("填报中", "In progress"),
+    "submitted": ("已提交", "Submitted"),
+    "verified": ("已核实", "Verified"),
+    "returned": ("已退回", "Returned"),
 }
+STATUS_ZH = {k: v[0] for k, v in STATUS_NAMES.items()}
 
 
 class BuildingLedger(Base):

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
-from backend.api.deps import IfMatchDep, PrincipalDep, ScopeDep, SessionDep, etag
+from backend.api.deps import IfMatchDep, PrincipalDep, ScopeDep, SessionDep
 from backend.api.html import page_response
-from backend.api.uploads import flag, multipart_request, text_field
+from backend.api.responses import VERSIONED_DOC, XLSX, download, versioned
+from backend.api.uploads import file_field, flag, multipart_request, text_field
 from backend.services.errors import InvalidInput, PayloadTooLarge
 from backend.settings import ledger_settings
 from backend.stocktake import service, workbook_export
@@ -32,12 +31,7 @@ from map_ui.templating import render_page
 router = APIRouter(prefix="/api/v1", tags=["stock-take 清查登记"])
 
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_W: dict[int | str, dict[str, Any]] = {
-    404: {"description": "not found or outside the caller's scope"},
-    412: {"description": "If-Match is stale"},
-    428: {"description": "If-Match missing"},
-}
+_W = VERSIONED_DOC
 _UPLOAD_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -64,18 +58,6 @@ _UPLOAD_DOC: dict[str, Any] = {
         },
     }
 }
-
-
-def _xlsx(body: bytes, filename: str, ascii_name: str) -> Response:
-    return Response(
-        content=body,
-        media_type=XLSX,
-        headers={
-            "Content-Disposition": (
-                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-            )
-        },
-    )
 
 
 @router.post(
@@ -105,10 +87,7 @@ async def import_ledger(request: Request, session: SessionDep, principal: Princi
         message_zh="请以 multipart/form-data 上传（file、dry_run、mapping 字段）",
     )
     async with capped.form(max_files=1, max_fields=10, max_part_size=256 * 1024) as form:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInput("the form needs a file field", message_zh="缺少 file 文件字段")
-        data = await upload.read(limit + 1)
+        filename, data = await file_field(form, limit)
         if len(data) > limit:
             raise PayloadTooLarge(f"the file exceeds {limit} bytes", details={"limit": limit})
         raw_mapping = text_field(form, "mapping")
@@ -121,7 +100,7 @@ async def import_ledger(request: Request, session: SessionDep, principal: Princi
         if mapping is not None and not isinstance(mapping, dict):
             raise InvalidInput("mapping must be a JSON object", message_zh="mapping 须为 JSON 对象")
         req = service.LedgerRequest(
-            filename=upload.filename or "",
+            filename=filename,
             data=data,
             dry_run=flag(form.get("dry_run"), "dry_run"),
             mapping=mapping,
@@ -147,7 +126,9 @@ async def import_ledger(request: Request, session: SessionDep, principal: Princi
 )
 def ledger_template(principal: PrincipalDep) -> Response:
     """Sheets 单位, 房屋, 房间, 使用人 with a title row, a fill-in block and the headers."""
-    return _xlsx(workbook_export.template_xlsx(), "办公用房清查登记表.xlsx", "ledger-template.xlsx")
+    return download(
+        workbook_export.template_xlsx(), "办公用房清查登记表.xlsx", "ledger-template.xlsx"
+    )
 
 
 # ---------------------------------------------------------------- agencies
@@ -163,11 +144,7 @@ def create_agency(session: SessionDep, principal: PrincipalDep, body: AgencyCrea
     principal.require("admin", "planner", "agency_officer")
     agency_id = service.create_agency(session, body, principal=principal)
     a = service.get_agency(session, agency_id, scope=principal.scope)
-    return JSONResponse(
-        a.model_dump(mode="json"),
-        status_code=201,
-        headers={"ETag": etag(a.version), "Location": f"/api/v1/agencies/{agency_id}"},
-    )
+    return versioned(a, status=201, location=f"/api/v1/agencies/{agency_id}")
 
 
 # ---------------------------------------------------------------- campaigns
@@ -188,11 +165,7 @@ def create_campaign(
     """Every agency of the region's subtree is listed at 未填报."""
     campaign_id = service.create_campaign(session, body, principal=principal)
     c = service.get_campaign(session, campaign_id, scope=principal.scope)
-    return JSONResponse(
-        c.model_dump(mode="json"),
-        status_code=201,
-        headers={"ETag": etag(c.version), "Location": f"/api/v1/campaigns/{campaign_id}"},
-    )
+    return versioned(c, status=201, location=f"/api/v1/campaigns/{campaign_id}")
 
 
 @router.get("/campaigns/{campaign_id}", responses=_W, summary="One campaign")
@@ -232,7 +205,7 @@ def transition(
     row = service.transition(
         session, campaign_id, agency_id, body, expected=expected, principal=principal
     )
-    return JSONResponse(row.model_dump(mode="json"), headers={"ETag": etag(row.version)})
+    return versioned(row)
 
 
 @router.get(
@@ -262,7 +235,9 @@ def completeness_xlsx(
     region: Annotated[int | None, Query(ge=100000, le=999999999)] = None,
 ) -> Response:
     rows = service.completeness(session, campaign_id, scope=scope, region=region)
-    return _xlsx(workbook_export.completeness_xlsx(rows), "清查完成情况.xlsx", "completeness.xlsx")
+    return download(
+        workbook_export.completeness_xlsx(rows), "清查完成情况.xlsx", "completeness.xlsx"
+    )
 
 
 @router.get(
@@ -309,11 +284,6 @@ PAGE_TEXTS: dict[str, dict[str, str]] = {
     "go_submitted": {"zh": "提交并签认", "en": "Submit and sign off"},
     "go_verified": {"zh": "核实通过", "en": "Verify"},
     "go_returned": {"zh": "退回", "en": "Return"},
-    "status_not_started": {"zh": "未填报", "en": "Not started"},
-    "status_in_progress": {"zh": "填报中", "en": "In progress"},
-    "status_submitted": {"zh": "已提交", "en": "Submitted"},
-    "status_verified": {"zh": "已核实", "en": "Verified"},
-    "status_returned": {"zh": "已退回", "en": "Returned"},
 }
 
 

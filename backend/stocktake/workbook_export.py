@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook
@@ -144,6 +145,22 @@ def ledger_occupant_scope(scope: Scope) -> ColumnElement[bool]:
     )
 
 
+@dataclass(frozen=True)
+class _Export:
+    """What every ledger sheet needs: the caller's view of the register and the filters."""
+
+    session: Session
+    scope: Scope
+    filters: dict[str, ColumnElement[bool]]
+    code_of: dict[int, str | None]  # agency id → credit code (references are written as codes)
+    levels: dict[int, str]  # agency id → level (a rank's name depends on it)
+
+    def sheet(self, wb: Workbook, kind: str) -> WriteOnlyWorksheet:
+        ws = wb.create_sheet(SHEET_TITLES[kind])
+        _write_head(ws, kind)
+        return ws
+
+
 def write_ledger_sheets(
     wb: Workbook,
     session: Session,
@@ -154,40 +171,53 @@ def write_ledger_sheets(
     building: int | None = None,
 ) -> None:
     """The four ledger sheets of the register, in the template's layout (import reads them)."""
-    f = _filters(region, agency, building)
     visible = session.execute(
         select(Agency.id, Agency.credit_code, Agency.level).where(visibility.agencies(scope))
     ).all()
-    code_of = {a: c for a, c, _ in visible}
-    levels = {a: lv for a, _, lv in visible}
+    ex = _Export(
+        session,
+        scope,
+        _filters(region, agency, building),
+        {a: c for a, c, _ in visible},
+        {a: lv for a, _, lv in visible},
+    )
+    _write_agencies(wb, ex)
+    _write_buildings(wb, ex)
+    _write_rooms(wb, ex)
+    _write_occupants(wb, ex, building)
 
-    ws = wb.create_sheet(SHEET_TITLES["agencies"])
-    _write_head(ws, "agencies")
+
+def _write_agencies(wb: Workbook, ex: _Export) -> None:
+    ws = ex.sheet(wb, "agencies")
     staffing: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
-    for a, rank, q, h in session.execute(
+    for a, rank, q, h in ex.session.execute(
         select(
             AgencyStaffing.agency_id,
             AgencyStaffing.rank_code,
             AgencyStaffing.quota,
             AgencyStaffing.headcount,
-        ).where(AgencyStaffing.agency_id.in_(visibility.agency_ids(scope)))
+        ).where(AgencyStaffing.agency_id.in_(visibility.agency_ids(ex.scope)))
     ):
         staffing[a][rank] = (q, h)
-    for ag in session.scalars(
-        select(Agency).where(visibility.agencies(scope), f["agencies"]).order_by(Agency.id)
+    for ag in ex.session.scalars(
+        select(Agency)
+        .where(visibility.agencies(ex.scope), ex.filters["agencies"])
+        .order_by(Agency.id)
     ):
-        row = _agency_row(ag, staffing.get(ag.id, {}), code_of)
+        row = _agency_row(ag, staffing.get(ag.id, {}), ex.code_of)
         ws.append([workbook.cell(ws, v) for v in row])
 
-    ws = wb.create_sheet(SHEET_TITLES["buildings"])
-    _write_head(ws, "buildings")
+
+def _write_buildings(wb: Workbook, ex: _Export) -> None:
+    ws = ex.sheet(wb, "buildings")
+    # only the using agencies the caller can see: an import of this file leaves the others
     users: dict[int, list[str]] = defaultdict(list)
-    for b, a in session.execute(
+    for b, a in ex.session.execute(
         select(BuildingAgency.building_id, BuildingAgency.agency_id).where(
-            BuildingAgency.agency_id.in_(visibility.agency_ids(scope))
+            BuildingAgency.agency_id.in_(visibility.agency_ids(ex.scope))
         )
     ):
-        user_code = code_of.get(a)
+        user_code = ex.code_of.get(a)
         if user_code:
             users[b].append(user_code)
     stmt = (
@@ -200,16 +230,16 @@ def write_ledger_sheets(
             BuildingLedger.issued_on,
         )
         .outerjoin(BuildingLedger, BuildingLedger.building_id == Building.id)
-        .where(visibility.buildings(scope), f["buildings"])
+        .where(visibility.buildings(ex.scope), ex.filters["buildings"])
         .order_by(Building.id)
     )
-    for b, lon, lat, title_area, use, issued in session.execute(stmt):
+    for b, lon, lat, title_area, use, issued in ex.session.execute(stmt):
         values = {
             "building_id": b.id,
             "name": b.name,
             "address": b.address,
             "region": b.region_adcode,
-            "agency": code_of.get(b.agency_id) if b.agency_id else None,
+            "agency": ex.code_of.get(b.agency_id) if b.agency_id else None,
             "users": "、".join(sorted(users.get(b.id, []))) or None,
             "lon": lon,
             "lat": lat,
@@ -225,11 +255,12 @@ def write_ledger_sheets(
         }
         ws.append([workbook.cell(ws, values.get(c.field)) for c in COLUMNS["buildings"]])
 
-    ws = wb.create_sheet(SHEET_TITLES["rooms"])
-    _write_head(ws, "rooms")
-    for r in session.scalars(
+
+def _write_rooms(wb: Workbook, ex: _Export) -> None:
+    ws = ex.sheet(wb, "rooms")
+    for r in ex.session.scalars(
         select(LedgerRoom)
-        .where(ledger_room_scope(scope), f["rooms"])
+        .where(ledger_room_scope(ex.scope), ex.filters["rooms"])
         .order_by(LedgerRoom.building_id, LedgerRoom.level, LedgerRoom.number)
     ):
         values = {
@@ -238,27 +269,28 @@ def write_ledger_sheets(
             "number": r.number,
             "category": codes.category_label(r.category, r.subcategory),
             "recorded_area": _num(r.recorded_area_m2),
-            "agency": code_of.get(r.agency_id) if r.agency_id else None,
+            "agency": ex.code_of.get(r.agency_id) if r.agency_id else None,
         }
         ws.append([workbook.cell(ws, values.get(c.field)) for c in COLUMNS["rooms"]])
 
-    ws = wb.create_sheet(SHEET_TITLES["occupants"])
-    _write_head(ws, "occupants")
-    stmt2 = (
+
+def _write_occupants(wb: Workbook, ex: _Export, building: int | None) -> None:
+    ws = ex.sheet(wb, "occupants")
+    stmt = (
         select(LedgerOccupant, LedgerRoom)
         .join(LedgerRoom, LedgerRoom.id == LedgerOccupant.ledger_room_id)
-        .where(ledger_occupant_scope(scope), f["occupants"])
+        .where(ledger_occupant_scope(ex.scope), ex.filters["occupants"])
         .order_by(LedgerOccupant.id)
     )
-    if building is not None:
-        stmt2 = stmt2.where(LedgerRoom.building_id == building)
-    for o, r in session.execute(stmt2):
+    if building is not None:  # occupants carry no building: filter through their room
+        stmt = stmt.where(LedgerRoom.building_id == building)
+    for o, r in ex.session.execute(stmt):
         values = {
             "person_id": o.person_id,
             "person_name": o.person_name,
             "post_title": o.post_title,
-            "rank": codes.rank_name(levels.get(o.agency_id, ""), o.rank_code),
-            "agency": code_of.get(o.agency_id),
+            "rank": codes.rank_name(ex.levels.get(o.agency_id, ""), o.rank_code),
+            "agency": ex.code_of.get(o.agency_id),
             "building_id": r.building_id,
             "level": r.level,
             "number": r.number,

@@ -19,12 +19,11 @@ from backend.compliance import service as compliance
 from backend.db.models import Agency
 from backend.inventory.service import Page
 from backend.services import scope as scopes
-from backend.services.errors import InvalidInput
+from backend.services.errors import InvalidInput, not_found
 from backend.services.scope import adcode_range
 from backend.supervision.access import accountability_visible
 from backend.supervision.models import ACCOUNTABILITY_MEASURE_NAMES, AccountabilityRecord
 from backend.supervision.schemas import AccountabilityCreate
-from backend.supervision.service import not_found
 
 
 def record_dict(a: AccountabilityRecord, agency_name: str | None = None) -> dict[str, Any]:

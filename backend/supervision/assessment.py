@@ -232,46 +232,15 @@ def compute(
     scheme = scheme_for(as_of, scheme_version)
     units: dict[int, dict[str, dict[str, Any]]] = {}
     for ind in scheme["indicators"]:
-        facts = _facts(
-            ind["code"], level=level, as_of=as_of, principal=principal, region=region, ind=ind
-        ).subquery()
-        rows = session.execute(
-            select(
-                facts.c.key,
-                func.coalesce(func.sum(case((facts.c.hit, facts.c.amount), else_=0)), 0),
-                func.coalesce(func.sum(facts.c.amount), 0),
-                func.count(),
-            )
-            .where(facts.c.key.is_not(None))
-            .group_by(facts.c.key)
-        ).all()
-        for key, num, den, n in rows:
-            units.setdefault(int(key), {})[ind["code"]] = {
-                "numerator": float(num),
-                "denominator": float(den),
-                "objects": int(n),
-            }
+        tallies = _tallies(
+            session, ind, level=level, as_of=as_of, principal=principal, region=region
+        )
+        for key, tally in tallies.items():
+            units.setdefault(key, {})[ind["code"]] = tally
     names = _names(session, level, list(units))
     results: list[dict[str, Any]] = []
     for key, by_code in units.items():
-        indicators = []
-        for ind in scheme["indicators"]:
-            x = by_code.get(ind["code"], {"numerator": 0.0, "denominator": 0.0, "objects": 0})
-            den = Decimal(str(x["denominator"]))
-            value = Decimal(str(x["numerator"])) / den if den else None
-            indicators.append(
-                {
-                    "code": ind["code"],
-                    "name_zh": ind["name_zh"],
-                    "name_en": ind["name_en"],
-                    "weight": ind["weight"],
-                    "direction": ind["direction"],
-                    "numerator": x["numerator"],
-                    "denominator": x["denominator"],
-                    "objects": x["objects"],
-                    "value": None if value is None else _round(value, "0.0001"),
-                }
-            )
+        indicators = _unit_indicators(by_code, scheme)
         results.append(
             {
                 "key": key,
@@ -280,15 +249,7 @@ def compute(
                 "indicators": indicators,
             }
         )
-    scores: list[float] = [u["score"] for u in results if u["score"] is not None]
-
-    def order(u: dict[str, Any]) -> tuple[float, int]:
-        return (-(u["score"] if u["score"] is not None else -1.0), int(u["key"]))
-
-    results.sort(key=order)
-    for u in results:
-        s: float | None = u["score"]
-        u["rank"] = None if s is None else 1 + sum(1 for v in scores if v > s)
+    _rank(results)
     return {
         "as_of": as_of.isoformat(),
         "level": level,
@@ -302,6 +263,73 @@ def compute(
         },
         "units": results,
     }
+
+
+def _tallies(
+    session: Session,
+    ind: dict[str, Any],
+    *,
+    level: str,
+    as_of: dt.date,
+    principal: Principal,
+    region: int | None,
+) -> dict[int, dict[str, Any]]:
+    """Per unit: one indicator's numerator (the amounts that hit), denominator, objects."""
+    facts = _facts(
+        ind["code"], level=level, as_of=as_of, principal=principal, region=region, ind=ind
+    ).subquery()
+    rows = session.execute(
+        select(
+            facts.c.key,
+            func.coalesce(func.sum(case((facts.c.hit, facts.c.amount), else_=0)), 0),
+            func.coalesce(func.sum(facts.c.amount), 0),
+            func.count(),
+        )
+        .where(facts.c.key.is_not(None))
+        .group_by(facts.c.key)
+    ).all()
+    return {
+        int(key): {"numerator": float(num), "denominator": float(den), "objects": int(n)}
+        for key, num, den, n in rows
+    }
+
+
+def _unit_indicators(
+    by_code: dict[str, dict[str, Any]], scheme: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Every indicator of the scheme for one unit (zero where it had no objects)."""
+    indicators = []
+    for ind in scheme["indicators"]:
+        x = by_code.get(ind["code"], {"numerator": 0.0, "denominator": 0.0, "objects": 0})
+        den = Decimal(str(x["denominator"]))
+        value = Decimal(str(x["numerator"])) / den if den else None
+        indicators.append(
+            {
+                "code": ind["code"],
+                "name_zh": ind["name_zh"],
+                "name_en": ind["name_en"],
+                "weight": ind["weight"],
+                "direction": ind["direction"],
+                "numerator": x["numerator"],
+                "denominator": x["denominator"],
+                "objects": x["objects"],
+                "value": None if value is None else _round(value, "0.0001"),
+            }
+        )
+    return indicators
+
+
+def _rank(results: list[dict[str, Any]]) -> None:
+    """Sort by score (unscored last, then by key) and rank competition-style (1, 2, 2, 4)."""
+    scores: list[float] = [u["score"] for u in results if u["score"] is not None]
+
+    def order(u: dict[str, Any]) -> tuple[float, int]:
+        return (-(u["score"] if u["score"] is not None else -1.0), int(u["key"]))
+
+    results.sort(key=order)
+    for u in results:
+        s: float | None = u["score"]
+        u["rank"] = None if s is None else 1 + sum(1 for v in scores if v > s)
 
 
 def inputs(

@@ -34,12 +34,13 @@ from backend.services.errors import (
     InvalidInput,
     PayloadTooLarge,
     UnsupportedMediaType,
+    not_found,
 )
 from backend.settings import supervision_settings
 from backend.supervision import clock
 from backend.supervision.access import VERIFY, evidence_visible, rectification_visible
 from backend.supervision.models import Evidence, EvidenceFile, Rectification
-from backend.supervision.service import get_check, not_found
+from backend.supervision.service import get_check
 
 ALLOWED = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
 

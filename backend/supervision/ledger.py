@@ -35,7 +35,7 @@ from backend.db.compliance import ComplianceFinding
 from backend.db.models import Agency
 from backend.inventory.service import Page
 from backend.services import scope as scopes
-from backend.services.errors import Conflict, Forbidden, InvalidInput
+from backend.services.errors import Conflict, Forbidden, InvalidInput, not_found, stale
 from backend.services.scope import adcode_range
 from backend.supervision import clock
 from backend.supervision.access import VERIFY, rectification_visible
@@ -50,9 +50,7 @@ from backend.supervision.service import (
     finding_public,
     get_check,
     get_inspection,
-    not_found,
     rule_names,
-    stale,
 )
 
 OPEN = ("pending", "in_progress", "awaiting_verification")

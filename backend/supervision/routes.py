@@ -7,18 +7,18 @@ inside the services; writes with If-Match where an object is changed, audited.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from backend.accounts.access import Principal
-from backend.api.deps import IfMatchDep, PageDep, SessionDep, etag, require_roles
-from backend.api.uploads import multipart_request
-from backend.exports import workbook
+from backend.api.deps import IfMatchDep, PageDep, SessionDep, require_roles
+from backend.api.responses import XLSX_DOC, download, versioned
+from backend.api.uploads import file_field, multipart_request, text_field
 from backend.services.errors import InvalidInput
 from backend.settings import supervision_settings
 from backend.supervision import (
@@ -66,25 +66,6 @@ LedgerStatus = Literal[
     "pending", "in_progress", "awaiting_verification", "closed", "open", "overdue"
 ]
 Level = Literal["province", "city", "county", "agency"]
-XLSX_DOC: dict[int | str, dict[str, Any]] = {
-    200: {"content": {workbook.XLSX: {}}, "description": "Excel workbook"}
-}
-
-
-def _with_etag(body: dict[str, Any], status: int = 200) -> JSONResponse:
-    return JSONResponse(body, status_code=status, headers={"ETag": etag(int(body["version"]))})
-
-
-def _xlsx(body: bytes, filename: str, ascii_name: str) -> Response:
-    return Response(
-        content=body,
-        media_type=workbook.XLSX,
-        headers={
-            "Content-Disposition": (
-                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-            )
-        },
-    )
 
 
 # ---------------------------------------------------------------- inspections
@@ -114,7 +95,7 @@ def create_inspection(
 ) -> JSONResponse:
     """Type, scope (regions, agencies, buildings), team, dates and an optional sampling rule
     (share, seed, weighting by open findings: the same seed draws the same buildings)."""
-    return _with_etag(service.create_inspection(session, body, principal=principal), 201)
+    return versioned(service.create_inspection(session, body, principal=principal), status=201)
 
 
 @router.get("/inspections/{inspection_id}", summary="One inspection with its buildings")
@@ -122,7 +103,7 @@ def get_inspection(
     session: SessionDep, principal: Reader, inspection_id: InspectionId
 ) -> JSONResponse:
     """The plan, the drawn buildings (weight, key, rank) and how many checks each has."""
-    return _with_etag(service.read_inspection(session, inspection_id, principal=principal))
+    return versioned(service.read_inspection(session, inspection_id, principal=principal))
 
 
 @router.patch("/inspections/{inspection_id}", summary="Change title, team, dates or status")
@@ -137,7 +118,7 @@ def update_inspection(
     result = service.update_inspection(
         session, inspection_id, body, expected=expected, principal=principal
     )
-    return _with_etag(result)
+    return versioned(result)
 
 
 @router.get("/inspections/{inspection_id}/checks", summary="Checks recorded in an inspection")
@@ -178,10 +159,8 @@ def inspection_building(
 
 # ---------------------------------------------------------------- evidence
 def _form_text(form: Any, name: str) -> str | None:
-    value = form.get(name)
-    if value is None or isinstance(value, str):
-        return value.strip() if isinstance(value, str) and value.strip() else None
-    raise InvalidInput(f"{name} must be a text field", message_zh=f"{name} 须为文本字段")
+    """A text field, stripped; None when empty."""
+    return (text_field(form, name) or "").strip() or None
 
 
 def _form_id(form: Any, name: str) -> int | None:
@@ -250,10 +229,7 @@ async def upload_evidence(
         message_zh="请以 multipart/form-data 上传",
     )
     async with capped.form(max_files=1, max_fields=10, max_part_size=64 * 1024) as form:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInput("the form needs a file field", message_zh="缺少 file 文件字段")
-        data = await upload.read(limit + 1)
+        filename, data = await file_field(form, limit)
         phase = _form_text(form, "phase") or ""
         if phase not in EVIDENCE_PHASES:
             raise InvalidInput(
@@ -263,7 +239,6 @@ async def upload_evidence(
         if note is not None and len(note) > 500:
             raise InvalidInput("note is longer than 500 characters", details={"field": "note"})
         check_id, finding_id = _form_id(form, "check_id"), _form_id(form, "finding_id")
-        filename = upload.filename
     result = await run_in_threadpool(
         evidence.upload,
         session,
@@ -328,7 +303,7 @@ def get_rectification(
 ) -> JSONResponse:
     """Status (逾期 by the calendar), responsible agency and person, measures, deadline,
     evidence, verification, and whether closure is proposed by a re-evaluation."""
-    return _with_etag(ledger.read(session, finding_id, principal=principal, today=today))
+    return versioned(ledger.read(session, finding_id, principal=principal, today=today))
 
 
 @router.post(
@@ -345,7 +320,7 @@ def create_rectification(
 ) -> JSONResponse:
     """Responsible agency (default: the finding's), named person, deadline, problem."""
     result = ledger.create(session, finding_id, body, principal=principal, today=today)
-    return _with_etag(result, 201)
+    return versioned(result, status=201)
 
 
 @router.patch("/findings/{finding_id}/rectification", summary="Edit or move a ledger item")
@@ -362,7 +337,7 @@ def update_rectification(
     result = ledger.update(
         session, finding_id, body, expected=expected, principal=principal, today=today
     )
-    return _with_etag(result)
+    return versioned(result)
 
 
 @router.get("/rectifications", summary="The rectification ledger 整改台账")
@@ -448,7 +423,7 @@ def ledger_xlsx(
         agency=agency,
         inspection=inspection,
     )
-    return _xlsx(body, f"整改台账-{today.isoformat()}.xlsx", "rectification-ledger.xlsx")
+    return download(body, f"整改台账-{today.isoformat()}.xlsx", "rectification-ledger.xlsx")
 
 
 # ---------------------------------------------------------------- accountability
@@ -488,26 +463,35 @@ AsOf = Annotated[dt.date | None, Query(description="assessment date (YYYY-MM-DD)
 SchemeQ = Annotated[str | None, Query(max_length=40, pattern=r"^[0-9A-Za-z._-]+$")]
 
 
-@router.get("/assessments", summary="Assessment 考核 scores, ranked")
-def assessments(
-    session: SessionDep,
-    principal: Assessor,
+@dataclass(frozen=True)
+class Ranking:
+    """Which ranking: the date (default today, China Standard Time), the level of the units,
+    the region and the scheme version (default: the one in force on that date)."""
+
+    as_of: dt.date
+    level: str
+    region: int | None
+    scheme_version: str | None
+
+
+def ranking_query(
     today: TodayDep,
     as_of: AsOf = None,
     level: Level = "city",
     region: RegionQ = None,
     scheme: SchemeQ = None,
-) -> dict[str, Any]:
+) -> Ranking:
+    return Ranking(as_of or today, level, region, scheme)
+
+
+RankingDep = Annotated[Ranking, Depends(ranking_query)]
+
+
+@router.get("/assessments", summary="Assessment 考核 scores, ranked")
+def assessments(session: SessionDep, principal: Assessor, q: RankingDep) -> dict[str, Any]:
     """Scores per region or agency on a date with each indicator's numerator and
     denominator; the scheme is versioned data (``data/assessment/``)."""
-    return assessment.compute(
-        session,
-        principal=principal,
-        as_of=as_of or today,
-        level=level,
-        region=region,
-        scheme_version=scheme,
-    )
+    return assessment.compute(session, principal=principal, **asdict(q))
 
 
 @router.get("/assessments/inputs", summary="The objects one score counted")
@@ -563,23 +547,7 @@ def assessment_schemes(principal: Assessor) -> list[dict[str, Any]]:
     responses=XLSX_DOC,
     summary="考核排名 Excel",
 )
-def assessment_xlsx(
-    session: SessionDep,
-    principal: Assessor,
-    today: TodayDep,
-    as_of: AsOf = None,
-    level: Level = "city",
-    region: RegionQ = None,
-    scheme: SchemeQ = None,
-) -> Response:
+def assessment_xlsx(session: SessionDep, principal: Assessor, q: RankingDep) -> Response:
     """The ranking with every indicator's numerator, denominator and value."""
-    body = exports.assessment_xlsx(
-        session,
-        principal=principal,
-        as_of=as_of or today,
-        level=level,
-        region=region,
-        scheme_version=scheme,
-    )
-    day = (as_of or today).isoformat()
-    return _xlsx(body, f"考核排名-{day}.xlsx", "assessment.xlsx")
+    body = exports.assessment_xlsx(session, principal=principal, **asdict(q))
+    return download(body, f"考核排名-{q.as_of.isoformat()}.xlsx", "assessment.xlsx")

@@ -37,10 +37,10 @@ from backend.services.errors import (
     DomainError,
     Forbidden,
     InvalidInput,
-    NotFound,
-    StaleVersion,
+    not_found,
+    stale,
 )
-from backend.services.scope import adcode_range
+from backend.services.scope import Scope, adcode_range
 from backend.supervision import clock
 from backend.supervision.access import check_visible, inspection_visible
 from backend.supervision.models import (
@@ -53,17 +53,6 @@ from backend.supervision.schemas import CheckCreate, InspectionCreate, Inspectio
 
 MANUAL_RULE_NAMES = compliance.MANUAL_RULE_NAMES
 assert set(get_args(ManualRule)) == set(MANUAL_RULE_NAMES)
-
-
-def not_found(what: str, key: object) -> NotFound:
-    return NotFound(f"{what} {key} not found", message_zh=f"{what} {key} 不存在")
-
-
-def stale(what: str, key: object, current: int, expected: int) -> StaleVersion:
-    return StaleVersion(
-        f"{what} {key} is at version {current}, not {expected}: reload and retry",
-        details={"current_version": current, "if_match": expected},
-    )
 
 
 def rule_names(code: str) -> tuple[str, str]:
@@ -575,70 +564,14 @@ def record_check(
     _require_writer(i, principal)
     if i.status == "completed":
         raise Conflict("the inspection is completed", message_zh="检查已结束，不能再录入")
-    scope = principal.scope
-    building = session.scalars(
-        select(Building).where(Building.id == body.building_id, scopes.buildings(scope))
-    ).one_or_none()
-    if building is None:
-        raise not_found("building", body.building_id)
-    in_sample = session.execute(
-        select(InspectionBuilding.building_id).where(
-            InspectionBuilding.inspection_id == i.id,
-            InspectionBuilding.building_id == building.id,
-        )
-    ).first()
-    if in_sample is None:
-        raise InvalidInput(
-            f"building {building.id} is not among the inspection's buildings",
-            message_zh="该办公楼不在本次检查的抽取范围内",
-            details={"building": building.id},
-        )
-    room: Room | None = None
-    floor_id = body.floor_id
-    if body.room_id is not None:
-        room = session.scalars(
-            select(Room).where(Room.id == body.room_id, scopes.rooms(scope))
-        ).one_or_none()
-        if room is None:
-            raise not_found("room", body.room_id)
-        if room.building_id != building.id or (floor_id is not None and room.floor_id != floor_id):
-            raise InvalidInput(
-                "the room is not in that building/floor",
-                message_zh="房间不属于所填办公楼或楼层",
-                details={"room": room.id},
-            )
-        floor_id = room.floor_id
-    elif floor_id is not None:
-        found = session.execute(
-            select(Floor.id).where(Floor.id == floor_id, Floor.building_id == building.id)
-        ).first()
-        if found is None:
-            raise not_found("floor", floor_id)
+    building = _sampled_building(session, i, body.building_id, principal.scope)
+    room, floor_id = _checked_place(session, building, body, principal.scope)
     checked_on = body.checked_on or today
     if checked_on > today:
         raise InvalidInput("checked_on is in the future", message_zh="核查日期不能晚于今天")
-    occupants: list[str] | None = None
-    if room is not None:
-        occupants = [
-            str(n or "")
-            for n in session.scalars(
-                select(Occupancy.person_name)
-                .where(
-                    Occupancy.room_id == room.id,
-                    timekeeping.active_on(Occupancy.start_date, Occupancy.end_date, checked_on),
-                )
-                .order_by(Occupancy.id)
-            )
-        ]
     confirm: ComplianceFinding | None = None
     if body.confirm_finding_id is not None:
-        confirm = compliance.get_finding(session, body.confirm_finding_id, scope=scope)
-        if confirm.status == "closed" or confirm.building_id != building.id:
-            raise InvalidInput(
-                "only an open finding of the checked building can be confirmed",
-                message_zh="只能确认本楼未关闭的问题",
-                details={"finding": confirm.id},
-            )
+        confirm = _confirmable_finding(session, body.confirm_finding_id, building, principal.scope)
     elif body.manual_finding is not None:
         _check_manual(session, body, room=room, floor_id=floor_id)
     check = InspectionCheck(
@@ -655,7 +588,7 @@ def record_check(
         actual_use=body.actual_use,
         registered_category=room.category if room else None,
         occupant_found=body.occupant_found,
-        occupants_registered=occupants,
+        occupants_registered=_registered_occupants(session, room, checked_on),
         lease_found=body.lease_found,
         lease_note=body.lease_note,
         notes=body.notes,
@@ -663,6 +596,7 @@ def record_check(
     )
     session.add(check)
     session.flush()
+    # the check's id is needed first: a manual finding points back at its check
     if confirm is not None:
         check.outcome, check.finding_id = "confirmed", confirm.id
     elif body.manual_finding is not None:
@@ -682,6 +616,88 @@ def record_check(
         after=result,
     )
     return result
+
+
+def _sampled_building(session: Session, i: Inspection, building_id: int, scope: Scope) -> Building:
+    """The checked building: visible to the caller and among the inspection's sample."""
+    building = session.scalars(
+        select(Building).where(Building.id == building_id, scopes.buildings(scope))
+    ).one_or_none()
+    if building is None:
+        raise not_found("building", building_id)
+    in_sample = session.execute(
+        select(InspectionBuilding.building_id).where(
+            InspectionBuilding.inspection_id == i.id,
+            InspectionBuilding.building_id == building.id,
+        )
+    ).first()
+    if in_sample is None:
+        raise InvalidInput(
+            f"building {building.id} is not among the inspection's buildings",
+            message_zh="该办公楼不在本次检查的抽取范围内",
+            details={"building": building.id},
+        )
+    return building
+
+
+def _checked_place(
+    session: Session, building: Building, body: CheckCreate, scope: Scope
+) -> tuple[Room | None, int | None]:
+    """The checked room (if any) and floor, both within the building; a room gives its floor."""
+    floor_id = body.floor_id
+    if body.room_id is None:
+        if floor_id is not None:
+            found = session.execute(
+                select(Floor.id).where(Floor.id == floor_id, Floor.building_id == building.id)
+            ).first()
+            if found is None:
+                raise not_found("floor", floor_id)
+        return None, floor_id
+    room = session.scalars(
+        select(Room).where(Room.id == body.room_id, scopes.rooms(scope))
+    ).one_or_none()
+    if room is None:
+        raise not_found("room", body.room_id)
+    if room.building_id != building.id or (floor_id is not None and room.floor_id != floor_id):
+        raise InvalidInput(
+            "the room is not in that building/floor",
+            message_zh="房间不属于所填办公楼或楼层",
+            details={"room": room.id},
+        )
+    return room, room.floor_id
+
+
+def _registered_occupants(
+    session: Session, room: Room | None, checked_on: dt.date
+) -> list[str] | None:
+    """Who the register says used the room on the day of the check (kept with the check)."""
+    if room is None:
+        return None
+    return [
+        str(n or "")
+        for n in session.scalars(
+            select(Occupancy.person_name)
+            .where(
+                Occupancy.room_id == room.id,
+                timekeeping.active_on(Occupancy.start_date, Occupancy.end_date, checked_on),
+            )
+            .order_by(Occupancy.id)
+        )
+    ]
+
+
+def _confirmable_finding(
+    session: Session, finding_id: int, building: Building, scope: Scope
+) -> ComplianceFinding:
+    """A rule finding the check confirms: still open, and about the checked building."""
+    confirm = compliance.get_finding(session, finding_id, scope=scope)
+    if confirm.status == "closed" or confirm.building_id != building.id:
+        raise InvalidInput(
+            "only an open finding of the checked building can be confirmed",
+            message_zh="只能确认本楼未关闭的问题",
+            details={"finding": confirm.id},
+        )
+    return confirm
 
 
 def list_checks(

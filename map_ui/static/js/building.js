@@ -3,6 +3,7 @@
 import { getJSON } from "./api.js";
 import { leafletMap, pageConfig } from "./boot.js";
 import { clear, el, keyValueTable } from "./dom.js";
+import { enumerations, labels } from "./enums.js";
 import { fmtArea } from "./format.js";
 import {
   CATEGORY_COLOURS, GROUP_COLOURS, fitTo, legendRows, panel, prepare, ruleGroup, vectorLayer,
@@ -23,6 +24,8 @@ function building(map, cfg) {
   window.officemapState = state;  // page status, read by monitoring and the browser tests
   let rooms = {};
   let roomLayer = null;
+  // category and rule names: the server's (GET /enumerations)
+  const names = {space_category: {}, finding_rule: {}};
 
   const floorButtons = cfg.floors.map((f) => el("button", {
     type: "button", class: "om-floor", dataset: {floor: f.id},
@@ -69,7 +72,7 @@ function building(map, cfg) {
       items = ["over_standard", "idle", "not_recovered", "data_quality"]
         .map((g) => [GROUP_COLOURS[g], T["layer." + g]]).concat([["#eeeeee", T.no_findings]]);
     } else {
-      items = Object.entries(CATEGORY_COLOURS).map(([k, c]) => [c, T["cat." + k]]);
+      items = Object.entries(CATEGORY_COLOURS).map(([k, c]) => [c, names.space_category[k] || k]);
     }
     clear(legend).append(...legendRows(items));
   }
@@ -81,7 +84,7 @@ function building(map, cfg) {
       o.left_post_on ? ` (${T.left_post} ${o.left_post_on})` : "",
     ].join(""));
     const findings = r.findings.map((f) =>
-      (T["rule." + f.rule_code] || f.rule_code) + (f.excess_m2 ? " +" + fmtArea(f.excess_m2) : ""));
+      (names.finding_rule[f.rule_code] || f.rule_code) + (f.excess_m2 ? " +" + fmtArea(f.excess_m2) : ""));
     return el("div", {class: "om-popup om-room-popup"},
       el("b", {}, T.room + " " + r.number),
       keyValueTable([
@@ -158,6 +161,10 @@ function building(map, cfg) {
   }
 
   showLegend();
+  enumerations().then((all) => {
+    for (const name of Object.keys(names)) { names[name] = labels(all, name, cfg.lang); }
+    showLegend();
+  }).catch((err) => console.error(err));
   if (cfg.floor) { showFloor(cfg.floor); }
 }
 

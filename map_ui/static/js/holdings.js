@@ -3,6 +3,7 @@
 import { getJSON } from "./api.js";
 import { leafletMap, pageConfig } from "./boot.js";
 import { clear, el, keyValueTable } from "./dom.js";
+import { enumerations, labels } from "./enums.js";
 import { fmtArea, fmtPct } from "./format.js";
 import {
   GROUP_COLOURS, STATUS_COLOURS, bboxParam, fitTo, legendRows, panel, prepare, vectorLayer,
@@ -24,14 +25,17 @@ function classOf(value, breaks) {
   return i;
 }
 
+// building status, ownership and rule names: the server's (GET /enumerations), loaded at start
+const NAMES = {building_status: {}, ownership: {}, finding_rule: {}};
+
 function buildingPopup(p, id, cfg) {
   const T = cfg.texts;
   return el("div", {class: "om-popup"},
     el("b", {}, p.name),
     keyValueTable([
       [T.address, p.address ?? ""],
-      [T.status, T["status." + p.status] || p.status],
-      [T.ownership, T["ownership." + p.ownership] || p.ownership],
+      [T.status, NAMES.building_status[p.status] || p.status],
+      [T.ownership, NAMES.ownership[p.ownership] || p.ownership],
       [T.year_built, p.year_built ?? ""],
       [T.floors, p.floors ?? ""],
       [T.building_area, fmtArea(p.building_area_m2)],
@@ -44,6 +48,9 @@ function buildingPopup(p, id, cfg) {
 function holdings(map, cfg) {
   const T = cfg.texts;
   prepare(map);
+  enumerations().then((all) => {
+    for (const name of Object.keys(NAMES)) { NAMES[name] = labels(all, name, cfg.lang); }
+  }).catch((err) => console.error(err));
   const state = {ready: {regions: false, points: false}, footprints: 0, clusters: 0, points: 0,
                  compliance: {}, choropleth: null, regionPopups: 0};
   window.officemapState = state;  // page status, read by monitoring and the browser tests
@@ -209,7 +216,7 @@ function holdings(map, cfg) {
       const p = e.layer.properties;
       const pct = p.excess_pct ? ` (${Number(p.excess_pct).toFixed(1)} %)` : "";
       L.popup().setLatLng(e.latlng).setContent(el("div", {class: "om-popup"},
-        el("b", {}, T["rule." + p.rule_code] || p.rule_code),
+        el("b", {}, NAMES.finding_rule[p.rule_code] || p.rule_code),
         keyValueTable([[T.excess, fmtArea(p.excess_m2) + pct], [T.status, p.status]]),
         el("a", {href: `${cfg.buildingPage}${p.building_id}?lang=${cfg.lang}`}, T.open_building + " →"),
       )).openOn(map);

@@ -5,6 +5,7 @@
 import {getJSON, send, ApiError} from "./api.js";
 import {el, clear} from "./dom.js";
 import {pageConfig} from "./boot.js";
+import {enumerations, labels, moves} from "./enums.js";
 
 const cfg = pageConfig();
 const T = cfg.labels;
@@ -13,13 +14,9 @@ const state = {ready: false, campaign: null, agencies: [], completeness: [], req
 window.officemapState = state;
 
 const $ = (id) => document.getElementById(id);
-const NEXT = {
-  not_started: ["in_progress", "submitted"],
-  in_progress: ["submitted"],
-  returned: ["in_progress", "submitted"],
-  submitted: ["verified", "returned"],
-  verified: ["returned"],
-};
+// where a declaration may move and the statuses' names: the server's (GET /enumerations)
+let NEXT = {};
+let STATUS = {};
 
 function showError(node, err) {
   node.textContent = err instanceof ApiError ? err.text(cfg.lang) : String(err);
@@ -63,7 +60,7 @@ function renderTable() {
   const body = clear($("st-agencies").tBodies[0]);
   for (const a of state.agencies) {
     const c = byAgency.get(a.agency_id);
-    const status = cfg.lang === "zh" ? a.status_zh : T["status_" + a.status];
+    const status = STATUS[a.status] || a.status;
     const reason = el("input", {placeholder: T.reason, maxlength: "2000", class: "st-reason"});
     const buttons = (NEXT[a.status] || []).map((to) => el("button", {
       type: "button", dataset: {to}, class: "st-go",
@@ -114,4 +111,10 @@ $("st-launch").addEventListener("submit", async (event) => {
 });
 $("st-campaign").addEventListener("change", (e) => loadCampaign(Number(e.target.value)));
 
-loadCampaigns().catch((err) => { showError($("st-error"), err); state.ready = true; });
+enumerations()
+  .then((all) => {
+    NEXT = moves(all, "campaign_status");
+    STATUS = labels(all, "campaign_status", cfg.lang);
+    return loadCampaigns();
+  })
+  .catch((err) => { showError($("st-error"), err); state.ready = true; });

@@ -2,12 +2,14 @@
    confirms or raises a finding, a photo, and putting the finding on the ledger. */
 import {getJSON, send} from "./api.js";
 import {clear, el} from "./dom.js";
+import {enumerations, labels} from "./enums.js";
 import {fmtArea} from "./format.js";
 import {API, cfg, card, field, lang, showError, state, t, today} from "./supervision-common.js";
 
 const app = document.getElementById("om-app");
 const id = cfg.inspection_id;
 const CATEGORIES = cfg.categories;
+let CATEGORY_NAMES = {};  // the server's names (GET /enumerations), loaded first
 const MANUAL = Object.keys(cfg.manual_rules);
 const MANUAL_NAMES = cfg.manual_rules;
 const formBox = el("div", {id: "om-check"});
@@ -32,10 +34,10 @@ async function openForm(buildingId) {
   const floors = Object.fromEntries(reg.floors.map((f) => [f.id, f.name || `${f.level}F`]));
   const room = el("select", {name: "room_id", id: "om-room"}, el("option", {value: ""}, t("whole_building")),
     reg.rooms.map((r) => el("option", {value: String(r.id)},
-      `${floors[r.floor_id] || ""} ${r.number || r.id} · ${fmtArea(r.usable_area_m2)} · ${cfg.texts["cat." + r.category] || r.category || ""}`)));
+      `${floors[r.floor_id] || ""} ${r.number || r.id} · ${fmtArea(r.usable_area_m2)} · ${CATEGORY_NAMES[r.category] || r.category || ""}`)));
   const measured = el("input", {name: "measured_area_m2", id: "om-measured", inputmode: "decimal"});
   const use = el("select", {name: "actual_use", id: "om-use"}, el("option", {value: ""}, "—"),
-    CATEGORIES.map((c) => el("option", {value: c}, cfg.texts["cat." + c] || c)));
+    CATEGORIES.map((c) => el("option", {value: c}, CATEGORY_NAMES[c] || c)));
   const occupant = el("input", {name: "occupant_found", id: "om-occupant", maxlength: 200});
   const lease = el("input", {type: "checkbox", name: "lease_found", id: "om-lease"});
   const leaseNote = el("input", {name: "lease_note", maxlength: 500});
@@ -120,7 +122,7 @@ async function loadChecks() {
       el("td", {class: "om-num"}, String(c.id)), el("td", {class: "om-num"}, String(c.building_id)),
       el("td", {class: "om-num"}, c.room_id ? String(c.room_id) : "—"),
       el("td", {class: "om-num"}, fmtArea(c.measured_area_m2)), el("td", {class: "om-num"}, fmtArea(c.register_area_m2)),
-      el("td", {}, c.actual_use ? (cfg.texts["cat." + c.actual_use] || c.actual_use) : "—"),
+      el("td", {}, c.actual_use ? (CATEGORY_NAMES[c.actual_use] || c.actual_use) : "—"),
       el("td", {}, c.occupant_found || "—"),
       el("td", {}, c.finding_id ? `${c.outcome} #${c.finding_id}` : c.outcome))))));
   state.checks = list.items.length;
@@ -129,6 +131,7 @@ async function loadChecks() {
 async function main() {
   clear(app);
   try {
+    CATEGORY_NAMES = labels(await enumerations(), "space_category", lang);
     const inspection = await getJSON(`${API}/inspections/${id}`);
     const head = el("p", {}, `${lang === "zh" ? inspection.kind_name_zh : inspection.kind_name_en} · ${inspection.starts_on} – ${inspection.ends_on} · ${t("status." + inspection.status)}`);
     app.append(card(inspection.title, head, buildingsTable(inspection)), formBox, card(t("checks"), checksBox));

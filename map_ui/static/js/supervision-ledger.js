@@ -2,6 +2,7 @@
    The server decides who may do what; the page shows its answer (message_zh/message). */
 import {getJSON, send} from "./api.js";
 import {clear, el} from "./dom.js";
+import {enumerations, label} from "./enums.js";
 import {fmtArea} from "./format.js";
 import {API, badge, card, field, lang, showError, state, t} from "./supervision-common.js";
 
@@ -9,10 +10,12 @@ const app = document.getElementById("om-app");
 const params = new URLSearchParams(window.location.search);
 const listBox = el("div", {id: "om-ledger"});
 const detail = el("div", {id: "om-item"});
+// the ledger's statuses come from the server; "overdue" is offered among the filters
 const status = el("select", {id: "om-status"},
-  [["", t("filter.all")], ["open", t("filter.open")], ["overdue", t("filter.overdue")],
-    ["pending", "待整改"], ["in_progress", "整改中"], ["awaiting_verification", "已整改待核验"], ["closed", "已销号"]]
-    .map(([v, label]) => el("option", {value: v}, label)));
+  [["", t("filter.all")], ["open", t("filter.open")], ["overdue", t("filter.overdue")]]
+    .map(([v, text]) => el("option", {value: v}, text)));
+enumerations().then((all) => status.append(...all.rectification_status
+  .filter((s) => s.value !== "overdue").map((s) => el("option", {value: s.value}, label(s, lang)))));
 const exportLink = el("a", {href: `${API}/exports/rectifications.xlsx`, id: "om-export"}, t("export"));
 
 async function loadList() {

@@ -1,6 +1,7 @@
 /* Inspection plan: inspections in scope and the form that plans one and draws its sample. */
 import {ApiError, getJSON, send} from "./api.js";
 import {clear, el} from "./dom.js";
+import {enumerations, label} from "./enums.js";
 import {API, T, card, field, ids, lang, showError, state, t, today} from "./supervision-common.js";
 
 const app = document.getElementById("om-app");
@@ -16,10 +17,10 @@ function row(i) {
     el("td", {}, t("status." + i.status)));
 }
 
-function planForm() {
+function planForm(kinds) {
   const msg = el("div");
   const kind = el("select", {name: "kind"},
-    ["special", "annual", "spot", "follow_up"].map((k) => el("option", {value: k}, t("kind." + k))));
+    kinds.map((k) => el("option", {value: k.value}, label(k, lang))));
   const inputs = {
     title: el("input", {name: "title", required: true, maxlength: 200}),
     region: el("input", {name: "region_adcode", inputmode: "numeric", value: "330000", required: true}),
@@ -68,7 +69,10 @@ async function main() {
       el("tbody", {}, list.items.map(row)));
     app.append(card(t("inspections"), list.items.length ? table : el("p", {}, t("none"))));
     state.inspections = list.items.length;
-    if (cfg_can_write()) { app.append(card(t("new_inspection"), planForm())); }
+    if (cfg_can_write()) {
+      const {inspection_kind: kinds} = await enumerations();
+      app.append(card(t("new_inspection"), planForm(kinds)));
+    }
   } catch (err) {
     const box = el("div");
     app.append(card(T["title.plan"], box));

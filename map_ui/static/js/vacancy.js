@@ -3,6 +3,7 @@
 import { getJSON } from "./api.js";
 import { leafletMap, pageConfig } from "./boot.js";
 import { clear, el } from "./dom.js";
+import { enumerations, label } from "./enums.js";
 import { fmtArea, fmtPct } from "./format.js";
 import { bboxParam, fitTo, panel, prepare } from "./leaflet-kit.js";
 
@@ -13,8 +14,9 @@ function vacancy(map, cfg) {
   window.officemapState = state;  // page status, read by monitoring and the browser tests
 
   const region = el("select", {id: "om-region"}, el("option", {value: ""}, T.whole_province));
-  const level = el("select", {id: "om-level"}, el("option", {value: ""}, T.all_levels),
-    ["central", "province", "city", "county", "township"].map((l) => el("option", {value: l}, T["level." + l])));
+  const level = el("select", {id: "om-level"}, el("option", {value: ""}, T.all_levels));
+  enumerations().then((all) => level.append(...all.agency_level.map(
+    (l) => el("option", {value: l.value}, label(l, cfg.lang))))).catch((err) => console.error(err));
   const idle = cfg.idleDays === null ? null : el("input", {type: "checkbox", id: "om-idle"});
   panel(map, "topleft", [
     el("div", {}, el("a", {href: `${cfg.holdingsPage}?lang=${cfg.lang}`}, T.back_to_map)),

@@ -4,6 +4,7 @@
 import {el, clear, append} from "./dom.js";
 import {getJSON, send} from "./api.js";
 import {field, input, notice, select, showError, clearMessages} from "./forms.js";
+import {enumerations, label} from "./enums.js";
 
 const cfg = JSON.parse(document.body.dataset.config);
 const T = cfg.labels;
@@ -45,7 +46,13 @@ function draft() {
   return rows.length ? {allowances: rows} : null;
 }
 
-const level = select([["city", "市"], ["county", "县（区）"], ["agency", "单位"], ["province", "省"]], "city");
+// what a comparison groups by: the server's levels and names (GET /enumerations)
+const level = select([], null);
+async function loadLevels() {
+  const all = await enumerations();
+  level.append(...all.comparison_level.map((l) => el("option", {value: l.value}, label(l, lang))));
+  level.value = "city";
+}
 const form = el("form", {id: "whatif", novalidate: true},
   field("name", T.scenario_name, name), field("version", T.base_version, version),
   field("idle_threshold_days", T.idle_threshold_days, threshold),
@@ -98,4 +105,4 @@ async function listScenarios() {
     " · ", s.base_version, " · ", s.created_by))));
 }
 
-loadVersion().then(listScenarios).catch((err) => showError(app, err, T, lang));
+loadLevels().then(loadVersion).then(listScenarios).catch((err) => showError(app, err, T, lang));
