@@ -34,7 +34,8 @@ from benchmarks.common import Section, benchmark_database, write_section
 from gis import validate as v
 from gis.area import planar_areas
 from gis.crs import transformer
-from gis.io import Limits, _parse_wkb
+from gis.io import Limits
+from gis.io.gdal import parse_wkb
 
 N = 1_000_000
 SURVEY_CRS = "EPSG:4549"
@@ -101,7 +102,7 @@ def ingest_ours(path: Path, dsn: str, table: str) -> int:
             cut = len(floor) if last else int(np.searchsorted(floor, floor[-1]))
             carry = None if last else (wkb[cut:], floor[cut:], number[cut:], category[cut:])
             wkb, floor, number, category = wkb[:cut], floor[:cut], number[:cut], category[:cut]
-            geoms, issues = _parse_wkb(wkb, limits)  # unclosed rings, vertex limits
+            geoms, issues = parse_wkb(wkb, limits)  # unclosed rings, vertex limits
             index = list(range(rows, rows + len(geoms)))
             issues += v.nonfinite(geoms, index)
             issues += v.invalid(geoms, index) + v.zero_area(geoms, index)

@@ -32,7 +32,7 @@ from backend import reference, timekeeping
 from backend.settings import DATA_DIR
 from gis.area import area_method, round_area, storey_building_area
 from gis.crs import gk3_zone_crs, transformer
-from gis.imdf import read_imdf_folder
+from gis.io.imdf import read_imdf_folder
 
 SRID = 4490
 
