@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from gis.io.limits import Limits
+
+if TYPE_CHECKING:
+    from gis.pipeline import Thresholds
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -294,3 +300,53 @@ class ReplicaSettings(BaseSettings):
 @lru_cache
 def replica_settings() -> ReplicaSettings:
     return ReplicaSettings()
+
+
+class UploadSettings(BaseSettings):
+    """Plan upload limits and validation thresholds (env prefix OFFICEMAP_UPLOAD_)."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_UPLOAD_")
+
+    # the file limits default to gis.io.Limits (one place for the numbers)
+    max_bytes: int = Limits.max_bytes
+    max_unzipped_bytes: int = Limits.max_unzipped_bytes
+    max_zip_ratio: float = Limits.max_zip_ratio
+    max_zip_members: int = Limits.max_zip_members
+    max_features: int = Limits.max_features
+    max_vertices: int = Limits.max_vertices
+    max_feature_vertices: int = Limits.max_feature_vertices
+    max_json_depth: int = Limits.max_json_depth
+    min_room_m2: float = 1.0
+    max_room_m2: float = 2_000.0
+    absurd_room_m2: float = 100_000.0
+    overlap_tolerance_m2: float = 0.01
+    outside_tolerance_m2: float = 0.05
+    georef_max_rms_m: float = 0.05
+    geodesic_tolerance: float = 0.001
+    far_from_building_m: float = 200.0
+    usable_coefficient_min: float | None = None
+    usable_coefficient_max: float | None = None
+    workers: int = Field(
+        default=2, ge=1, le=64, description="plan imports running at once (worker threads)"
+    )
+    max_dxf_block_entities: int = Field(
+        default=Limits.max_dxf_block_entities,
+        ge=1,
+        description="DXF: entities that block inserts would expand to, counted before expanding",
+    )
+
+    def limits(self) -> Limits:
+        """The reader's limits (gis.io)."""
+        return Limits(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Limits)})
+
+    def thresholds(self) -> Thresholds:
+        """The validation thresholds (gis.pipeline)."""
+        from gis.pipeline import Thresholds
+
+        names = [f.name for f in dataclasses.fields(Thresholds)]
+        return Thresholds(**{name: getattr(self, name) for name in names})
+
+
+@lru_cache
+def upload_settings() -> UploadSettings:
+    return UploadSettings()

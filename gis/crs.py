@@ -10,6 +10,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import shapely
+from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 
 __all__ = [
@@ -20,6 +22,8 @@ __all__ = [
     "to_lonlat",
     "from_lonlat",
     "transformer",
+    "reproject",
+    "epsg",
 ]
 
 CGCS2000 = "EPSG:4490"
@@ -71,3 +75,21 @@ def to_lonlat(x: np.ndarray, y: np.ndarray, src: str) -> tuple[np.ndarray, np.nd
     """Unproject arrays in ``src`` to lon/lat (CGCS2000)."""
     lon, lat = transformer(src, CGCS2000).transform(x, y)
     return np.asarray(lon), np.asarray(lat)
+
+
+def reproject(geoms: NDArray[np.object_], src: str, dst: str) -> NDArray[np.object_]:
+    """Geometries given in ``src`` as new geometries in ``dst``."""
+    tr = transformer(src, dst)
+    return np.asarray(
+        shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))),
+        dtype=object,
+    )
+
+
+def epsg(code: int) -> str:
+    """``EPSG:<code>``.
+
+    >>> epsg(4549)
+    'EPSG:4549'
+    """
+    return f"EPSG:{code}"

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.plans.schemas import PlanIssue, PlanReport
+
 __all__ = [
     "ErrorBody",
     "Feature",
@@ -71,29 +73,6 @@ class Health(BaseModel):
     model_config = OPEN
     status: Literal["ok"]
     database: dict[str, Any] | None = None
-
-
-class PlanIssue(BaseModel):
-    """One finding of a plan validation, with the feature index and location when known."""
-
-    model_config = OPEN
-    code: str
-    message: str
-    severity: Literal["error", "warning"]
-    feature: int | None = None
-    location: list[float] | None = None
-
-
-class PlanReport(BaseModel):
-    """The validation report of a plan upload (also the body of a rejected one)."""
-
-    model_config = OPEN
-    status: Literal["dry_run", "imported", "replayed", "rejected"]
-    rooms: list[dict[str, Any]]
-    floor: dict[str, Any]
-    errors: list[PlanIssue]
-    warnings: list[PlanIssue]
-    source: dict[str, Any] | None = None
 
 
 class Occupancy(BaseModel):

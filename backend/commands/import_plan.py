@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 import backend.cli as cli
 from backend.accounts.access import Principal
-from backend.services import plans
+from backend.plans import service as plans
 from backend.services.errors import DomainError
 from backend.services.scope import Scope
 

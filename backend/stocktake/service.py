@@ -160,7 +160,7 @@ def _after_plan(session: Session, building_id: int) -> None:
 
 
 def install_hooks() -> None:
-    from backend.services import plans
+    from backend.plans import service as plans
 
     if _after_plan not in plans.AFTER_IMPORT:
         plans.AFTER_IMPORT.append(_after_plan)

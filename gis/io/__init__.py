@@ -17,11 +17,39 @@ One module per concern: ``base`` (refusal, limits, mapping, :class:`PlanData`), 
 
 from __future__ import annotations
 
-from gis.io.base import FieldMapping, Limits, PlanData, UploadRefused, text_codec
-from gis.io.dxf import DxfInfo, dxf_scan
-from gis.io.reader import read_plan
-from gis.io.shapefile import shapefile_encoding
-from gis.io.sniff import FORMATS, format_for, json_depth, sniff
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gis.io.base import FieldMapping, Limits, PlanData, UploadRefused, text_codec
+    from gis.io.dxf import DxfInfo, dxf_scan
+    from gis.io.reader import read_plan
+    from gis.io.shapefile import shapefile_encoding
+    from gis.io.sniff import FORMATS, format_for, json_depth, sniff
+
+# the readers (pyogrio, ezdxf) load on first use: importing gis.io.limits stays light
+_HOME = {
+    "FieldMapping": "base",
+    "Limits": "limits",
+    "PlanData": "base",
+    "UploadRefused": "base",
+    "text_codec": "base",
+    "DxfInfo": "dxf",
+    "dxf_scan": "dxf",
+    "read_plan": "reader",
+    "shapefile_encoding": "shapefile",
+    "FORMATS": "sniff",
+    "format_for": "sniff",
+    "json_depth": "sniff",
+    "sniff": "sniff",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'gis.io' has no attribute {name!r}")
+    return getattr(import_module(f"gis.io.{_HOME[name]}"), name)
+
 
 __all__ = [
     "Limits",

@@ -15,7 +15,18 @@ import numpy as np
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
+from gis.io.limits import Limits
 from gis.validate import Issue
+
+__all__ = [
+    "FieldMapping",
+    "Kind",
+    "Limits",
+    "PlanData",
+    "UploadRefused",
+    "text_codec",
+    "too_many",
+]
 
 Kind = Literal["too_large", "unsupported", "invalid"]
 
@@ -63,21 +74,6 @@ def _rebuild_refused(
     ('invalid', 'c', 'm', {'a': 1}, 'x')
     """
     return UploadRefused(kind, code, message, message_zh, details, internal=internal)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Upload limits (the service fills them from settings)."""
-
-    max_bytes: int = 50 * 2**20
-    max_unzipped_bytes: int = 200 * 2**20
-    max_zip_ratio: float = 100.0
-    max_zip_members: int = 64
-    max_features: int = 20_000
-    max_vertices: int = 2_000_000
-    max_feature_vertices: int = 100_000
-    max_json_depth: int = 32
-    max_dxf_block_entities: int = 50_000
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import pytest
 import shapely
 from sqlalchemy.orm import Session
 
-from backend.services import plans
+from backend.plans import service as plans
 from tests.api.test_plan_upload import plan, post
 from tests.backend.test_plans_support import (
     counts,

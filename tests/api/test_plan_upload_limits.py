@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy.orm import Session
 
-from backend.services import plans
+from backend.plans import service as plans
 from tests.api.test_plan_upload import plan, url
 from tests.backend.test_plans_support import demo_site
 from tests.conftest import bearer

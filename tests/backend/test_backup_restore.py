@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from backend.accounts.access import SYSTEM
 from backend.audit import service as audit
 from backend.db.migrate import upgrade
-from backend.services import plans
+from backend.plans import service as plans
 from backend.services.scope import Scope
 from tests.backend.test_plans_support import demo_site, feature_collection, rooms_in
 

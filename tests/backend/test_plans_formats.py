@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from backend.accounts.access import SYSTEM
-from backend.services import plans
+from backend.plans import service as plans
 from backend.services.scope import Scope
 from backend.settings import DATA_DIR
 from gis.area import round_area

@@ -20,7 +20,7 @@ CHILD = textwrap.dedent(
     import sys, time
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
-    from backend.services import plans
+    from backend.plans import service as plans
     from backend.accounts.access import SYSTEM
     from backend.services.scope import Scope
 
