@@ -36,18 +36,18 @@ Issue = v.Issue
 # ------------------------------------------------------------------ inputs
 @dataclass(frozen=True)
 class Thresholds:
-    """Validation thresholds (the service fills them from its upload settings)."""
+    """Validation thresholds (their defaults and environment: ``UploadSettings``)."""
 
-    min_room_m2: float = 1.0
-    max_room_m2: float = 2_000.0
-    absurd_room_m2: float = 100_000.0
-    overlap_tolerance_m2: float = 0.01
-    outside_tolerance_m2: float = 0.05
-    georef_max_rms_m: float = 0.05
-    geodesic_tolerance: float = 0.001
-    far_from_building_m: float = 200.0
-    usable_coefficient_min: float | None = None
-    usable_coefficient_max: float | None = None
+    min_room_m2: float
+    max_room_m2: float
+    absurd_room_m2: float
+    overlap_tolerance_m2: float
+    outside_tolerance_m2: float
+    georef_max_rms_m: float
+    geodesic_tolerance: float
+    far_from_building_m: float
+    usable_coefficient_min: float | None
+    usable_coefficient_max: float | None
 
 
 @dataclass(frozen=True)

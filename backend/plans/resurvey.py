@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,38 +178,7 @@ def plan(
     )
     tree = shapely.STRtree(lonlat) if len(lonlat) else None
     for c in attached.values():
-        if str(c.old_room_id) in chosen:
-            k = chosen[str(c.old_room_id)]
-            if k is None:
-                c.by = END
-            else:
-                c.new_feature, c.new_number, c.by = (
-                    int(rows[k]["feature"]),
-                    rows[k]["number"],
-                    "decision",
-                )
-            continue
-        key = _norm(c.old_number)
-        if key is not None and key in by_number:
-            k = by_number[key]
-            c.new_feature, c.new_number, c.by = int(rows[k]["feature"]), rows[k]["number"], "number"
-            continue
-        old = shapely.from_wkb(old_geoms[c.old_room_id])
-        if tree is None or old.area <= 0:
-            continue
-        near = tree.query(old)
-        if len(near) == 0:
-            continue
-        shares = shapely.area(shapely.intersection(lonlat[near], old)) / old.area
-        best = int(np.argmax(shares))
-        if shares[best] >= MIN_SHARE:
-            k = int(near[best])
-            c.new_feature, c.new_number, c.by = (
-                int(rows[k]["feature"]),
-                rows[k]["number"],
-                "overlap",
-            )
-            c.overlap_share = float(shares[best])
+        _match(c, chosen, by_number, rows, old_geoms, tree, lonlat)
     floor_uses = list(
         session.scalars(
             select(ApprovedUse.id).where(
@@ -231,6 +201,51 @@ def plan(
         floor_uses,
         floor_findings,
     )
+
+
+def _match(
+    c: Carried,
+    chosen: dict[str, int | None],
+    by_number: dict[str | None, int],
+    rows: list[dict[str, Any]],
+    old_geoms: dict[int, bytes],
+    tree: shapely.STRtree | None,
+    lonlat: np.ndarray,
+) -> None:
+    """The new room of one old room: the surveyor's decision, else the same number, else
+    the largest overlap (at least ``MIN_SHARE`` of the old room)."""
+    if str(c.old_room_id) in chosen:
+        k = chosen[str(c.old_room_id)]
+        if k is None:
+            c.by = END
+        else:
+            c.new_feature, c.new_number, c.by = (
+                int(rows[k]["feature"]),
+                rows[k]["number"],
+                "decision",
+            )
+        return
+    key = _norm(c.old_number)
+    if key is not None and key in by_number:
+        k = by_number[key]
+        c.new_feature, c.new_number, c.by = int(rows[k]["feature"]), rows[k]["number"], "number"
+        return
+    old = shapely.from_wkb(old_geoms[c.old_room_id])
+    if tree is None or old.area <= 0:
+        return
+    near = tree.query(old)
+    if len(near) == 0:
+        return
+    shares = shapely.area(shapely.intersection(lonlat[near], old)) / old.area
+    best = int(np.argmax(shares))
+    if shares[best] >= MIN_SHARE:
+        k = int(near[best])
+        c.new_feature, c.new_number, c.by = (
+            int(rows[k]["feature"]),
+            rows[k]["number"],
+            "overlap",
+        )
+        c.overlap_share = float(shares[best])
 
 
 def _parse_decisions(
@@ -260,6 +275,37 @@ def _parse_decisions(
     return out
 
 
+def _set_room(room_id: int) -> Callable[[Any], dict[str, Any]]:
+    return lambda model: {"room_id": room_id}
+
+
+def _update_uses(
+    session: Session,
+    c: Carried,
+    moved: Counter[str],
+    prefix: str,
+    values_of: Callable[[Any], dict[str, Any]],
+) -> None:
+    """One UPDATE per kind of use of an old room (occupancies also get a new version)."""
+    for model, ids, what in (
+        (Occupancy, c.occupancies, "occupancies"),
+        (Lease, c.leases, "leases"),
+        (ApprovedUse, c.approved_uses, "approved_uses"),
+    ):
+        if not ids:
+            continue
+        values = values_of(model)
+        if model is Occupancy:
+            values["version"] = Occupancy.version + 1
+        session.execute(
+            update(model)
+            .where(model.id.in_(ids))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        moved[prefix + what] += len(ids)
+
+
 def apply(
     session: Session,
     carry: CarryOver,
@@ -283,42 +329,18 @@ def apply(
     new_room: dict[int, int] = {}
     for c in carry.rooms:
         if c.by == END:
-            for model, ids, what in (
-                (Occupancy, c.occupancies, "ended_occupancies"),
-                (Lease, c.leases, "ended_leases"),
-                (ApprovedUse, c.approved_uses, "ended_approved_uses"),
-            ):
-                if ids:
-                    values: dict[str, Any] = {"end_date": func.greatest(model.start_date, today)}
-                    if model is Occupancy:
-                        values["version"] = Occupancy.version + 1
-                    session.execute(
-                        update(model)
-                        .where(model.id.in_(ids))
-                        .values(**values)
-                        .execution_options(synchronize_session=False)
-                    )
-                    moved[what] += len(ids)
+            _update_uses(
+                session,
+                c,
+                moved,
+                "ended_",
+                lambda m: {"end_date": func.greatest(m.start_date, today)},
+            )
             continue
         assert c.new_feature is not None
         target = room_of_feature[c.new_feature]
         new_room[c.old_room_id] = target
-        for model, ids, what in (
-            (Occupancy, c.occupancies, "occupancies"),
-            (Lease, c.leases, "leases"),
-            (ApprovedUse, c.approved_uses, "approved_uses"),
-        ):
-            if ids:
-                values = {"room_id": target}
-                if model is Occupancy:
-                    values["version"] = Occupancy.version + 1
-                session.execute(
-                    update(model)
-                    .where(model.id.in_(ids))
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
-                )
-                moved[what] += len(ids)
+        _update_uses(session, c, moved, "", _set_room(target))
     if carry.floor_uses:
         session.execute(
             update(ApprovedUse)

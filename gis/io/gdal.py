@@ -68,13 +68,7 @@ def gdal_read(
         with gdal_config():
             info = pyogrio.read_info(path, layer=layer, encoding=encoding)
     except Exception as exc:  # GDAL reports any unreadable file as a generic error
-        raise UploadRefused(
-            "invalid",
-            "unreadable",
-            f"the file cannot be read as {driver}",
-            f"无法按 {driver} 格式读取该文件",
-            internal=str(exc),
-        ) from exc
+        raise _unreadable(driver, exc) from exc
     if info.get("driver") != driver:
         raise UploadRefused(
             "unsupported",
@@ -96,17 +90,22 @@ def gdal_read(
                 **options,
             )
     except Exception as exc:
-        raise UploadRefused(
-            "invalid",
-            "unreadable",
-            f"the file cannot be read as {driver}",
-            f"无法按 {driver} 格式读取该文件",
-            internal=str(exc),
-        ) from exc
+        raise _unreadable(driver, exc) from exc
     if len(geoms) > limits.max_features:
         raise too_many(len(geoms), limits)
     fields = {str(n): v for n, v in zip(meta["fields"], values, strict=True)}
     return meta, np.asarray(geoms, dtype=object), fields
+
+
+def _unreadable(driver: str, exc: Exception) -> UploadRefused:
+    """GDAL's words go to ``internal`` (the log), never to the answer."""
+    return UploadRefused(
+        "invalid",
+        "unreadable",
+        f"the file cannot be read as {driver}",
+        f"无法按 {driver} 格式读取该文件",
+        internal=str(exc),
+    )
 
 
 def check_vertices(geoms: NDArray[np.object_], limits: Limits) -> None:
