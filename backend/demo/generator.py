@@ -32,6 +32,7 @@ from backend import reference, timekeeping
 from backend.settings import DATA_DIR
 from gis.area import area_method, round_area, storey_building_area
 from gis.crs import gk3_zone_crs, transformer
+from gis.ewkb import hex_ewkb
 from gis.io.imdf import read_imdf_folder
 
 SRID = 4490
@@ -199,7 +200,7 @@ def _copy(
 
 
 def _hex_ewkb(geoms: np.ndarray) -> list[str]:
-    return list(shapely.to_wkb(shapely.set_srid(geoms, SRID), hex=True, include_srid=True))
+    return hex_ewkb(geoms, SRID)
 
 
 def _credit_code(rng: np.random.Generator, adcode: int) -> str:
