@@ -26,9 +26,11 @@ def reconciliation(
     format: Annotated[Literal["json", "xlsx"], Query()] = "json",
 ) -> Any:
     """The master register against the agencies' sub-ledgers (账账: rooms used by an
-    agency's people but allocated elsewhere), against geometry (账实: reported as not done —
-    no separately recorded area exists yet) and against title certificates (账证: 证载面积
-    vs the sum of floor building areas, certificate numbers). Each mismatch has both figures
+    agency's people but allocated elsewhere), the stock-take's on-site figures against the
+    survey (账实: recorded room areas vs surveyed rooms, declared rooms the survey lacks,
+    recorded 证载面积 vs the floors' building areas) and against title certificates (账证:
+    证载面积 vs the sum of floor building areas, certificate numbers, the stock-take's
+    recorded 证载面积). Each mismatch has both figures
     and its agency; ``format=xlsx`` exports it (cells starting with = + - @ stay text)."""
     result = service.reconcile(session, scope=scope, region=region)
     if format == "xlsx":

@@ -21,8 +21,12 @@ class Mismatch(BaseModel):
     building_name: str | None
     object_type: str
     object_id: int
-    register_figure: str = Field(description="what the master register says")
-    other_figure: str = Field(description="what the sub-ledger / certificate says")
+    register_figure: str = Field(
+        description="what the master register (账账, 账证) or the survey (账实) says"
+    )
+    other_figure: str = Field(
+        description="what the sub-ledger, the stock-take's record or the certificate says"
+    )
     register_m2: float | None = None
     other_m2: float | None = None
     difference_m2: float | None = None
@@ -34,6 +38,7 @@ class AgencySummary(BaseModel):
     agency_id: int | None
     agency_name: str | None
     ledger: int
+    physical: int = Field(description="账实 mismatches (stock-take figures vs the survey)")
     title: int
     register_allocated_m2: float = Field(description="rooms allocated to it in the register")
     ledger_in_use_m2: float = Field(description="rooms its people use (its occupancy records)")

@@ -5,12 +5,16 @@ and the agency it belongs to; the list is exportable (Excel, formulas neutralise
 - 账账 (ledger): an agency's sub-ledger is where its people sit (its active occupancies);
   the master register allocates each room to an agency (``rooms.agency_id``). A room used by
   an agency's people but allocated to another (or to nobody) is a mismatch.
-- 账实 (physical): the register's areas are computed from the surveyed geometry, so there is
-  no separately recorded (on-site measured) area to compare with yet; the check reports
-  itself as not done until the stock-take adds one.
+- 账实 (physical): what the stock-take recorded on site against the surveyed geometry —
+  each declared room's 账面面积 (``ledger_rooms.recorded_area_m2``) against the usable area
+  of the surveyed room of the same building, level and number (tolerance: the stock-take's,
+  ``OFFICEMAP_LEDGER_AREA_TOLERANCE_*``); a declared room on a surveyed floor that the
+  survey lacks; and the building's recorded 证载面积 (``building_ledger.title_area_m2``)
+  against the sum of its current floors' building areas.
 - 账证 (title): the current title's 证载面积 against the sum of the building's current floor
-  building areas (tolerance: 1 % or 1 m², whichever is larger), and the certificate number
-  the register keeps against the certificate's.
+  building areas (tolerance: 1 % or 1 m², whichever is larger), the certificate number
+  the register keeps against the certificate's, and the 证载面积 the stock-take recorded
+  against the certificate's.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from backend.lifecycle.models import Title
 from backend.reconciliation import schemas
 from backend.services import scope as scopes
 from backend.services.scope import Scope
+from backend.settings import ledger_settings
+from backend.stocktake.models import BuildingLedger, LedgerRoom
 
 REL_TOLERANCE = 0.01
 ABS_TOLERANCE_M2 = 1.0
@@ -98,20 +104,176 @@ def _ledger(session: Session, scope: Scope, region: int | None) -> list[schemas.
     return out
 
 
-def _titles(
-    session: Session, scope: Scope, region: int | None
-) -> tuple[list[schemas.Mismatch], int]:
-    floors = (
+def _floor_areas() -> Any:
+    """Per building: the sum of its current floors' building areas (the surveyed figure)."""
+    return (
         select(Floor.building_id, func.sum(Floor.building_area_m2).label("m2"))
         .where(Floor.valid_to.is_(None))
         .group_by(Floor.building_id)
         .subquery()
     )
+
+
+def _beyond(a: float, b: float) -> bool:
+    """Differ by more than the title tolerance (1 % of ``b`` or 1 m², the larger)."""
+    return abs(a - b) > max(ABS_TOLERANCE_M2, REL_TOLERANCE * b)
+
+
+def _physical_rooms(session: Session, scope: Scope, region: int | None) -> list[schemas.Mismatch]:
+    """账实 per room: each declared room (账面) on a surveyed floor against the surveyed room
+    of the same number — its area beyond the stock-take's tolerance, or missing."""
+    s = ledger_settings()
+    current = and_(
+        Floor.building_id == LedgerRoom.building_id,
+        Floor.level == LedgerRoom.level,
+        Floor.valid_to.is_(None),
+    )
+    tolerance = func.greatest(
+        LedgerRoom.recorded_area_m2 * s.area_tolerance_pct / 100, s.area_tolerance_m2
+    )
     rows = session.execute(
-        select(Title, Building.name, Building.building_certificate_no, floors.c.m2, Agency.name)
+        select(
+            LedgerRoom.id,
+            LedgerRoom.agency_id,
+            Agency.name,
+            LedgerRoom.building_id,
+            Building.name,
+            LedgerRoom.level,
+            LedgerRoom.number,
+            LedgerRoom.recorded_area_m2,
+            Room.id,
+            Room.usable_area_m2,
+        )
+        .join(Building, Building.id == LedgerRoom.building_id)
+        .join(Floor, current)
+        .outerjoin(Room, and_(Room.floor_id == Floor.id, Room.number == LedgerRoom.number))
+        .outerjoin(Agency, Agency.id == LedgerRoom.agency_id)
+        .where(
+            Building.status != "disposed",
+            scope.predicate(LedgerRoom.region_adcode, LedgerRoom.agency_id),
+            _region(LedgerRoom.region_adcode, region),
+            Room.id.is_(None)
+            | (func.abs(Room.usable_area_m2 - LedgerRoom.recorded_area_m2) > tolerance),
+        )
+        .order_by(LedgerRoom.agency_id, LedgerRoom.building_id, LedgerRoom.level, LedgerRoom.id)
+    ).all()
+    out: list[schemas.Mismatch] = []
+    for lid, agency, a_name, b_id, b_name, level, number, recorded, room, area in rows:
+        common = {
+            "check": "physical",
+            "agency_id": agency,
+            "agency_name": a_name,
+            "building_id": b_id,
+            "building_name": b_name,
+            "object_type": "ledger_room",
+            "object_id": lid,
+            "other_m2": float(recorded),
+        }
+        where_zh = f"{level} 层 {number} 室"
+        if room is None:
+            out.append(
+                schemas.Mismatch(
+                    **common,
+                    kind="room_not_surveyed",
+                    register_figure="测绘图中无此房间",
+                    other_figure=f"账面 {float(recorded):.2f} m²",
+                    description_zh=f"{b_name}：{where_zh}已登记（清查），但测绘楼层中没有该房间",
+                    description_en=(
+                        f"{b_name}: room {number} on level {level} is declared by the "
+                        "stock-take but the surveyed floor has no such room"
+                    ),
+                )
+            )
+            continue
+        out.append(
+            schemas.Mismatch(
+                **common,
+                kind="room_area",
+                register_figure=f"实测 {float(area):.2f} m²",
+                other_figure=f"账面 {float(recorded):.2f} m²",
+                register_m2=float(area),
+                difference_m2=round(float(area) - float(recorded), 2),
+                description_zh=f"{b_name}：{where_zh}实测使用面积与清查账面面积不符",
+                description_en=(
+                    f"{b_name}: room {number} on level {level}: the surveyed usable area "
+                    "differs from the area the stock-take recorded"
+                ),
+            )
+        )
+    return out
+
+
+def _physical_buildings(
+    session: Session, scope: Scope, region: int | None
+) -> list[schemas.Mismatch]:
+    """账实 per building: the 证载面积 the stock-take recorded against the surveyed floors."""
+    floors = _floor_areas()
+    rows = session.execute(
+        select(
+            Building.id,
+            Building.name,
+            Building.agency_id,
+            Agency.name,
+            BuildingLedger.title_area_m2,
+            floors.c.m2,
+        )
+        .join(BuildingLedger, BuildingLedger.building_id == Building.id)
+        .join(floors, floors.c.building_id == Building.id)
+        .outerjoin(Agency, Agency.id == Building.agency_id)
+        .where(
+            BuildingLedger.title_area_m2.is_not(None),
+            Building.status != "disposed",
+            scopes.buildings_managed(scope),
+            _region(Building.region_adcode, region),
+        )
+        .order_by(Building.id)
+    ).all()
+    out: list[schemas.Mismatch] = []
+    for b_id, b_name, agency, a_name, recorded, m2 in rows:
+        if m2 is None or not _beyond(float(m2), float(recorded)):
+            continue
+        out.append(
+            schemas.Mismatch(
+                check="physical",
+                kind="building_area",
+                agency_id=agency,
+                agency_name=a_name,
+                building_id=b_id,
+                building_name=b_name,
+                object_type="building",
+                object_id=b_id,
+                register_figure=f"实测 {float(m2):.2f} m²",
+                other_figure=f"清查登记证载 {float(recorded):.2f} m²",
+                register_m2=float(m2),
+                other_m2=float(recorded),
+                difference_m2=round(float(m2) - float(recorded), 2),
+                description_zh=f"{b_name}：楼层建筑面积之和与清查登记的证载面积不符",
+                description_en=(
+                    f"{b_name}: the surveyed floors' building areas differ from the certified "
+                    "area the stock-take recorded"
+                ),
+            )
+        )
+    return out
+
+
+def _titles(
+    session: Session, scope: Scope, region: int | None
+) -> tuple[list[schemas.Mismatch], int]:
+    floors = _floor_areas()
+    rows = session.execute(
+        select(
+            Title,
+            Building.name,
+            Building.building_certificate_no,
+            floors.c.m2,
+            Agency.name,
+            BuildingLedger.title_area_m2,
+        )
         .join(Building, Building.id == Title.building_id)
         .outerjoin(floors, floors.c.building_id == Title.building_id)
         .outerjoin(Agency, Agency.id == Building.agency_id)
+        .outerjoin(BuildingLedger, BuildingLedger.building_id == Title.building_id)
         .where(
             Title.status == "current",
             Building.status != "disposed",
@@ -121,7 +283,7 @@ def _titles(
         .order_by(Title.building_id)
     ).all()
     out: list[schemas.Mismatch] = []
-    for title, b_name, cert_no, m2, agency_name in rows:
+    for title, b_name, cert_no, m2, agency_name, recorded in rows:
         certified = float(title.certified_area_m2)
         measured = None if m2 is None else float(m2)
         common = {
@@ -133,8 +295,7 @@ def _titles(
             "object_type": "title",
             "object_id": title.id,
         }
-        tolerance = max(ABS_TOLERANCE_M2, REL_TOLERANCE * certified)
-        if measured is None or abs(certified - measured) > tolerance:
+        if measured is None or _beyond(measured, certified):
             out.append(
                 schemas.Mismatch(
                     **common,
@@ -148,6 +309,23 @@ def _titles(
                     description_en=(
                         f"{b_name}: the register's floor building areas differ from the "
                         "certified area"
+                    ),
+                )
+            )
+        if recorded is not None and abs(float(recorded) - certified) >= 0.005:
+            out.append(
+                schemas.Mismatch(
+                    **common,
+                    kind="recorded_certified_area",
+                    register_figure=f"清查登记证载 {float(recorded):.2f} m²",
+                    other_figure=f"证载 {certified:.2f} m²",
+                    register_m2=float(recorded),
+                    other_m2=certified,
+                    difference_m2=round(float(recorded) - certified, 2),
+                    description_zh=f"{b_name}：清查登记的证载面积与不动产权证不一致",
+                    description_en=(
+                        f"{b_name}: the certified area the stock-take recorded differs from "
+                        "the title certificate's"
                     ),
                 )
             )
@@ -222,17 +400,25 @@ def _agency_areas(
 
 def reconcile(session: Session, *, scope: Scope, region: int | None) -> schemas.Reconciliation:
     ledger = _ledger(session, scope, region)
+    physical = _physical_rooms(session, scope, region) + _physical_buildings(session, scope, region)
     titles, without = _titles(session, scope, region)
-    mismatches = ledger + titles
-    per: dict[int | None, dict[str, Any]] = defaultdict(lambda: {"ledger": 0, "title": 0})
+    mismatches = ledger + physical + titles
+    per: dict[int | None, dict[str, Any]] = defaultdict(
+        lambda: {"ledger": 0, "physical": 0, "title": 0}
+    )
     for m in mismatches:
         per[m.agency_id]["name"] = m.agency_name
         per[m.agency_id][m.check] += 1
     areas = _agency_areas(session, scope, region, {a for a in per if a is not None})
+    tolerances = ledger_settings()
     return schemas.Reconciliation(
         region=region,
         as_of=timekeeping.today(),
-        tolerance=f"账证: {REL_TOLERANCE:.0%} or {ABS_TOLERANCE_M2} m², whichever is larger",
+        tolerance=(
+            f"账证 and buildings: {REL_TOLERANCE:.0%} or {ABS_TOLERANCE_M2} m², whichever is "
+            f"larger; rooms: the stock-take's {tolerances.area_tolerance_pct} % or "
+            f"{tolerances.area_tolerance_m2} m²"
+        ),
         checks={
             "ledger": schemas.Check(
                 done=True,
@@ -240,17 +426,24 @@ def reconcile(session: Session, *, scope: Scope, region: int | None) -> schemas.
                 note_en="the agencies' occupancy records against the register's allocation",
             ),
             "physical": schemas.Check(
-                done=False,
-                note_zh="登记面积由测绘几何计算，尚无独立的实地测量面积可比对（待清查盘点）",
+                done=True,
+                note_zh=(
+                    "清查账面面积与测绘房间使用面积、清查登记证载面积与楼层建筑面积之和对比；"
+                    "已测绘楼层上缺少的登记房间"
+                ),
                 note_en=(
-                    "register areas are computed from the surveyed geometry; there is no "
-                    "separately recorded on-site area to compare with yet (stock-take)"
+                    "the stock-take's recorded room areas against the surveyed rooms, its "
+                    "recorded certified areas against the surveyed floors; declared rooms "
+                    "missing from a surveyed floor"
                 ),
             ),
             "title": schemas.Check(
                 done=True,
-                note_zh="证载面积与楼层建筑面积之和、产权证号对比",
-                note_en="certified area against the sum of floor building areas; cert. number",
+                note_zh="证载面积与楼层建筑面积之和、产权证号、清查登记证载面积对比",
+                note_en=(
+                    "certified area against the sum of floor building areas; certificate "
+                    "number; the certified area the stock-take recorded"
+                ),
             ),
         },
         buildings_without_title=without,
@@ -259,6 +452,7 @@ def reconcile(session: Session, *, scope: Scope, region: int | None) -> schemas.
                 agency_id=a,
                 agency_name=v.get("name"),
                 ledger=v["ledger"],
+                physical=v["physical"],
                 title=v["title"],
                 register_allocated_m2=round(areas.get(a, (0.0, 0.0))[0], 2) if a else 0.0,
                 ledger_in_use_m2=round(areas.get(a, (0.0, 0.0))[1], 2) if a else 0.0,
@@ -279,9 +473,9 @@ HEADERS = [
     "办公楼",
     "对象",
     "编号",
-    "总账",
-    "分户账/证书",
-    "总账面积(m²)",
+    "总账/实测",
+    "分户账/清查账面/证书",
+    "总账/实测面积(m²)",
     "对方面积(m²)",
     "差额(m²)",
     "说明",
@@ -313,12 +507,20 @@ def xlsx(result: schemas.Reconciliation) -> bytes:
         )
     summary = wb.create_sheet("按单位汇总")
     workbook.header(
-        summary, ["单位", "账账不一致", "账证不一致", "总账分配面积(m²)", "在用面积(m²)"]
+        summary,
+        ["单位", "账账不一致", "账实不一致", "账证不一致", "总账分配面积(m²)", "在用面积(m²)"],
     )
     for a in result.agencies:
         workbook.append(
             summary,
-            [a.agency_name, a.ledger, a.title, a.register_allocated_m2, a.ledger_in_use_m2],
+            [
+                a.agency_name,
+                a.ledger,
+                a.physical,
+                a.title,
+                a.register_allocated_m2,
+                a.ledger_in_use_m2,
+            ],
         )
     notes = wb.create_sheet("说明")
     for key, check in result.checks.items():
