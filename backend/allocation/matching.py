@@ -104,17 +104,19 @@ def solve(
     shortlist: Mapping[int, Sequence[int]] | None = None,
     round_fn: RoundFn = assignment_round,
     rounds: int = MAX_ROUNDS,
+    initial: Mapping[tuple[int, int], Fit | None] | None = None,
 ) -> tuple[list[tuple[int, int, Fit]], int]:
     """Rounds of ``round_fn`` until nothing more is matched; ``fit_of(request, building,
     taken_rooms)`` evaluates a pair against the rooms not yet taken. ``shortlist``: the
-    buildings worth trying per request (default: all). A pair is evaluated again only when
-    its building lost rooms in the previous round; the cost matrix has a column only for
+    buildings worth trying per request (default: all). ``initial``: the pairs already
+    evaluated with nothing taken (``first_fits``). A pair is evaluated again only when its
+    building lost rooms in the previous round; the cost matrix has a column only for
     buildings that fit some pending request."""
     taken: set[int] = set()
     pending = list(requests)
     matched: list[tuple[int, int, Fit]] = []
-    cache: dict[tuple[int, int], Fit | None] = {}
-    dirty: set[int] = set(buildings)
+    cache: dict[tuple[int, int], Fit | None] = dict(initial or {})
+    dirty: set[int] = set() if initial is not None else set(buildings)
     done = 0
     for _ in range(rounds):
         frozen = frozenset(taken)
@@ -233,18 +235,33 @@ def _shortlist(
     return out
 
 
-def match(
-    session: Session,
-    data: schemas.MatchingCreate,
-    *,
-    principal: Principal,
-    day: dt.date | None = None,
-) -> schemas.Matching:
-    """All open requests in scope (and region) against all vacant space in scope, as an
-    assignment; with ``approve`` the matched candidates become approved plans."""
-    principal.require(*allocation.MANAGING_OFFICE)
-    day = day or timekeeping.today()
-    scope: Scope = principal.scope
+def first_fits(
+    requests: Sequence[int], shortlist: Mapping[int, Sequence[int]], fit_of: FitFn
+) -> dict[tuple[int, int], Fit | None]:
+    """Every shortlisted pair evaluated with nothing taken: the first round's cost matrix
+    (shared by our rounds, the greedy baseline and a single assignment)."""
+    nothing: frozenset[int] = frozenset()
+    return {(r, b): fit_of(r, b, nothing) for r in requests for b in shortlist.get(r, ())}
+
+
+@dataclass
+class Problem:
+    """All open requests in scope against all vacant space in scope, ready to solve."""
+
+    requests: dict[int, SpaceRequest]
+    considered: int  # requests read (some may lack a configured standard)
+    not_configured: list[int]
+    vacant: list[Any]
+    buildings: list[int]
+    fit: FitFn
+    shortlist: dict[int, list[int]]
+    fits: dict[tuple[int, int], Fit | None]
+
+
+def _open_requests(
+    session: Session, data: schemas.MatchingCreate, scope: Scope
+) -> list[tuple[SpaceRequest, str]]:
+    """Submitted requests in scope (and in ``data.region`` / among ``data.request_ids``)."""
     where = [allocation.request_visible(scope), SpaceRequest.status == "submitted"]
     if data.region is not None:
         where.append(SpaceRequest.region_adcode.between(*scopes.adcode_range(data.region)))
@@ -256,7 +273,14 @@ def match(
         .where(*where)
         .order_by(SpaceRequest.id)
     ).all()
-    _version, allowances = allocation._allowances(session, day)
+    return [(r, level) for r, level in rows]
+
+
+def _people(
+    rows: Sequence[tuple[SpaceRequest, str]], allowances: dict[tuple[str, str], float]
+) -> tuple[dict[int, SpaceRequest], dict[int, list[Any]], list[int]]:
+    """The people of each request with their allowances; requests naming a rank no
+    standard configures are set aside."""
     requests: dict[int, SpaceRequest] = {}
     slots: dict[int, list[Any]] = {}
     skipped: list[int] = []
@@ -264,10 +288,20 @@ def match(
         try:
             slots[request.id] = allocation._slots(request, level, allowances)
         except InvalidInput:
-            skipped.append(request.id)  # a rank no standard configures
+            skipped.append(request.id)
             continue
         requests[request.id] = request
-    subcategories = sorted({n["subcategory"] for r in requests.values() for n in r.rooms})
+    return requests, slots, skipped
+
+
+def problem(
+    session: Session, data: schemas.MatchingCreate, *, scope: Scope, day: dt.date
+) -> Problem:
+    """Read the requests and the vacant space (not the rooms the requests give back),
+    measure distances, shortlist the nearest buildings and evaluate the first round."""
+    rows = _open_requests(session, data, scope)
+    _version, allowances = allocation._allowances(session, day)
+    requests, slots, skipped = _people(rows, allowances)
     released = {rid for r in requests.values() for rid in (r.releases or [])}
     vacant = [
         v
@@ -277,45 +311,71 @@ def match(
             day=day,
             region=data.region,
             near=None,
-            subcategories=subcategories,
+            subcategories=sorted({n["subcategory"] for r in requests.values() for n in r.rooms}),
         )
         if v.room_id not in released
     ]
     by_building: dict[int, list[Any]] = defaultdict(list)
     for v in vacant:
         by_building[v.building_id].append(v)
-    km = _distances(session, requests, sorted(by_building))
+    buildings = sorted(by_building)
+    km = _distances(session, requests, buildings)
     fit = _fit_function(requests, slots, by_building, km)
-    ids, buildings = list(requests), sorted(by_building)
     near = _shortlist(requests, by_building, km)
-    matched, rounds = solve(ids, buildings, fit, shortlist=near)
-    greedy, _g = solve(ids, buildings, fit, shortlist=near, round_fn=greedy_round)
-    placed = round(sum(f.area_m2 for _r, _b, f in matched), 2)
-    plans: dict[int, int] = {}
-    if data.approve:
-        for r, _b, f in matched:
-            plans[r] = allocation.approve_plan(
-                session,
-                schemas.PlanCreate(
-                    request_id=r,
-                    route="transfer",
-                    assignments=f.candidate.assignments,
-                    note="province-wide matching",
-                ),
-                principal=principal,
-            )
+    return Problem(
+        requests=requests,
+        considered=len(rows),
+        not_configured=skipped,
+        vacant=vacant,
+        buildings=buildings,
+        fit=fit,
+        shortlist=near,
+        fits=first_fits(list(requests), near, fit),
+    )
+
+
+def _approve(
+    session: Session, matched: Sequence[tuple[int, int, Fit]], principal: Principal
+) -> dict[int, int]:
+    """The matched candidates become approved transfer plans: request → plan."""
+    return {
+        r: allocation.approve_plan(
+            session,
+            schemas.PlanCreate(
+                request_id=r,
+                route="transfer",
+                assignments=f.candidate.assignments,
+                note="province-wide matching",
+            ),
+            principal=principal,
+        )
+        for r, _b, f in matched
+    }
+
+
+def _placed(matched: Sequence[tuple[int, int, Fit]]) -> float:
+    return round(sum(f.area_m2 for _r, _b, f in matched), 2)
+
+
+def _answer(
+    p: Problem,
+    matched: Sequence[tuple[int, int, Fit]],
+    rounds: int,
+    greedy: Sequence[tuple[int, int, Fit]],
+    plans: Mapping[int, int],
+) -> schemas.Matching:
     matched_ids = {r for r, _b, _f in matched}
     return schemas.Matching(
         method="scipy.optimize.linear_sum_assignment",
-        requests=len(rows),
-        buildings=len(buildings),
-        vacant_rooms=len(vacant),
-        vacant_area_m2=round(sum(v.area for v in vacant), 2),
+        requests=p.considered,
+        buildings=len(p.buildings),
+        vacant_rooms=len(p.vacant),
+        vacant_area_m2=round(sum(v.area for v in p.vacant), 2),
         rounds=rounds,
         matched=[
             schemas.MatchedRequest(
                 request_id=r,
-                agency_id=requests[r].agency_id,
+                agency_id=p.requests[r].agency_id,
                 building_id=b,
                 building_name=f.candidate.building_name,
                 area_m2=f.area_m2,
@@ -327,9 +387,29 @@ def match(
             )
             for r, b, f in matched
         ],
-        unmatched=[r for r in ids if r not in matched_ids],
-        not_configured=skipped,
-        idle_area_placed_m2=placed,
-        greedy_idle_area_placed_m2=round(sum(f.area_m2 for _r, _b, f in greedy), 2),
+        unmatched=[r for r in p.requests if r not in matched_ids],
+        not_configured=p.not_configured,
+        idle_area_placed_m2=_placed(matched),
+        greedy_idle_area_placed_m2=_placed(greedy),
         greedy_matched=len(greedy),
     )
+
+
+def match(
+    session: Session,
+    data: schemas.MatchingCreate,
+    *,
+    principal: Principal,
+    day: dt.date | None = None,
+) -> schemas.Matching:
+    """All open requests in scope (and region) against all vacant space in scope, as an
+    assignment; with ``approve`` the matched candidates become approved plans."""
+    principal.require(*allocation.MANAGING_OFFICE)
+    p = problem(session, data, scope=principal.scope, day=day or timekeeping.today())
+    ids = list(p.requests)
+    matched, rounds = solve(ids, p.buildings, p.fit, shortlist=p.shortlist, initial=p.fits)
+    greedy, _g = solve(
+        ids, p.buildings, p.fit, shortlist=p.shortlist, round_fn=greedy_round, initial=p.fits
+    )
+    plans = _approve(session, matched, principal) if data.approve else {}
+    return _answer(p, matched, rounds, greedy, plans)

@@ -10,9 +10,10 @@ office is proposed for a person only if its usable area is within that person's 
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +44,9 @@ MAX_CANDIDATES = 10
 MAX_SHARE = 4  # people in one shared office at most
 MAX_SWAPS = 5
 SWAP_ATTEMPTS = 8
+SEARCH_BATCH = 64  # buildings whose vacant rooms are read in one query, nearest first
+SEARCH_MAX = 640  # buildings seen at most for one request's transfers
+SWAP_BUILDINGS = 40  # the nearest buildings searched for swaps
 
 
 # ---------------------------------------------------------------- scope
@@ -405,6 +409,7 @@ def vacant_office_rooms(
     near: Any,
     subcategories: Sequence[str] = (),
     room_ids: Sequence[int] | None = None,
+    building_ids: Sequence[int] | None = None,
 ) -> list[_Vacant]:
     """Office rooms (and rooms of ``subcategories``) of current floors that nobody uses on
     ``day``: no occupancy, approved use or lease active then."""
@@ -416,39 +421,56 @@ def vacant_office_rooms(
         where.append(Room.region_adcode.between(*scopes.adcode_range(region)))
     if room_ids is not None:
         where.append(Room.id.in_(list(room_ids)))
+    if building_ids is not None:
+        where.append(Room.building_id.in_(list(building_ids)))
     return _room_rows(_room_select(near).where(*where), session)
+
+
+def _runs(slots: Sequence[_Slot]) -> list[tuple[_Slot, int]]:
+    """Consecutive equal slots as (slot, how many)."""
+    runs: list[tuple[_Slot, int]] = []
+    for slot in slots:
+        if runs and runs[-1][0] == slot:
+            runs[-1] = (slot, runs[-1][1] + 1)
+        else:
+            runs.append((slot, 1))
+    return runs
 
 
 def _assign(slots: Sequence[_Slot], rooms: Sequence[_Vacant]) -> list[tuple[_Slot, _Vacant]]:
     """Offices for people, most senior first, never over standard: a room houses ``k``
     people of one rank when its area is within ``k`` allowances (the shared-office rule)
     and at least MIN_FIT of them. Seniors get rooms of their own where one fits; staff
-    share (up to MAX_SHARE), in the room that houses the most of them with least waste."""
+    share (up to MAX_SHARE), in the room that houses the most of them with least waste:
+    the largest ``k`` some room fits, then the smallest such room (a binary search in the
+    free rooms sorted by area)."""
     free = sorted(rooms, key=lambda r: r.area)
+    areas = [r.area for r in free]
     out: list[tuple[_Slot, _Vacant]] = []
-    i = 0
-    while i < len(slots):
-        slot = slots[i]
-        same = 1
-        while i + same < len(slots) and slots[i + same] == slot:
-            same += 1
+    for slot, same in _runs(slots):
         remaining = same
         while remaining:
-            best: tuple[int, float, _Vacant] | None = None
-            for room in free:
-                for k in range(min(MAX_SHARE, remaining), 0, -1):
-                    if MIN_FIT * k * slot.allowance <= room.area <= k * slot.allowance:
-                        if best is None or (k, -room.area) > (best[0], -best[1]):
-                            best = (k, room.area, room)
-                        break
-            if best is None:
+            pick = _smallest_fitting(areas, slot.allowance, min(MAX_SHARE, remaining))
+            if pick is None:
                 break
-            k, _area, room = best
-            free.remove(room)
+            k, j = pick
+            room = free.pop(j)
+            areas.pop(j)
             out += [(slot, room)] * k
             remaining -= k
-        i += same
     return out
+
+
+def _smallest_fitting(
+    areas: Sequence[float], allowance: float, most: int
+) -> tuple[int, int] | None:
+    """(k, index) of the smallest area within [MIN_FIT·k, k] allowances for the largest
+    ``k`` ≤ ``most`` that any area fits; ``areas`` ascending."""
+    for k in range(most, 0, -1):
+        j = bisect_left(areas, MIN_FIT * k * allowance)
+        if j < len(areas) and areas[j] <= k * allowance:
+            return k, j
+    return None
 
 
 def _match_rooms(
@@ -711,27 +733,37 @@ class _Occupant:
 
 
 def _occupied_offices(
-    session: Session, *, scope: Scope, day: dt.date, region: int, near: Any, exclude: int
+    session: Session,
+    *,
+    scope: Scope,
+    day: dt.date,
+    region: int,
+    near: Any,
+    exclude: int,
+    places: Mapping[int, float | None] | None = None,
 ) -> tuple[list[_Vacant], dict[int, list[_Occupant]]]:
-    """Offices allocated to other agencies and used only by that agency's people today."""
+    """Offices allocated to other agencies and used only by that agency's people today
+    (in ``places`` only when given: building → km, the distance they get)."""
     active = timekeeping.active_on(Occupancy.start_date, Occupancy.end_date, day)
     foreign = exists().where(
         Occupancy.room_id == Room.id, active, Occupancy.agency_id != Room.agency_id
     )
     occupied = exists().where(Occupancy.room_id == Room.id, active)
-    rooms = _room_rows(
-        _room_select(near).where(
-            Room.category == "office",
-            Room.agency_id.is_not(None),
-            Room.agency_id != exclude,
-            Building.status != "disposed",
-            Room.region_adcode.between(*scopes.adcode_range(region)),
-            scopes.rooms(scope),
-            occupied,
-            ~foreign,
-        ),
-        session,
-    )
+    where = [
+        Room.category == "office",
+        Room.agency_id.is_not(None),
+        Room.agency_id != exclude,
+        Building.status != "disposed",
+        Room.region_adcode.between(*scopes.adcode_range(region)),
+        scopes.rooms(scope),
+        occupied,
+        ~foreign,
+    ]
+    if places is not None:
+        where.append(Room.building_id.in_(list(places)))
+    rooms = _room_rows(_room_select(near).where(*where), session)
+    if places is not None:
+        rooms = [replace(r, distance_km=places[r.building_id]) for r in rooms]
     occupants: dict[int, list[_Occupant]] = defaultdict(list)
     ids = [r.room_id for r in rooms]
     for chunk in (ids[i : i + 5000] for i in range(0, len(ids), 5000)):
@@ -847,21 +879,29 @@ def _swap_candidates(
     *,
     scope: Scope,
     day: dt.date,
-    near: Any,
+    origin: tuple[float, float] | None,
     vacant: Sequence[_Vacant],
 ) -> list[schemas.Candidate]:
-    """置换: per other agency and building, its occupied offices that would house the
-    request, when its people there can move into the requester's released rooms (or its
-    own idle offices) and both stay within their entitlement."""
+    """置换: per other agency and building among the SWAP_BUILDINGS nearest of the region,
+    its occupied offices that would house the request, when its people there can move into
+    the requester's released rooms (or its own idle offices) and both stay within their
+    entitlement."""
     if not slots:
         return []
-    region = request.preferred_region_adcode or (
-        request.region_adcode - request.region_adcode % 100
+    region = _swap_region(request)
+    places = dict(
+        _nearest_buildings(session, scope=scope, region=region, origin=origin, limit=SWAP_BUILDINGS)
     )
     rooms, occupants = _occupied_offices(
-        session, scope=scope, day=day, region=region, near=near, exclude=request.agency_id
+        session,
+        scope=scope,
+        day=day,
+        region=region,
+        near=None,
+        exclude=request.agency_id,
+        places=places,
     )
-    released = _released_rooms(session, request, near)
+    released = _released_rooms(session, request, None)
     groups: dict[tuple[int, int], list[_Vacant]] = defaultdict(list)
     for r in rooms:
         assert r.agency_id is not None
@@ -929,40 +969,134 @@ def _order(c: schemas.Candidate) -> tuple[Any, ...]:
     )
 
 
+def _met(c: schemas.Candidate) -> bool:
+    return c.people_housed == c.people_needed and c.rooms_matched == c.rooms_needed
+
+
+def _swap_region(request: SpaceRequest) -> int:
+    """Where swaps are sought: the preferred region, else the agency's city."""
+    return request.preferred_region_adcode or (request.region_adcode - request.region_adcode % 100)
+
+
+def _origin(session: Session, request: SpaceRequest) -> tuple[float, float] | None:
+    """Longitude and latitude of where the agency wants to be (see ``_near_point``)."""
+    near = _near_point(session, request)
+    x, y = session.execute(select(func.ST_X(near), func.ST_Y(near))).one()
+    return None if x is None or y is None else (float(x), float(y))
+
+
+def _nearest_buildings(
+    session: Session,
+    *,
+    scope: Scope,
+    region: int | None,
+    origin: tuple[float, float] | None,
+    limit: int,
+) -> list[tuple[int, float | None]]:
+    """Buildings of the live register (in ``region``), nearest to ``origin`` first (the
+    footprint GiST index answers the K nearest), with their distance in km."""
+    where = [Building.status != "disposed"]
+    if region is not None:
+        where.append(Building.region_adcode.between(*scopes.adcode_range(region)))
+    if not scope.unrestricted and not scope.agencies:
+        where.append(scope.region_predicate(Building.region_adcode))
+    stmt: Any
+    if origin is None:
+        stmt = select(Building.id, null()).where(*where).order_by(Building.id)
+    else:
+        point = func.ST_SetSRID(func.ST_MakePoint(*origin), 4490)
+        km = (
+            func.ST_Distance(
+                func.geography(func.ST_PointOnSurface(Building.footprint)), func.geography(point)
+            )
+            / 1000.0
+        )
+        stmt = select(Building.id, km).where(*where).order_by(Building.footprint.op("<->")(point))
+    return [(b, None if d is None else float(d)) for b, d in session.execute(stmt.limit(limit))]
+
+
+def _transfer_candidates(
+    session: Session,
+    request: SpaceRequest,
+    slots: list[_Slot],
+    *,
+    scope: Scope,
+    day: dt.date,
+    origin: tuple[float, float] | None,
+) -> tuple[list[schemas.Candidate], list[_Vacant]]:
+    """调剂: buildings searched nearest first, SEARCH_BATCH at a time (their vacant rooms in
+    one query, the fit per building in memory), until MAX_CANDIDATES of them meet the
+    request in full or SEARCH_MAX buildings were seen. Returns the best candidates and the
+    vacant rooms seen (the idle offices a swap may re-house people into)."""
+    places = _nearest_buildings(
+        session,
+        scope=scope,
+        region=request.preferred_region_adcode,
+        origin=origin,
+        limit=SEARCH_MAX,
+    )
+    released = set(request.releases or [])
+    subcategories = sorted({n["subcategory"] for n in request.rooms})
+    found: list[schemas.Candidate] = []
+    seen: list[_Vacant] = []
+    for start in range(0, len(places), SEARCH_BATCH):
+        batch = dict(places[start : start + SEARCH_BATCH])
+        rooms = [
+            replace(v, distance_km=batch[v.building_id])
+            for v in vacant_office_rooms(
+                session,
+                scope=scope,
+                day=day,
+                region=None,
+                near=None,
+                subcategories=subcategories,
+                building_ids=list(batch),
+            )
+            if v.room_id not in released
+        ]
+        seen += rooms
+        by_building: dict[int, list[_Vacant]] = defaultdict(list)
+        for room in rooms:
+            by_building[room.building_id].append(room)
+        found += [
+            c
+            for group in by_building.values()
+            if (c := _building_candidate(request, slots, group)) is not None
+        ]
+        if sum(_met(c) for c in found) >= MAX_CANDIDATES:
+            break
+    found.sort(key=_order)
+    return found[:MAX_CANDIDATES], seen
+
+
+def _fallbacks(slots: list[_Slot], request: SpaceRequest) -> list[schemas.Candidate]:
+    """租用 then 建设, when neither a transfer nor a swap meets the request."""
+    why_zh, why_en = (
+        "现有闲置用房无法满足（调剂、置换均不可行）",
+        "no idle space fits (neither transfer nor swap)",
+    )
+    return [
+        _fallback("rent", slots, request, why_zh, why_en),
+        _fallback("build", slots, request, why_zh, why_en),
+    ]
+
+
 def candidates(
     session: Session, request_id: int, *, scope: Scope, day: dt.date | None = None
 ) -> schemas.Candidates:
     """Ways to meet the request, in the rule order 调剂 → 置换 → 租用 → 建设; within a
     route: everything met first, then one floor before adjacent floors before several,
-    then fewer moves, then nearer."""
+    then fewer moves, then nearer. Transfers come from the nearest buildings that meet the
+    request (``_transfer_candidates``), swaps from the SWAP_BUILDINGS nearest."""
     day = day or timekeeping.today()
     request, _name = _request(session, request_id, scope)
     agency = session.get(Agency, request.agency_id)
     assert agency is not None
     _version, allowances = _allowances(session, day)
     slots = _slots(request, agency.level, allowances)
-    near = _near_point(session, request)
-    vacant = vacant_office_rooms(
-        session,
-        scope=scope,
-        day=day,
-        region=request.preferred_region_adcode,
-        near=near,
-        subcategories=sorted({n["subcategory"] for n in request.rooms}),
-    )
-    vacant = [v for v in vacant if v.room_id not in set(request.releases or [])]
-    by_building: dict[int, list[_Vacant]] = defaultdict(list)
-    for room in vacant:
-        by_building[room.building_id].append(room)
-    transfers = [
-        c
-        for rooms in by_building.values()
-        if (c := _building_candidate(request, slots, rooms)) is not None
-    ]
-    transfers.sort(key=_order)
-    found = transfers[:MAX_CANDIDATES]
-    met = any(
-        c.people_housed == c.people_needed and c.rooms_matched == c.rooms_needed for c in found
+    origin = _origin(session, request)
+    found, vacant = _transfer_candidates(
+        session, request, slots, scope=scope, day=day, origin=origin
     )
     swaps = _swap_candidates(
         session,
@@ -971,23 +1105,13 @@ def candidates(
         allowances,
         scope=scope,
         day=day,
-        near=near,
+        origin=origin,
         vacant=[v for v in vacant if v.category == "office"],
     )
     swaps.sort(key=_order)
     found += swaps[:MAX_SWAPS]
-    met = met or any(
-        c.people_housed == c.people_needed and c.rooms_matched == c.rooms_needed for c in swaps
-    )
-    if not met:
-        why_zh, why_en = (
-            "现有闲置用房无法满足（调剂、置换均不可行）",
-            "no idle space fits (neither transfer nor swap)",
-        )
-        found += [
-            _fallback("rent", slots, request, why_zh, why_en),
-            _fallback("build", slots, request, why_zh, why_en),
-        ]
+    if not any(_met(c) for c in found):
+        found += _fallbacks(slots, request)
     for i, c in enumerate(found, start=1):
         c.rank = i
     return schemas.Candidates(
@@ -1178,9 +1302,7 @@ def _check_swap(
             details={"field": "assignments"},
         )
     ids = sorted({a.room_id for a in assignments})
-    region = request.preferred_region_adcode or (
-        request.region_adcode - request.region_adcode % 100
-    )
+    region = _swap_region(request)
     rooms, occupants = _occupied_offices(
         session, scope=scope, day=day, region=region, near=None, exclude=request.agency_id
     )

@@ -1,0 +1,372 @@
+"""B10 — reallocation matching on the benchmark province.
+
+1. Candidates for one space request: ``allocation.service.candidates`` (调剂 searched
+   nearest building first, fits in memory, then 置换, 租用/建设 when nothing fits) vs the
+   floor: one plain SQL query for the nearest vacant offices within the allowance (KNN on
+   the rooms' GiST index). p50/p95 over the same requests, interleaved.
+2. Province-wide matching of 1,000 requests against all idle space: ours
+   (``allocation.matching``: rounds of linear_sum_assignment on the requests × buildings cost
+   matrix) vs scipy's linear_sum_assignment once on the same (first-round) cost matrix vs a
+   greedy floor of plain SQL nearest-idle-room queries, request after request. Time and the
+   idle m² each places; ours' first round is checked to reach scipy's optimum.
+
+Requests are inserted in one transaction that is rolled back at the end (the province is
+left as it was). Run: ``.venv/bin/python -m benchmarks.b10_matching``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.orm import Session
+
+from backend import reference
+from backend.allocation import matching, schemas
+from backend.allocation import service as allocation
+from backend.allocation.models import SpaceRequest
+from backend.commands.compliance import DEMO, NATIONAL
+from backend.services import compliance, standards
+from backend.services.scope import Scope
+from benchmarks.common import Section, benchmark_database, write_section
+
+AS_OF = dt.date(2026, 11, 26)
+REQUESTS = 1_000
+SINGLE = 25  # requests timed one by one
+REPEAT = 3  # timed runs of each single request (ours and the floor interleaved)
+EVERYTHING = Scope.everything()
+
+# the floor of one request: the nearest vacant offices within [MIN_FIT, 1] × the allowance
+NEAREST_IDLE = text(
+    """
+    SELECT r.id, r.usable_area_m2
+    FROM rooms r
+    JOIN floors f ON f.id = r.floor_id AND f.valid_to IS NULL
+    JOIN buildings b ON b.id = r.building_id AND b.status <> 'disposed'
+    WHERE r.category = 'office'
+      AND r.usable_area_m2 BETWEEN :lo AND :hi
+      AND NOT (r.id = ANY(CAST(:taken AS bigint[])))
+      AND NOT EXISTS (SELECT 1 FROM occupancies o WHERE o.room_id = r.id
+                      AND o.start_date <= :d AND (o.end_date IS NULL OR o.end_date > :d))
+      AND NOT EXISTS (SELECT 1 FROM approved_uses u WHERE u.room_id = r.id
+                      AND u.start_date <= :d AND (u.end_date IS NULL OR u.end_date > :d))
+      AND NOT EXISTS (SELECT 1 FROM leases l
+                      WHERE (l.room_id = r.id OR l.building_id = r.building_id)
+                      AND l.start_date <= :d AND (l.end_date IS NULL OR l.end_date > :d))
+    ORDER BY r.geom <-> ST_SetSRID(ST_MakePoint(:x, :y), 4490)
+    LIMIT :n
+    """
+)
+
+
+def _requests(session: Session, n: int, seed: int = 10) -> list[int]:
+    """``n`` requests of agencies with staffing: 1–4 staff of the agency's most junior
+    rank, every fifth also one officer of the rank above; no preferred region (the city)."""
+    rng = random.Random(seed)
+    ranks: dict[str, list[str]] = {}
+    for level, code in reference.ranks():
+        ranks.setdefault(level, []).append(code)
+    allowances = standards.office_allowances_in_effect(session, AS_OF)
+    agencies = session.execute(
+        text(
+            "SELECT a.id, a.level, a.region_adcode FROM agencies a WHERE EXISTS "
+            "(SELECT 1 FROM agency_staffing s WHERE s.agency_id = a.id) ORDER BY a.id"
+        )
+    ).all()
+    picked = rng.sample(agencies, min(n, len(agencies)))
+    while len(picked) < n:
+        picked.append(rng.choice(agencies))
+    rows = []
+    for i, a in enumerate(picked):
+        configured = sorted(
+            (allowances[(a.level, c)], c)
+            for c in ranks.get(a.level, [])
+            if (a.level, c) in allowances
+        )
+        if not configured:
+            continue
+        offices = [{"rank_code": configured[0][1], "count": rng.randint(1, 4)}]
+        if i % 5 == 0 and len(configured) > 1:
+            offices.append({"rank_code": configured[1][1], "count": 1})
+        rows.append(
+            {
+                "agency_id": a.id,
+                "region_adcode": a.region_adcode,
+                "status": "submitted",
+                "offices": offices,
+                "rooms": [],
+                "releases": [],
+                "reason": "B10",
+                "created_by": "benchmark",
+            }
+        )
+    return list(session.scalars(insert(SpaceRequest).returning(SpaceRequest.id), rows).all())
+
+
+def _origin(session: Session, request_id: int) -> tuple[float, float]:
+    request = session.get(SpaceRequest, request_id)
+    assert request is not None
+    origin = allocation._origin(session, request)
+    assert origin is not None
+    return origin
+
+
+def _floor_one(session: Session, request_id: int, allowances: dict[tuple[str, str], float]) -> int:
+    """The plain SQL answer for one request: per person, the nearest vacant office within
+    the allowance (one query per rank)."""
+    request = session.get(SpaceRequest, request_id)
+    assert request is not None
+    level = session.execute(
+        text("SELECT level FROM agencies WHERE id = :a"), {"a": request.agency_id}
+    ).scalar_one()
+    x, y = _origin(session, request_id)
+    found = 0
+    for need in request.offices:
+        allowance = allowances[(level, need["rank_code"])]
+        found += len(
+            session.execute(
+                NEAREST_IDLE,
+                {
+                    "lo": allocation.MIN_FIT * allowance,
+                    "hi": allowance,
+                    "taken": [],
+                    "d": AS_OF,
+                    "x": x,
+                    "y": y,
+                    "n": need["count"],
+                },
+            ).all()
+        )
+    return found
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def single_requests(session: Session, ids: list[int]) -> dict[str, Any]:
+    allowances = standards.office_allowances_in_effect(session, AS_OF)
+    ours: list[float] = []
+    floor: list[float] = []
+    met = 0
+    for rid in ids:
+        for _ in range(REPEAT):
+            t0 = time.perf_counter()
+            result = allocation.candidates(session, rid, scope=EVERYTHING, day=AS_OF)
+            ours.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            _floor_one(session, rid, allowances)
+            floor.append((time.perf_counter() - t0) * 1000)
+        first = result.candidates[0]
+        met += first.route == "transfer" and first.people_housed == first.people_needed
+    return {
+        "ours_p50": statistics.median(ours),
+        "ours_p95": _pct(ours, 0.95),
+        "floor_p50": statistics.median(floor),
+        "floor_p95": _pct(floor, 0.95),
+        "met": met,
+        "n": len(ids),
+    }
+
+
+def greedy_floor(session: Session, ids: list[int]) -> tuple[float, float, int]:
+    """Requests one after the other, each person the nearest vacant office within the
+    allowance not yet taken (plain SQL). Returns seconds, m² placed, people housed."""
+    allowances = standards.office_allowances_in_effect(session, AS_OF)
+    t0 = time.perf_counter()
+    taken: list[int] = []
+    area = 0.0
+    housed = 0
+    for rid in ids:
+        request = session.get(SpaceRequest, rid)
+        assert request is not None
+        level = session.execute(
+            text("SELECT level FROM agencies WHERE id = :a"), {"a": request.agency_id}
+        ).scalar_one()
+        x, y = _origin(session, rid)
+        for need in request.offices:
+            key = (level, need["rank_code"])
+            if key not in allowances:
+                continue
+            rows = session.execute(
+                NEAREST_IDLE,
+                {
+                    "lo": allocation.MIN_FIT * allowances[key],
+                    "hi": allowances[key],
+                    "taken": taken,
+                    "d": AS_OF,
+                    "x": x,
+                    "y": y,
+                    "n": need["count"],
+                },
+            ).all()
+            taken += [r[0] for r in rows]
+            area += sum(float(r[1]) for r in rows)
+            housed += len(rows)
+    return time.perf_counter() - t0, round(area, 2), housed
+
+
+def province(session: Session, ids: list[int]) -> dict[str, Any]:
+    data = schemas.MatchingCreate(request_ids=ids)
+    t0 = time.perf_counter()
+    p = matching.problem(session, data, scope=EVERYTHING, day=AS_OF)
+    t_problem = time.perf_counter() - t0
+    requests = list(p.requests)
+    t0 = time.perf_counter()
+    ours, rounds = matching.solve(
+        requests, p.buildings, p.fit, shortlist=p.shortlist, initial=p.fits
+    )
+    t_ours = time.perf_counter() - t0
+    # scipy once on the same (first-round) cost matrix
+    t0 = time.perf_counter()
+    columns = sorted({b for (_r, b), f in p.fits.items() if f is not None})
+    matrix = np.full((len(requests), len(columns)), matching.INFEASIBLE)
+    col = {b: j for j, b in enumerate(columns)}
+    row = {r: i for i, r in enumerate(requests)}
+    for (r, b), f in p.fits.items():
+        if f is not None:
+            matrix[row[r], col[b]] = matching.cost(f)
+    rr, cc = linear_sum_assignment(matrix)
+    chosen = [
+        (i, j)
+        for i, j in zip(rr.tolist(), cc.tolist(), strict=True)
+        if matrix[i, j] < matching.INFEASIBLE
+    ]
+    t_scipy = time.perf_counter() - t0
+    scipy_area = round(
+        sum(p.fits[(requests[i], columns[j])].area_m2 for i, j in chosen),  # type: ignore[union-attr]
+        2,
+    )
+    scipy_cost = float(sum(matrix[i, j] for i, j in chosen))
+    # ours' first round on the same matrix reaches the same optimum
+    first = matching.assignment_round(requests, columns, p.fits)
+    first_cost = float(sum(matching.cost(p.fits[(r, b)]) for r, b in first))
+    t0 = time.perf_counter()
+    greedy, _g = matching.solve(
+        requests,
+        p.buildings,
+        p.fit,
+        shortlist=p.shortlist,
+        round_fn=matching.greedy_round,
+        initial=p.fits,
+    )
+    t_greedy = time.perf_counter() - t0
+    return {
+        "problem_s": t_problem,
+        "ours_s": t_ours,
+        "scipy_s": t_scipy,
+        "greedy_s": t_greedy,
+        "rounds": rounds,
+        "ours_area": round(sum(f.area_m2 for _r, _b, f in ours), 2),
+        "ours_matched": len(ours),
+        "scipy_area": scipy_area,
+        "scipy_matched": len(chosen),
+        "greedy_area": round(sum(f.area_m2 for _r, _b, f in greedy), 2),
+        "greedy_matched": len(greedy),
+        "optimum_equal": abs(first_cost - scipy_cost) <= 1e-6 * max(1.0, abs(scipy_cost)),
+        "scipy_cost": scipy_cost,
+        "first_cost": first_cost,
+        "requests": len(requests),
+        "buildings": len(p.buildings),
+        "columns": len(columns),
+        "vacant_rooms": len(p.vacant),
+        "vacant_area": round(sum(v.area for v in p.vacant), 2),
+        "pairs": len(p.fits),
+    }
+
+
+def main() -> None:
+    pg = benchmark_database()
+    engine = create_engine(pg.url(), pool_size=2)
+    with Session(engine) as s, s.begin():
+        for v in (NATIONAL, DEMO):
+            standards.load_version(s, v, actor="benchmark")
+        compliance.seed_demo(s, as_of=AS_OF)
+    with Session(engine) as s:
+        try:
+            ids = _requests(s, REQUESTS)
+            s.flush()
+            s.execute(text("ANALYZE space_requests"))
+            single = single_requests(s, ids[:SINGLE])
+            print("single", single, flush=True)
+            t_floor, floor_area, floor_housed = greedy_floor(s, ids)
+            print("greedy floor", t_floor, floor_area, floor_housed, flush=True)
+            wide = province(s, ids)
+            print("province", wide, flush=True)
+        finally:
+            s.rollback()
+    engine.dispose()
+    ours_total = wide["problem_s"] + wide["ours_s"]
+    scipy_total = wide["problem_s"] + wide["scipy_s"]
+    section = Section(
+        "B10",
+        "Reallocation matching: candidates per request; 1,000 requests province-wide",
+        header=["what", "ours", "anchor", "ratio", "target"],
+        rows=[
+            [
+                "candidates for one request, p50 / p95 ms",
+                f"{single['ours_p50']:.1f} / {single['ours_p95']:.1f}",
+                f"{single['floor_p50']:.1f} / {single['floor_p95']:.1f} (SQL nearest idle offices)",
+                f"{single['ours_p50'] / single['floor_p50']:.1f}× at p50",
+                "≤ 200 ms",
+            ],
+            [
+                "province-wide matching, s (read + evaluate + solve)",
+                f"{ours_total:.2f} ({wide['problem_s']:.2f} + {wide['ours_s']:.3f} solve, "
+                f"{wide['rounds']} rounds)",
+                f"scipy LSA once: {scipy_total:.2f} ({wide['problem_s']:.2f} + "
+                f"{wide['scipy_s']:.3f}); SQL greedy floor: {t_floor:.2f}",
+                f"{ours_total / scipy_total:.2f}× scipy",
+                "≤ 1.5× scipy",
+            ],
+            [
+                "idle m² placed (requests matched)",
+                f"{wide['ours_area']:,.2f} ({wide['ours_matched']})",
+                f"scipy {wide['scipy_area']:,.2f} ({wide['scipy_matched']}); greedy rounds "
+                f"{wide['greedy_area']:,.2f} ({wide['greedy_matched']}); SQL greedy floor "
+                f"{floor_area:,.2f} ({floor_housed} people, partial requests included)",
+                f"{wide['ours_area'] / wide['scipy_area']:.3f}× scipy"
+                if wide["scipy_area"]
+                else "—",
+                "≥ scipy's area",
+            ],
+        ],
+        notes=[
+            f"Benchmark province; {wide['requests']} open requests (agencies with staffing, "
+            "1–4 staff of their most junior rank, every fifth one officer more, no preferred "
+            f"region: their city), {wide['vacant_rooms']:,} vacant rooms "
+            f"({wide['vacant_area']:,.2f} m²) in {wide['buildings']:,} buildings; "
+            f"{wide['pairs']:,} request × building pairs evaluated (the {matching.MAX_NEAR} "
+            f"nearest buildings of each request's city), {wide['columns']:,} columns.",
+            f"One request: {single['n']} of the requests × {REPEAT} runs, ours and the SQL "
+            f"floor interleaved; ours' first candidate housed everyone in "
+            f"{single['met']} of {single['n']}. Ours returns ranked candidates (up to "
+            f"{allocation.MAX_CANDIDATES} transfers from the nearest buildings that meet the "
+            f"request, searched {allocation.SEARCH_BATCH} buildings per query, and up to "
+            f"{allocation.MAX_SWAPS} swaps among the {allocation.SWAP_BUILDINGS} nearest "
+            "buildings); the floor returns the nearest vacant offices within each "
+            "allowance, no fit, no contiguity, no swaps.",
+            "Our first round on the first-round cost matrix reaches scipy's optimum: "
+            f"{'yes' if wide['optimum_equal'] else 'NO'} (cost {wide['first_cost']:.3f} vs "
+            f"{wide['scipy_cost']:.3f}). Later rounds place requests in buildings that "
+            "already served one, so ours places at least scipy's single-assignment area.",
+            "The SQL greedy floor places any office within the allowance one person at a "
+            "time (no shared offices, requests met only in part count); ours places only "
+            "requests met in full in one building (调剂, never over standard).",
+            "The read (vacant rooms of the province, distances, shortlist, first-round fits) "
+            "is shared by ours and the scipy anchor and counted in both totals.",
+        ],
+    )
+    write_section(section)
+    print(section.markdown())
+
+
+if __name__ == "__main__":
+    main()
