@@ -88,6 +88,141 @@ PERMISSIONS: dict[str, Permission] = {
         "run a what-if scenario (live findings untouched)",
         "POST /api/v1/whatif/scenarios",
     ),
+    # reallocation (allocation): agencies ask, the managing office decides
+    "space_request.create": Permission(
+        ("admin", "planner", "agency_officer"),
+        "file a space request (用房申请; an officer for its own agency)",
+        "POST /api/v1/space-requests",
+    ),
+    "allocation.candidates": Permission(
+        MANAGING_OFFICE,
+        "see a request's candidates (other agencies' idle space)",
+        "GET /api/v1/space-requests/{id}/candidates",
+    ),
+    "allocation.approve": Permission(
+        MANAGING_OFFICE,
+        "approve an allocation plan (调剂/置换/租用/建设)",
+        "POST /api/v1/allocation-plans",
+    ),
+    "allocation.execute": Permission(
+        MANAGING_OFFICE,
+        "execute an approved allocation plan",
+        "POST /api/v1/allocation-plans/{id}/execute",
+    ),
+    "allocation.match": Permission(
+        MANAGING_OFFICE,
+        "match all open requests against all idle space",
+        "POST /api/v1/allocation-matchings",
+    ),
+    "asset_pool.release": Permission(
+        MANAGING_OFFICE,
+        "release an idle room to the public asset pool (公物仓)",
+        "POST /api/v1/asset-pool",
+    ),
+    # the asset lifecycle (lifecycle)
+    "lease.approve": Permission(
+        MANAGING_OFFICE,
+        "approve or end a lease or loan",
+        "POST /api/v1/leases/{id}/approve, /end",
+    ),
+    "maintenance.request": Permission(
+        ("admin", "planner", "agency_officer"),
+        "request maintenance (维修申请)",
+        "POST /api/v1/maintenance",
+    ),
+    "maintenance.decide": Permission(
+        MANAGING_OFFICE,
+        "approve, reject or complete maintenance",
+        "POST /api/v1/maintenance/{id}/approve, /reject, /complete",
+    ),
+    "disposal.write": Permission(
+        MANAGING_OFFICE,
+        "propose, approve or complete a disposal (处置)",
+        "POST /api/v1/disposals, /disposals/{id}/approve, /complete",
+    ),
+    "title.write": Permission(
+        MANAGING_OFFICE,
+        "register or transfer a title (产权)",
+        "POST /api/v1/titles, /titles/{id}/transfer",
+    ),
+    "reconciliation.read": Permission(
+        ROLES,
+        "read the reconciliation 账账/账实/账证 (within scope)",
+        "GET /api/v1/reconciliation",
+    ),
+    # supervision
+    "inspection.read": Permission(
+        ("admin", "inspector", "leader"),
+        "read inspections and their checks",
+        "GET /api/v1/inspections…",
+    ),
+    "inspection.write": Permission(
+        ("admin", "inspector"),
+        "plan or change an inspection, record an on-site check",
+        "POST /api/v1/inspections, PATCH …/{id}, POST …/{id}/checks",
+    ),
+    "evidence.upload": Permission(
+        ("admin", "inspector", "agency_officer"),
+        "upload evidence (佐证材料)",
+        "POST /api/v1/evidence",
+    ),
+    "rectification.read": Permission(
+        ("admin", "inspector", "leader", "agency_officer", "planner"),
+        "read the rectification ledger (整改台账)",
+        "GET /api/v1/rectifications, …/findings/{id}/rectification",
+    ),
+    "rectification.create": Permission(
+        ("admin", "inspector"),
+        "put a finding on the rectification ledger",
+        "POST /api/v1/findings/{id}/rectification",
+    ),
+    "rectification.update": Permission(
+        ("admin", "inspector", "agency_officer"),
+        "edit a rectification item (measures, progress; verification: inspectors)",
+        "PATCH /api/v1/findings/{id}/rectification",
+    ),
+    "rectification.flag_overdue": Permission(
+        ("admin",),
+        "flag overdue rectifications (the daily run)",
+        "POST /api/v1/rectifications/overdue-flags",
+    ),
+    "accountability.read": Permission(
+        ("admin", "inspector", "leader"),
+        "read accountability (问责) records",
+        "GET /api/v1/accountability",
+    ),
+    "accountability.write": Permission(
+        ("admin", "inspector"),
+        "record an accountability (问责) decision",
+        "POST /api/v1/accountability",
+    ),
+    "assessment.read": Permission(
+        ("admin", "inspector", "leader", "planner"),
+        "read assessments (考核)",
+        "GET /api/v1/assessments…",
+    ),
+    # stock-take
+    "ledger.import": Permission(
+        ("admin", "planner", "agency_officer"),
+        "import a ledger workbook (清查台账; reference figures: managing office)",
+        "POST /api/v1/imports/ledger",
+    ),
+    "agency.create": Permission(
+        MANAGING_OFFICE, "register an agency (单位)", "POST /api/v1/agencies"
+    ),
+    "campaign.create": Permission(
+        MANAGING_OFFICE, "launch a stock-take campaign (清查任务)", "POST /api/v1/campaigns"
+    ),
+    "campaign.submit": Permission(
+        ("admin", "agency_officer"),
+        "submit an agency's declaration in a campaign",
+        "POST /api/v1/campaigns/{id}/agencies/{agency}/status submitted",
+    ),
+    "campaign.verify": Permission(
+        MANAGING_OFFICE,
+        "verify or return a declaration",
+        "POST /api/v1/campaigns/{id}/agencies/{agency}/status verified, returned",
+    ),
     "password.change": Permission(
         ROLES, "change one's own password, sign out", "POST /api/v1/auth/password, /logout"
     ),

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
-from backend.accounts.access import Principal
+from backend.accounts.access import Principal, roles_for
 from backend.allocation import schemas
 from backend.allocation import service as allocation
 from backend.allocation.models import SpaceRequest
@@ -404,7 +404,7 @@ def match(
 ) -> schemas.Matching:
     """All open requests in scope (and region) against all vacant space in scope, as an
     assignment; with ``approve`` the matched candidates become approved plans."""
-    principal.require(*allocation.MANAGING_OFFICE)
+    principal.require(*roles_for("allocation.match"))
     p = problem(session, data, scope=principal.scope, day=day or timekeeping.today())
     ids = list(p.requests)
     matched, rounds = solve(ids, p.buildings, p.fit, shortlist=p.shortlist, initial=p.fits)

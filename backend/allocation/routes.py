@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 
-from backend.accounts.access import Principal
+from backend.accounts.access import Principal, roles_for
 from backend.allocation import matching, schemas, service
 from backend.api.deps import (
     IfMatchDep,
@@ -24,7 +24,11 @@ router = APIRouter(prefix="/api/v1", tags=["reallocation 调剂"])
 
 Id = Annotated[int, Path(ge=1, le=2**62)]
 AgencyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-ManagingOffice = Annotated[Principal, Depends(require_roles(*service.MANAGING_OFFICE))]
+Candidates = Annotated[Principal, Depends(require_roles(*roles_for("allocation.candidates")))]
+Approver = Annotated[Principal, Depends(require_roles(*roles_for("allocation.approve")))]
+Executor = Annotated[Principal, Depends(require_roles(*roles_for("allocation.execute")))]
+PoolKeeper = Annotated[Principal, Depends(require_roles(*roles_for("asset_pool.release")))]
+Matcher = Annotated[Principal, Depends(require_roles(*roles_for("allocation.match")))]
 _E: dict[int | str, dict[str, Any]] = {
     404: {"description": "not found or outside the caller's scope"},
     409: {"description": "the request or plan is not in a state that allows this"},
@@ -93,7 +97,7 @@ def get_request(session: SessionDep, scope: ScopeDep, request_id: Id) -> JSONRes
     summary="Candidate space in the rule order 候选用房",
 )
 def request_candidates(
-    session: SessionDep, principal: ManagingOffice, request_id: Id
+    session: SessionDep, principal: Candidates, request_id: Id
 ) -> schemas.Candidates:
     """调剂 first (public asset pool, the agency's own idle offices, other agencies' idle
     offices), then 置换; 租用 and 建设 only when nothing fits. Each candidate shows its fit
@@ -124,7 +128,7 @@ def agency_entitlement(
     summary="Approve a plan for a request 批准配置方案",
 )
 def approve_plan(
-    session: SessionDep, principal: ManagingOffice, body: schemas.PlanCreate
+    session: SessionDep, principal: Approver, body: schemas.PlanCreate
 ) -> JSONResponse:
     plan_id = service.approve_plan(session, body, principal=principal)
     public = service.get_plan(session, plan_id, scope=principal.scope)
@@ -149,7 +153,7 @@ def get_plan(session: SessionDep, scope: ScopeDep, plan_id: Id) -> JSONResponse:
     summary="Execute an approved plan 执行配置方案",
 )
 def execute_plan(
-    session: SessionDep, principal: ManagingOffice, plan_id: Id, expected: IfMatchDep
+    session: SessionDep, principal: Executor, plan_id: Id, expected: IfMatchDep
 ) -> JSONResponse:
     """Rooms allocated to the agency, an occupancy per person from today, pool entries
     taken, idle findings re-evaluated (those cured close) — one audited change."""
@@ -164,7 +168,7 @@ def execute_plan(
     summary="Release an idle room to the public asset pool 交回公物仓",
 )
 def release_to_pool(
-    session: SessionDep, principal: ManagingOffice, body: schemas.PoolRelease
+    session: SessionDep, principal: PoolKeeper, body: schemas.PoolRelease
 ) -> dict[str, Any]:
     """The managing office takes an idle room back: allocated to nobody, offered first to
     every request (调剂). A room in use today is refused (422); one already pooled is 409."""
@@ -197,7 +201,7 @@ def list_pool(
     summary="Province-wide matching 全省统筹匹配",
 )
 def allocation_matching(
-    session: SessionDep, principal: ManagingOffice, body: schemas.MatchingCreate
+    session: SessionDep, principal: Matcher, body: schemas.MatchingCreate
 ) -> schemas.Matching:
     """All open requests in scope against all vacant space in scope at once: an assignment
     (scipy's linear_sum_assignment on requests × buildings, in rounds), not greedy one by

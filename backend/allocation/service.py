@@ -132,7 +132,7 @@ def create_request(
     session: Session, data: schemas.SpaceRequestCreate, *, principal: Principal
 ) -> int:
     """An agency (its officer) or the managing office (for it) asks for space."""
-    principal.require("admin", "planner", "agency_officer")
+    principal.require(*access.roles_for("space_request.create"))
     agency = _agency(session, data.agency_id, principal.scope)
     if data.near_building_id is not None:
         seen = session.execute(
@@ -1345,7 +1345,7 @@ def _check_swap(
 
 def approve_plan(session: Session, data: schemas.PlanCreate, *, principal: Principal) -> int:
     """The managing office approves one candidate (or a rent/build) for a request."""
-    principal.require(*MANAGING_OFFICE)
+    principal.require(*access.roles_for("allocation.approve"))
     day = timekeeping.today()
     request, _name = _request(session, data.request_id, principal.scope)
     if request.status != "submitted":
@@ -1481,7 +1481,7 @@ def execute_plan(
     per person from today; for a swap the other agency's people move into the rooms given
     back; the rest of the rooms given back go to the pool when idle; pool entries taken,
     idle findings re-evaluated — one audited change."""
-    principal.require(*MANAGING_OFFICE)
+    principal.require(*access.roles_for("allocation.execute"))
     day = timekeeping.today()
     plan = session.scalars(
         select(AllocationPlan)
@@ -1712,7 +1712,7 @@ def _open_idle_findings(session: Session, room_ids: Sequence[int]) -> set[int]:
 # ---------------------------------------------------------------- the public asset pool
 def release_to_pool(session: Session, data: schemas.PoolRelease, *, principal: Principal) -> int:
     """A planner takes an idle room back into the public asset pool (公物仓)."""
-    principal.require(*MANAGING_OFFICE)
+    principal.require(*access.roles_for("asset_pool.release"))
     day = timekeeping.today()
     room = session.execute(
         select(Room.id, Room.agency_id, Room.category)

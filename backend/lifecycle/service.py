@@ -31,7 +31,7 @@ from backend.services.errors import Conflict, InvalidInput, check_version, not_f
 from backend.services.scope import Scope
 
 MANAGING_OFFICE = access.MANAGING_OFFICE  # the one definition (services/access.py)
-REQUESTERS = ("admin", "planner", "agency_officer")
+REQUESTERS = access.roles_for("maintenance.request")
 M = TypeVar("M")
 P = TypeVar("P", bound=BaseModel)
 
@@ -199,7 +199,7 @@ def approve_lease(
     expected: int,
     principal: Principal,
 ) -> schemas.LeasePublic:
-    principal.require(*MANAGING_OFFICE)
+    principal.require(*access.roles_for("lease.approve"))
     lease = _locked(session, Lease, lease_id, scopes.leases(principal.scope), expected, "lease")
     if lease.approved:
         raise Conflict("the lease is already approved", message_zh="该出租出借已批准")
@@ -231,7 +231,7 @@ def end_lease(
     expected: int,
     principal: Principal,
 ) -> schemas.LeasePublic:
-    principal.require(*MANAGING_OFFICE)
+    principal.require(*access.roles_for("lease.approve"))
     lease = _locked(session, Lease, lease_id, scopes.leases(principal.scope), expected, "lease")
     if lease.ended_on is not None:
         raise Conflict("the lease has already ended", message_zh="该出租出借已终止")
@@ -353,7 +353,7 @@ def _maintenance_step(
     action: str,
     changes: dict[str, Any],
 ) -> schemas.MaintenancePublic:
-    principal.require(*MANAGING_OFFICE)
+    principal.require(*access.roles_for("maintenance.decide"))
     row = _locked(
         session,
         MaintenanceRequest,
@@ -528,7 +528,7 @@ def list_disposals(
 def propose_disposal(
     session: Session, data: schemas.DisposalCreate, *, principal: Principal
 ) -> int:
-    principal.require(*MANAGING_OFFICE)
+    principal.require(*access.roles_for("disposal.write"))
     building = _building(session, data.building_id, principal.scope)
     pending = session.execute(
         select(Disposal.id).where(
@@ -563,7 +563,7 @@ def approve_disposal(
     expected: int,
     principal: Principal,
 ) -> schemas.DisposalPublic:
-    principal.require(*MANAGING_OFFICE)
+    principal.require(*access.roles_for("disposal.write"))
     row = _locked(session, Disposal, key, _disposal_visible(principal.scope), expected, "disposal")
     _state(row, ("proposed",), "disposal")
     return _change(
@@ -592,7 +592,7 @@ def complete_disposal(
 ) -> schemas.DisposalPublic:
     """The building leaves the live register (status 'disposed'); its rows, history and
     this record stay."""
-    principal.require(*MANAGING_OFFICE)
+    principal.require(*access.roles_for("disposal.write"))
     row = _locked(session, Disposal, key, _disposal_visible(principal.scope), expected, "disposal")
     _state(row, ("approved",), "disposal")
     done = data.completed_on or timekeeping.today()
@@ -690,7 +690,7 @@ def _sync_building(session: Session, building_id: int, title: Title) -> None:
 
 
 def register_title(session: Session, data: schemas.TitleCreate, *, principal: Principal) -> int:
-    principal.require(*MANAGING_OFFICE)
+    principal.require(*access.roles_for("title.write"))
     building = _building(session, data.building_id, principal.scope, live=False)
     if session.execute(
         select(Title.id).where(Title.building_id == building.id, Title.status == "current")
@@ -725,7 +725,7 @@ def transfer_title(
     principal: Principal,
 ) -> schemas.TitlePublic:
     """A new certificate (e.g. in the managing office's name) supersedes the current one."""
-    principal.require(*MANAGING_OFFICE)
+    principal.require(*access.roles_for("title.write"))
     old = _locked(session, Title, key, _title_visible(principal.scope), expected, "title")
     _state(old, ("current",), "title")
     _unique_certificate(session, data.certificate_no)

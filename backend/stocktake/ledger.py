@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from backend.accounts.access import Principal
+from backend.accounts.access import Principal, roles_for
 from backend.audit import service as audit
 from backend.db.models import Agency, AgencyStaffing, Building
 from backend.services import scope as visibility
@@ -46,7 +46,7 @@ from backend.stocktake.sheets import Issue, Mapping, Record, Sheet, records
 from backend.stocktake.template import SHEET_TITLES
 from backend.stocktake.workbook import Limits, RawFile, Refused, read
 
-IMPORTERS = ("admin", "planner", "agency_officer")
+IMPORTERS = roles_for("ledger.import")
 REFERENCE_SETTERS = ("admin", "planner")  # staffing quota and approved area (核定)
 INVALID: Any = object()
 _READ: dict[str, Any] = {}  # a record's cells once parsed (shared, never written)

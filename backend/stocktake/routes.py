@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from backend.accounts.access import roles_for
 from backend.api.deps import IfMatchDep, PrincipalDep, ScopeDep, SessionDep
 from backend.api.html import page_response
 from backend.api.responses import VERSIONED_DOC, XLSX, download, versioned
@@ -140,8 +141,8 @@ def ledger_template(principal: PrincipalDep) -> Response:
     response_model=AgencyPublic,
 )
 def create_agency(session: SessionDep, principal: PrincipalDep, body: AgencyCreate) -> JSONResponse:
-    """Staffing quotas and the approved area only by the managing office (admin, planner)."""
-    principal.require("admin", "planner", "agency_officer")
+    """The managing office (admin, planner) registers agencies in its regions."""
+    principal.require(*roles_for("agency.create"))
     agency_id = service.create_agency(session, body, principal=principal)
     a = service.get_agency(session, agency_id, scope=principal.scope)
     return versioned(a, status=201, location=f"/api/v1/agencies/{agency_id}")

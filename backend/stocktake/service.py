@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from backend.accounts.access import Principal
+from backend.accounts.access import Principal, roles_for
 from backend.audit import service as audit
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Region, Room
 from backend.inventory import writes
@@ -280,17 +280,17 @@ def _visible_agency(session: Session, agency_id: int, scope: Scope) -> Agency:
 
 
 # ---------------------------------------------------------------- campaigns
-CAMPAIGN_ROLES = ("admin", "planner")
+CAMPAIGN_ROLES = roles_for("campaign.create")
 # status transitions: (from, to) → roles; officers act on their own agency only
 TRANSITIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("not_started", "in_progress"): ("agency_officer", "admin", "planner"),
     ("returned", "in_progress"): ("agency_officer", "admin", "planner"),
-    ("not_started", "submitted"): ("agency_officer", "admin"),
-    ("in_progress", "submitted"): ("agency_officer", "admin"),
-    ("returned", "submitted"): ("agency_officer", "admin"),
-    ("submitted", "verified"): ("planner", "admin"),
-    ("submitted", "returned"): ("planner", "admin"),
-    ("verified", "returned"): ("planner", "admin"),
+    ("not_started", "submitted"): roles_for("campaign.submit"),
+    ("in_progress", "submitted"): roles_for("campaign.submit"),
+    ("returned", "submitted"): roles_for("campaign.submit"),
+    ("submitted", "verified"): roles_for("campaign.verify"),
+    ("submitted", "returned"): roles_for("campaign.verify"),
+    ("verified", "returned"): roles_for("campaign.verify"),
 }
 
 

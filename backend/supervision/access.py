@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement
 
+from backend.accounts.access import roles_for
 from backend.services import scope as scopes
 from backend.services.scope import Scope
 from backend.supervision.models import (
@@ -57,13 +58,16 @@ def accountability_visible(scope: Scope) -> ColumnElement[bool]:
     )
 
 
-# roles per capability (documented in README, checked by the routes and services)
-READ_INSPECTIONS = ("admin", "inspector", "leader")
-WRITE_INSPECTIONS = ("admin", "inspector")
-READ_LEDGER = ("admin", "inspector", "leader", "agency_officer", "planner")
-WRITE_LEDGER = ("admin", "inspector", "agency_officer")
-VERIFY = ("inspector",)
-READ_ACCOUNTABILITY = ("admin", "inspector", "leader")
-WRITE_ACCOUNTABILITY = ("admin", "inspector")
-READ_ASSESSMENTS = ("admin", "inspector", "leader", "planner")
-UPLOAD_EVIDENCE = ("admin", "inspector", "agency_officer")
+# roles per capability: rows of the role × action table (backend/accounts/access.PERMISSIONS,
+# the README's table), checked by the routes and services
+READ_INSPECTIONS = roles_for("inspection.read")
+WRITE_INSPECTIONS = roles_for("inspection.write")
+CREATE_RECTIFICATION = roles_for("rectification.create")
+READ_LEDGER = roles_for("rectification.read")
+WRITE_LEDGER = roles_for("rectification.update")
+FLAG_OVERDUE = roles_for("rectification.flag_overdue")
+VERIFY = ("inspector",)  # within rectification.update: the verification fields
+READ_ACCOUNTABILITY = roles_for("accountability.read")
+WRITE_ACCOUNTABILITY = roles_for("accountability.write")
+READ_ASSESSMENTS = roles_for("assessment.read")
+UPLOAD_EVIDENCE = roles_for("evidence.upload")

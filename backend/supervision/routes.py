@@ -55,6 +55,8 @@ AccReader = Annotated[Principal, Depends(require_roles(*access.READ_ACCOUNTABILI
 AccWriter = Annotated[Principal, Depends(require_roles(*access.WRITE_ACCOUNTABILITY))]
 Assessor = Annotated[Principal, Depends(require_roles(*access.READ_ASSESSMENTS))]
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
+Flagger = Annotated[Principal, Depends(require_roles(*access.FLAG_OVERDUE))]
+LedgerCreator = Annotated[Principal, Depends(require_roles(*access.CREATE_RECTIFICATION))]
 
 InspectionId = Annotated[int, Path(ge=1, le=2**62)]
 FindingId = Annotated[int, Path(ge=1, le=2**62)]
@@ -313,7 +315,7 @@ def get_rectification(
 )
 def create_rectification(
     session: SessionDep,
-    principal: Writer,
+    principal: LedgerCreator,
     today: TodayDep,
     finding_id: FindingId,
     body: RectificationCreate,
@@ -391,7 +393,7 @@ def progress(
 
 
 @router.post("/rectifications/overdue-flags", summary="Flag overdue items (the daily run)")
-def flag_overdue(session: SessionDep, principal: Admin, today: TodayDep) -> dict[str, Any]:
+def flag_overdue(session: SessionDep, principal: Flagger, today: TodayDep) -> dict[str, Any]:
     """Stamp and audit each item on the day it becomes overdue (also `officemap supervision
     flag-overdue`); clears the flag of items whose deadline was extended."""
     return ledger.flag_overdue(session, today=today, actor=principal.username)

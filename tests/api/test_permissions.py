@@ -8,19 +8,20 @@ may not change its own agency's staffing quota or approved area.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from backend import reference
 from backend.accounts import auth
-from backend.accounts.access import PERMISSIONS, ROLES, permission_table
+from backend.accounts.access import PERMISSIONS, ROLES, SYSTEM, permission_table
 from backend.db.compliance import ComplianceFinding
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Room
 from tests.api.test_plan_upload import plan, post
@@ -62,6 +63,7 @@ class World:
     floor_id: int
     room_id: int
     finding_id: int
+    made: dict[str, Any] = field(default_factory=dict)  # what SETUPS prepared, by action
 
 
 @pytest.fixture
@@ -241,6 +243,339 @@ def _password(c: Any, w: World, db: Session, username: str) -> Any:
     )
 
 
+# ---------------------------------------------------------------- reallocation, lifecycle,
+# supervision, stock-take: each probe sets up what its action needs (as the system) and
+# performs the action through the API as the role under test
+def _space_request(db: Session, w: World) -> int:
+    from backend.allocation.models import SpaceRequest
+
+    region = db.execute(select(Agency.region_adcode).where(Agency.id == w.agency_id)).scalar_one()
+    return int(
+        db.execute(
+            insert(SpaceRequest)
+            .values(
+                agency_id=w.agency_id,
+                region_adcode=region,
+                status="submitted",
+                offices=[{"rank_code": _rank(db, w.agency_id), "count": 1}],
+                rooms=[],
+                releases=[],
+                created_by="system",
+            )
+            .returning(SpaceRequest.id)
+        ).scalar_one()
+    )
+
+
+def _rent_plan(db: Session, w: World) -> int:
+    from backend.allocation import schemas as plans
+    from backend.allocation import service as allocation
+
+    return allocation.approve_plan(
+        db,
+        plans.PlanCreate(request_id=_space_request(db, w), route="rent", area_m2=9.0),
+        principal=SYSTEM,
+    )
+
+
+def _file_request(c: Any, w: World, db: Session, username: str) -> Any:
+    offices = [{"rank_code": _rank(db, w.agency_id), "count": 1}]
+    return c.post("/api/v1/space-requests", json={"agency_id": w.agency_id, "offices": offices})
+
+
+def _candidates(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.get(f"/api/v1/space-requests/{w.made['allocation.candidates']}/candidates")
+
+
+def _approve_plan(c: Any, w: World, db: Session, username: str) -> Any:
+    body = {"request_id": w.made["allocation.approve"], "route": "rent", "area_m2": 9.0}
+    return c.post("/api/v1/allocation-plans", json=body)
+
+
+def _execute_plan(c: Any, w: World, db: Session, username: str) -> Any:
+    plan = w.made["allocation.execute"]
+    return c.post(f"/api/v1/allocation-plans/{plan}/execute", headers={"If-Match": '"1"'})
+
+
+def _match(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.post(
+        "/api/v1/allocation-matchings", json={"request_ids": [w.made["allocation.match"]]}
+    )
+
+
+def _idle_room(db: Session, w: World) -> int:
+    """A room of the site's building nobody uses today and not in the pool."""
+    return int(
+        db.execute(
+            text(
+                "SELECT r.id FROM rooms r JOIN floors f ON f.id = r.floor_id AND f.valid_to IS NULL "
+                "WHERE r.building_id = :b AND NOT EXISTS (SELECT 1 FROM occupancies o "
+                "WHERE o.room_id = r.id AND (o.end_date IS NULL OR o.end_date > current_date)) "
+                "AND NOT EXISTS (SELECT 1 FROM approved_uses u WHERE u.room_id = r.id) "
+                "AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.room_id = r.id "
+                "OR l.building_id = r.building_id) "
+                "AND NOT EXISTS (SELECT 1 FROM asset_pool p WHERE p.room_id = r.id) "
+                "ORDER BY r.id LIMIT 1"
+            ),
+            {"b": w.site.building_id},
+        ).scalar_one()
+    )
+
+
+def _pool(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.post("/api/v1/asset-pool", json={"room_id": _idle_room(db, w)})
+
+
+def _unapproved_lease(db: Session, w: World) -> int:
+    return int(
+        db.execute(
+            text(
+                "INSERT INTO leases (room_id, agency_id, kind, counterparty, start_date) "
+                "VALUES (:r, :a, 'lend', '某单位', current_date) RETURNING id"
+            ),
+            {"r": w.room_id, "a": w.agency_id},
+        ).scalar_one()
+    )
+
+
+def _approve_lease(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.post(
+        f"/api/v1/leases/{w.made['lease.approve']}/approve",
+        json={"approval_ref": "批-1"},
+        headers={"If-Match": '"1"'},
+    )
+
+
+def _request_maintenance(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.post("/api/v1/maintenance", json={"building_id": w.site.building_id, "work": "屋面"})
+
+
+def _maintenance(db: Session, w: World) -> int:
+    from backend.lifecycle import schemas as lifecycle_schemas
+    from backend.lifecycle import service as lifecycle
+
+    return lifecycle.request_maintenance(
+        db,
+        lifecycle_schemas.MaintenanceCreate(building_id=w.site.building_id, work="外墙"),
+        principal=SYSTEM,
+    )
+
+
+def _decide_maintenance(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.post(
+        f"/api/v1/maintenance/{w.made['maintenance.decide']}/reject",
+        json={"note": "预算不足"},
+        headers={"If-Match": '"1"'},
+    )
+
+
+def _disposal(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.post(
+        "/api/v1/disposals",
+        json={"building_id": w.site.building_id, "kind": "sale", "counterpart": "某公司"},
+    )
+
+
+def _title(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.post(
+        "/api/v1/titles",
+        json={
+            "building_id": w.site.building_id,
+            "certificate_no": f"浙(2026)第{username}号",
+            "certified_area_m2": "1000.00",
+            "holder": "机关事务管理局",
+        },
+    )
+
+
+def _reconciliation(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.get("/api/v1/reconciliation")
+
+
+def _inspections(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.get("/api/v1/inspections")
+
+
+def _plan_inspection(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.post(
+        "/api/v1/inspections",
+        json={
+            "title": "专项检查",
+            "kind": "special",
+            "region_adcode": w.city,
+            "scope_buildings": [w.site.building_id],
+            "starts_on": "2026-12-01",
+            "ends_on": "2026-12-31",
+        },
+    )
+
+
+def _open_finding(db: Session, w: World) -> None:
+    """The world's finding open again (a re-evaluation by an earlier probe may close it:
+    its idle room is made up) and off the ledger."""
+    db.execute(text("DELETE FROM rectifications WHERE finding_id = :f"), {"f": w.finding_id})
+    db.execute(
+        text("UPDATE compliance_findings SET status = 'open', closed_at = NULL WHERE id = :f"),
+        {"f": w.finding_id},
+    )
+
+
+def _item(db: Session, w: World) -> None:
+    """The world's finding on the rectification ledger (once)."""
+    from backend.supervision import ledger
+    from backend.supervision.schemas import RectificationCreate
+
+    if db.execute(
+        text("SELECT 1 FROM rectifications WHERE finding_id = :f"), {"f": w.finding_id}
+    ).first():
+        return
+    body = RectificationCreate(responsible_person="张三", deadline=dt.date(2027, 1, 31))
+    _open_finding(db, w)
+    ledger.create(db, w.finding_id, body, principal=SYSTEM, today=dt.date(2026, 12, 1))
+
+
+def _evidence(c: Any, w: World, db: Session, username: str) -> Any:
+    from tests.supervision.helpers import png
+
+    return c.post(
+        "/api/v1/evidence",
+        files={"file": ("p.png", png(), "image/png")},
+        data={"phase": "before", "finding_id": str(w.finding_id)},
+    )
+
+
+def _rectifications(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.get("/api/v1/rectifications")
+
+
+def _create_rectification(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.post(
+        f"/api/v1/findings/{w.finding_id}/rectification",
+        json={"responsible_person": "李四", "deadline": "2027-01-31"},
+    )
+
+
+def _update_rectification(c: Any, w: World, db: Session, username: str) -> Any:
+    url = f"/api/v1/findings/{w.finding_id}/rectification"
+    return c.patch(url, json={"measures": f"腾退 {username}"}, headers=_etag_of(db, w))
+
+
+def _etag_of(db: Session, w: World) -> dict[str, str]:
+    version = db.execute(
+        text("SELECT version FROM rectifications WHERE finding_id = :f"), {"f": w.finding_id}
+    ).scalar_one()
+    return {"If-Match": f'"{version}"'}
+
+
+def _flag_overdue(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.post("/api/v1/rectifications/overdue-flags")
+
+
+def _accountability_list(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.get("/api/v1/accountability")
+
+
+def _accountability(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.post(
+        "/api/v1/accountability",
+        json={
+            "person_name": "王五",
+            "agency_id": w.agency_id,
+            "finding_ids": [w.finding_id],
+            "measure": "talk",
+            "decided_on": "2026-12-01",
+            "issuing_body": "纪委",
+        },
+    )
+
+
+def _assessments(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.get("/api/v1/assessments")
+
+
+def _ledger_import(c: Any, w: World, db: Session, username: str) -> Any:
+    from openpyxl import Workbook
+
+    from tests.stocktake.ledgers import save
+    from tests.stocktake.test_ledger_import import post as post_ledger
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "房间台账"
+    ws.append(["房屋编号", "楼层", "房间号", "用房类别", "账面面积（㎡）"])
+    ws.append([w.site.building_id, 1, f"P-{username}", "一般工作人员办公室", "18.00"])
+    return post_ledger(c, save(wb), dry_run=True)
+
+
+def _create_agency(c: Any, w: World, db: Session, username: str) -> Any:
+    from tests.stocktake.ledgers import code
+
+    region = db.execute(select(Agency.region_adcode).where(Agency.id == w.agency_id)).scalar_one()
+    return c.post(
+        "/api/v1/agencies",
+        json={
+            "name": "权限测试单位",
+            "credit_code": code(900, region),
+            "level": "county",
+            "region_adcode": region,
+        },
+    )
+
+
+def _campaign_body(w: World) -> dict[str, Any]:
+    return {"name": "权限测试清查", "region_adcode": w.city, "deadline": "2026-12-31"}
+
+
+def _launch(c: Any, w: World, db: Session, username: str) -> Any:
+    return c.post("/api/v1/campaigns", json=_campaign_body(w))
+
+
+def _campaign(db: Session, w: World, status: str) -> int:
+    from backend.stocktake import service as stocktake
+    from backend.stocktake.schemas import CampaignCreate
+
+    campaign = stocktake.create_campaign(db, CampaignCreate(**_campaign_body(w)), principal=SYSTEM)
+    db.execute(
+        text("UPDATE campaign_agencies SET status = :s WHERE campaign_id = :c AND agency_id = :a"),
+        {"s": status, "c": campaign, "a": w.agency_id},
+    )
+    return campaign
+
+
+def _submit(c: Any, w: World, db: Session, username: str) -> Any:
+    campaign = w.made["campaign.submit"]
+    return c.post(
+        f"/api/v1/campaigns/{campaign}/agencies/{w.agency_id}/status",
+        json={"status": "submitted"},
+        headers={"If-Match": '"1"'},
+    )
+
+
+def _verify(c: Any, w: World, db: Session, username: str) -> Any:
+    campaign = w.made["campaign.verify"]
+    return c.post(
+        f"/api/v1/campaigns/{campaign}/agencies/{w.agency_id}/status",
+        json={"status": "verified"},
+        headers={"If-Match": '"1"'},
+    )
+
+
+# what a probe needs, made before the state is taken (a refused probe changes nothing)
+SETUPS: dict[str, Callable[[Session, World], Any]] = {
+    "allocation.candidates": _space_request,
+    "allocation.approve": _space_request,
+    "allocation.execute": _rent_plan,
+    "allocation.match": _space_request,
+    "lease.approve": _unapproved_lease,
+    "maintenance.decide": _maintenance,
+    "evidence.upload": _item,
+    "rectification.create": _open_finding,
+    "rectification.update": _item,
+    "accountability.write": _open_finding,
+    "campaign.submit": lambda db, w: _campaign(db, w, "in_progress"),
+    "campaign.verify": lambda db, w: _campaign(db, w, "submitted"),
+}
+
 PROBES: dict[str, Probe] = {
     "register.read": _read,
     "building.create": _create_building,
@@ -256,6 +591,33 @@ PROBES: dict[str, Probe] = {
     "audit.read": _audit,
     "lease.write": _lease,
     "whatif.run": _whatif,
+    "space_request.create": _file_request,
+    "allocation.candidates": _candidates,
+    "allocation.approve": _approve_plan,
+    "allocation.execute": _execute_plan,
+    "allocation.match": _match,
+    "asset_pool.release": _pool,
+    "lease.approve": _approve_lease,
+    "maintenance.request": _request_maintenance,
+    "maintenance.decide": _decide_maintenance,
+    "disposal.write": _disposal,
+    "title.write": _title,
+    "reconciliation.read": _reconciliation,
+    "inspection.read": _inspections,
+    "inspection.write": _plan_inspection,
+    "evidence.upload": _evidence,
+    "rectification.read": _rectifications,
+    "rectification.create": _create_rectification,
+    "rectification.update": _update_rectification,
+    "rectification.flag_overdue": _flag_overdue,
+    "accountability.read": _accountability_list,
+    "accountability.write": _accountability,
+    "assessment.read": _assessments,
+    "ledger.import": _ledger_import,
+    "agency.create": _create_agency,
+    "campaign.create": _launch,
+    "campaign.submit": _submit,
+    "campaign.verify": _verify,
     "password.change": _password,  # last: it revokes the client's token
 }
 
@@ -282,7 +644,33 @@ def _state(db: Session, w: World) -> tuple[Any, ...]:
         db.execute(text("SELECT count(*) FROM compliance_evaluations")).scalar_one(),
         db.execute(text("SELECT count(*) FROM leases")).scalar_one(),
         db.execute(text("SELECT count(*) FROM whatif_scenarios")).scalar_one(),
+        *(_table(db, t) for t in WRITTEN),
     )
+
+
+# the tables the newer actions write: every row's content, compared before and after
+WRITTEN = (
+    "space_requests",
+    "allocation_plans",
+    "asset_pool",
+    "leases",
+    "maintenance_requests",
+    "disposals",
+    "titles",
+    "inspections",
+    "evidence",
+    "rectifications",
+    "accountability_records",
+    "ledger_rooms",
+    "agencies",
+    "campaigns",
+    "campaign_agencies",
+)
+
+
+def _table(db: Session, table: str) -> Any:
+    sql = f"SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM {table} t"  # noqa: S608
+    return db.execute(text(sql)).scalar_one()
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -296,6 +684,8 @@ def test_the_app_does_what_the_table_says(
     username = c.get("/api/v1/auth/me").json()["username"]
     for action, probe in PROBES.items():
         allowed = role in PERMISSIONS[action].roles
+        if action in SETUPS:
+            world.made[action] = SETUPS[action](db, world)
         before = _state(db, world)
         r = probe(c, world, db, username)
         if allowed:
@@ -326,6 +716,21 @@ def test_routes_use_the_table(app: Any) -> None:
         ("POST", "/api/v1/leases"): "lease.write",
         ("PATCH", "/api/v1/leases/{lease_id}"): "lease.write",
         ("POST", "/api/v1/whatif/scenarios"): "whatif.run",
+        ("GET", "/api/v1/space-requests/{request_id}/candidates"): "allocation.candidates",
+        ("POST", "/api/v1/allocation-plans"): "allocation.approve",
+        ("POST", "/api/v1/allocation-plans/{plan_id}/execute"): "allocation.execute",
+        ("POST", "/api/v1/allocation-matchings"): "allocation.match",
+        ("POST", "/api/v1/asset-pool"): "asset_pool.release",
+        ("GET", "/api/v1/inspections"): "inspection.read",
+        ("POST", "/api/v1/inspections"): "inspection.write",
+        ("POST", "/api/v1/evidence"): "evidence.upload",
+        ("GET", "/api/v1/rectifications"): "rectification.read",
+        ("POST", "/api/v1/findings/{finding_id}/rectification"): "rectification.create",
+        ("PATCH", "/api/v1/findings/{finding_id}/rectification"): "rectification.update",
+        ("POST", "/api/v1/rectifications/overdue-flags"): "rectification.flag_overdue",
+        ("GET", "/api/v1/accountability"): "accountability.read",
+        ("POST", "/api/v1/accountability"): "accountability.write",
+        ("GET", "/api/v1/assessments"): "assessment.read",
     }
     for key, action in expect.items():
         assert by_route[key] == frozenset(PERMISSIONS[action].roles), key

@@ -65,7 +65,7 @@ def test_reference_figures_only_by_admin_or_planner(client_as: Any, db: Session)
     county = db.scalars(select(Agency.id).where(Agency.level == "county")).first()
     officer = client_as("agency_officer", agencies=[county])
     body = _agency_body(6, region_adcode=330106, approved_office_area_m2="10.00")
-    assert officer.post("/api/v1/agencies", json=body).status_code == 404  # region not theirs
+    assert officer.post("/api/v1/agencies", json=body).status_code == 403  # the managing office
     planner_far = client_as("planner", regions=[330106])
     r = planner_far.post("/api/v1/agencies", json=_agency_body(7, approved_office_area_m2="10.00"))
     assert r.status_code == 201
