@@ -235,7 +235,11 @@ def held_office(session: Session, agency_id: int) -> tuple[float, int]:
     area, count = session.execute(
         select(func.coalesce(func.sum(Room.usable_area_m2), 0), func.count())
         .join(Floor, and_(Floor.id == Room.floor_id, Floor.valid_to.is_(None)))
-        .where(Room.agency_id == agency_id, Room.category == "office")
+        .where(
+            Room.agency_id == agency_id,
+            Room.category == "office",
+            scopes.in_live_buildings(Room.building_id),
+        )
     ).one()
     return float(area), int(count)
 
@@ -696,7 +700,11 @@ def _holdings(
         session.execute(
             select(Room.agency_id, func.sum(Room.usable_area_m2))
             .join(Floor, and_(Floor.id == Room.floor_id, Floor.valid_to.is_(None)))
-            .where(Room.agency_id.in_(ids), Room.category == "office")
+            .where(
+                Room.agency_id.in_(ids),
+                Room.category == "office",
+                scopes.in_live_buildings(Room.building_id),
+            )
             .group_by(Room.agency_id)
         ).all()
     )

@@ -210,6 +210,7 @@ def fill_candidates(
             not_configured[rule] = (
                 f"partly: {n} {what} not judged (an allowance is not configured in {version})"
             )
+    session.execute(text(sql["drop_disposed"]))
     return not_configured
 
 

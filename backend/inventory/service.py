@@ -311,8 +311,8 @@ def list_buildings(
         stmt = stmt.where(Building.region_adcode.between(*adcode_range(region)))
     if agency is not None:
         stmt = stmt.where(Building.agency_id == agency)
-    if status:
-        stmt = stmt.where(Building.status == status)
+    # disposed buildings only when asked for by their status (history)
+    stmt = stmt.where(Building.status == status if status else scopes.live_buildings())
     if q:
         stmt = stmt.where(Building.name.contains(q, autoescape=True))
     return _collection(session, stmt, _building_feature(), page)

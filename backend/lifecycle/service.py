@@ -616,6 +616,10 @@ def complete_disposal(
         .values(status="disposed", version=Building.version + 1)
     )
     session.flush()
+    # it leaves the live register: its findings (and its agencies' area figures) follow
+    evaluate_as_system(
+        session, compliance.target_for_buildings(session, [building.id]), principal=principal
+    )
     after = _image(row, schemas.DisposalPublic)
     after["building"] = {"id": building.id, "status": "disposed"}
     before["building"] = {"id": building.id, "status": row.building_status_before}

@@ -108,7 +108,11 @@ def occupied_now(room_id: Any) -> ColumnElement[bool]:
 
 def _room_filters(scope: Scope, flt: MapFilter) -> list[ColumnElement[bool]]:
     """Current rooms in scope, in the region subtree, of agencies of the level."""
-    parts = [Floor.valid_to.is_(None), scopes.rooms(scope)]
+    parts = [
+        Floor.valid_to.is_(None),
+        scopes.rooms(scope),
+        scopes.in_live_buildings(Room.building_id),
+    ]
     if flt.region is not None:
         parts.append(Room.region_adcode.between(*adcode_range(flt.region)))
     if flt.agency_level:
@@ -153,7 +157,7 @@ def _buildings_by_region(scope: Scope, level: str) -> Subquery:
         )
         .select_from(Building)
         .join(county, true())
-        .where(scopes.buildings(scope))
+        .where(scopes.buildings(scope), scopes.live_buildings())
         .subquery("pb")
     )
 
@@ -256,7 +260,7 @@ def _building_clusters(
         Building.name,
         point.label("p"),
         func.ST_SnapToGrid(point, cell).label("cell"),
-    ).where(scopes.buildings(scope))
+    ).where(scopes.buildings(scope), scopes.live_buildings())
     if bbox is not None:
         pts = pts.where(Building.footprint.op("&&")(bbox.envelope()))
     p = pts.subquery("p")

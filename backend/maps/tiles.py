@@ -160,7 +160,7 @@ def tile_statement(
             Building.agency_id,
             cast(Building.footprint_area_m2, Float).label("footprint_area_m2"),
             geom(Building.footprint).label("geom"),
-        ).where(Building.footprint.op("&&")(env), scopes.buildings(scope))
+        ).where(Building.footprint.op("&&")(env), scopes.buildings(scope), scopes.live_buildings())
         if flt.building is not None:
             rows = rows.where(Building.id == flt.building)
         return _mvt(rows, layer)
@@ -173,7 +173,12 @@ def tile_statement(
             Floor.name,
             cast(Floor.building_area_m2, Float).label("building_area_m2"),
             geom(Floor.outline).label("geom"),
-        ).where(Floor.outline.op("&&")(env), Floor.valid_to.is_(None), scopes.floors(scope))
+        ).where(
+            Floor.outline.op("&&")(env),
+            Floor.valid_to.is_(None),
+            scopes.floors(scope),
+            scopes.in_live_buildings(Floor.building_id),
+        )
         if flt.building is not None:
             rows = rows.where(Floor.building_id == flt.building)
         if flt.level is not None:
@@ -205,7 +210,11 @@ def tile_statement(
             )
             .select_from(Room)
             .join(on_floor, true())
-            .where(Room.geom.op("&&")(env), scopes.rooms(scope))
+            .where(
+                Room.geom.op("&&")(env),
+                scopes.rooms(scope),
+                scopes.in_live_buildings(Room.building_id),
+            )
         )
         if flt.floor is not None:
             rows = rows.where(Room.floor_id == flt.floor)

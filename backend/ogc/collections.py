@@ -92,7 +92,9 @@ def buildings(scope: Scope, day: dt.date | None) -> Select[Any]:
     if day is not None:
         b, stmt = history._buildings(day, scope)
         return stmt.with_only_columns(*_cols(_building_columns(b.c)))
-    return select(*_cols(_building_columns(Building))).where(scopes.buildings(scope))
+    return select(*_cols(_building_columns(Building))).where(
+        scopes.buildings(scope), scopes.live_buildings()
+    )
 
 
 # ------------------------------------------------------------------ floors
@@ -118,7 +120,9 @@ def floors(scope: Scope, day: dt.date | None) -> Select[Any]:
         f, stmt = history._floors(day, scope)
         return stmt.with_only_columns(*_cols(_floor_columns(f.c)))
     return select(*_cols(_floor_columns(Floor))).where(
-        Floor.valid_to.is_(None), scopes.floors(scope)
+        Floor.valid_to.is_(None),
+        scopes.floors(scope),
+        scopes.in_live_buildings(Floor.building_id),
     )
 
 
@@ -153,7 +157,11 @@ def rooms(scope: Scope, day: dt.date | None) -> Select[Any]:
     return (
         select(*_cols(_room_columns(Room, Floor.level)))
         .join(Floor, Floor.id == Room.floor_id)
-        .where(Floor.valid_to.is_(None), scopes.rooms(scope))
+        .where(
+            Floor.valid_to.is_(None),
+            scopes.rooms(scope),
+            scopes.in_live_buildings(Room.building_id),
+        )
     )
 
 

@@ -238,6 +238,17 @@ def buildings(
     return or_(*parts)
 
 
+def live_buildings(status: Column = Building.status) -> ColumnElement[bool]:
+    """Buildings of the live register: a disposed building (处置) leaves the lists, maps,
+    tiles, search, compliance and vacancy, and stays in history and in its disposal record."""
+    return status != "disposed"
+
+
+def in_live_buildings(building_id: Column) -> ColumnElement[bool]:
+    """Floors and rooms (by their building) of the live register (see ``live_buildings``)."""
+    return building_id.not_in(select(Building.id).where(Building.status == "disposed"))
+
+
 def may_place_building(scope: Scope, region_adcode: int, agency_id: int | None) -> bool:
     """A new building may be placed in a scoped region, or for a scoped agency.
 

@@ -136,8 +136,69 @@ def test_maintenance_request_approve_complete_and_the_yearly_plan(
     assert officer.get(f"{url}/history").status_code == 200
 
 
+def _live_view(client: Any, db: Session, b: Any) -> dict[str, Any]:
+    """What the live register shows of building ``b``: lists, search, tiles, the map's
+    summary of its county, OGC items, its open findings."""
+    from tests.api.test_tiles import decode, ids, tile_of
+
+    name, lon, lat = db.execute(
+        text(
+            "SELECT name, ST_X(ST_PointOnSurface(footprint)), ST_Y(ST_PointOnSurface(footprint)) "
+            "FROM buildings WHERE id = :b"
+        ),
+        {"b": b.id},
+    ).one()
+    x, y = tile_of(lon, lat, 16)
+    tile = decode(client.get(f"/tiles/buildings/16/{x}/{y}.pbf").content)
+    rooms = decode(client.get(f"/tiles/rooms/16/{x}/{y}.pbf").content)
+    listed = client.get("/api/v1/buildings", params={"q": name, "limit": 100}).json()
+    items = client.get(
+        "/ogc/collections/buildings/items",
+        params={"bbox": f"{lon - 0.001},{lat - 0.001},{lon + 0.001},{lat + 0.001}"},
+    )
+    return {
+        "listed": b.id in {f["id"] for f in listed["features"]},
+        "tile": b.id in ids(tile.get("buildings", {"features": []})),
+        "room_tile": any(
+            f["properties"].get("building_id") == b.id
+            for f in rooms.get("rooms", {"features": []})["features"]
+        ),
+        "ogc": b.id in {f["id"] for f in items.json().get("features", [])},
+        "summary": client.get("/api/v1/map/summary", params={"region": b.region_adcode}).json(),
+        "open_findings": db.execute(
+            text(
+                "SELECT count(*) FROM compliance_findings WHERE building_id = :b "
+                "AND status <> 'closed'"
+            ),
+            {"b": b.id},
+        ).scalar_one(),
+    }
+
+
+def _building_with_findings(db: Session) -> Any:
+    """A building with current rooms and open room findings (the demo has several)."""
+    return db.execute(
+        text(
+            "SELECT b.id, b.region_adcode, b.agency_id FROM buildings b WHERE b.status <> 'disposed' "
+            "AND b.agency_id IS NOT NULL AND EXISTS (SELECT 1 FROM compliance_findings f "
+            "WHERE f.building_id = b.id AND f.status = 'open' AND f.room_id IS NOT NULL) "
+            "ORDER BY b.id LIMIT 1"
+        )
+    ).one()
+
+
 def test_disposal_takes_a_building_out_of_the_live_register(client: Any, db: Session) -> None:
-    b = _building(db, 1)
+    b = _building_with_findings(db)
+    rooms = db.execute(
+        text(
+            "SELECT count(*) FROM rooms r JOIN floors f ON f.id = r.floor_id "
+            "AND f.valid_to IS NULL WHERE r.building_id = :b"
+        ),
+        {"b": b.id},
+    ).scalar_one()
+    live = _live_view(client, db, b)
+    assert live["listed"] and live["tile"] and live["room_tile"] and live["ogc"]
+    assert live["open_findings"] > 0
     n = _count(db, "disposals")
     for bad in (
         {"building_id": b.id, "kind": "sale"},  # a sale names the counterpart
@@ -167,7 +228,27 @@ def test_disposal_takes_a_building_out_of_the_live_register(client: Any, db: Ses
         text("SELECT status FROM buildings WHERE id = :b"), {"b": b.id}
     ).scalar_one()
     assert status == "disposed"
-    assert client.get(f"/api/v1/buildings/{b.id}").status_code == 200  # still in history
+    gone = _live_view(client, db, b)
+    # out of the lists, the search, the tiles, the OGC items, the map's totals and vacancy
+    assert not (gone["listed"] or gone["tile"] or gone["room_tile"] or gone["ogc"])
+    before, after = live["summary"], gone["summary"]
+    assert after["buildings"] == before["buildings"] - 1
+    assert after["rooms"] == before["rooms"] - rooms
+    assert gone["open_findings"] == 0  # its findings closed by the re-evaluation
+    closed = db.execute(
+        text(
+            "SELECT count(*) FROM compliance_findings WHERE building_id = :b AND status = 'closed' "
+            "AND details->>'closed_by' = 're-evaluation'"
+        ),
+        {"b": b.id},
+    ).scalar_one()
+    assert closed >= live["open_findings"]
+    # but in history and the disposal records: by id, by status, in the list of disposals
+    assert client.get(f"/api/v1/buildings/{b.id}").status_code == 200
+    disposed = client.get("/api/v1/buildings", params={"status": "disposed", "limit": 100})
+    assert b.id in {f["id"] for f in disposed.json()["features"]}
+    records = client.get("/api/v1/disposals", params={"building_id": b.id}).json()
+    assert d["id"] in {x["id"] for x in records["items"]}
     blocked = client.post("/api/v1/maintenance", json={"building_id": b.id, "work": "repaint"})
     assert blocked.status_code == 409  # no new work on a disposed building
     hist = client.get(f"{url}/history").json()

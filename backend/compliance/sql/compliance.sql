@@ -99,6 +99,8 @@ WITH office AS (
     JOIN floors f ON f.id = r.floor_id AND f.valid_to IS NULL
     WHERE r.category = 'office' AND r.agency_id IS NOT NULL
       AND (CAST(:agencies AS int[]) IS NULL OR r.agency_id = ANY(CAST(:agencies AS int[])))
+      AND NOT EXISTS (SELECT 1 FROM buildings b
+                      WHERE b.id = r.building_id AND b.status = 'disposed')
     GROUP BY r.agency_id
 ), quota AS (
     SELECT s.agency_id,
@@ -425,6 +427,13 @@ FROM (
 ) x
 JOIN buildings b ON b.id = x.building_id
 WHERE x.coefficient < :coefficient_min;
+
+-- name: drop_disposed
+-- A disposed building has left the live register: nothing of it is a finding any more (the
+-- merge then closes what it had; history and the disposal record keep it).
+DELETE FROM cf_new n
+USING buildings b
+WHERE b.id = n.building_id AND b.status = 'disposed';
 
 -- name: merge_update
 -- A finding produced again is refreshed; a closure its ledger item had been proposed for
