@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -45,8 +45,10 @@ MAX_SHARE = 4  # people in one shared office at most
 MAX_SWAPS = 5
 SWAP_ATTEMPTS = 8
 SEARCH_BATCH = 64  # buildings whose vacant rooms are read in one query, nearest first
-SEARCH_MAX = 640  # buildings seen at most for one request's transfers
-SWAP_BUILDINGS = 40  # the nearest buildings searched for swaps
+SEARCH_MAX = 192  # buildings seen at most for one request's transfers
+SEARCH_PARTIAL = 128  # ... or fewer when as many candidates meet the request in part
+SWAP_BUILDINGS = 16  # the nearest buildings searched for swaps
+SWAP_AGENCIES = 4  # other agencies (nearest first) whose exchange is tried
 
 
 # ---------------------------------------------------------------- scope
@@ -414,10 +416,14 @@ def vacant_office_rooms(
     subcategories: Sequence[str] = (),
     room_ids: Sequence[int] | None = None,
     building_ids: Sequence[int] | None = None,
+    office_m2: tuple[float, float] | None = None,
 ) -> list[_Vacant]:
     """Office rooms (and rooms of ``subcategories``) of current floors that nobody uses on
-    ``day``: no occupancy, approved use or lease active then."""
+    ``day``: no occupancy, approved use or lease active then. ``office_m2``: only offices
+    of a usable area within these bounds (the others could house nobody asked for)."""
     kind = Room.category == "office"
+    if office_m2 is not None:
+        kind = kind & Room.usable_area_m2.between(*office_m2)
     if subcategories:
         kind = kind | Room.subcategory.in_(list(subcategories))
     where = [kind, Building.status != "disposed", ~_in_use(day), scopes.rooms(scope)]
@@ -749,6 +755,7 @@ def _occupied_offices(
     near: Any,
     exclude: int,
     places: Mapping[int, float | None] | None = None,
+    office_m2: tuple[float, float] | None = None,
 ) -> tuple[list[_Vacant], dict[int, list[_Occupant]]]:
     """Offices allocated to other agencies and used only by that agency's people today
     (in ``places`` only when given: building → km, the distance they get)."""
@@ -769,6 +776,8 @@ def _occupied_offices(
     ]
     if places is not None:
         where.append(Room.building_id.in_(list(places)))
+    if office_m2 is not None:
+        where.append(Room.usable_area_m2.between(*office_m2))
     rooms = _room_rows(_room_select(near).where(*where), session)
     if places is not None:
         rooms = [replace(r, distance_km=places[r.building_id]) for r in rooms]
@@ -879,6 +888,59 @@ def _swap_for(
     return _Swap(offices, rehousing, other, round(requester_after, 2), round(other_after, 2))
 
 
+def _swap_candidate(request: SpaceRequest, slots: list[_Slot], swap: _Swap) -> schemas.Candidate:
+    n_moved = len(swap.rehousing)
+    return _candidate(
+        "swap",
+        request,
+        slots,
+        swap.offices,
+        [],
+        rehousing=swap.rehousing,
+        extra_zh=[
+            f"对方单位 {n_moved} 人迁入申请单位交回或其自有闲置用房",
+            f"置换后申请单位办公用房 {swap.requester_after} m²、"
+            f"对方单位 {swap.other_after} m²，均不超过核定（标准）面积",
+        ],
+        extra_en=[
+            f"{n_moved} people of the other agency move into rooms given back "
+            "or its own idle offices",
+            f"after the swap the requester holds {swap.requester_after} m² and the "
+            f"other agency {swap.other_after} m², both within their entitlement",
+        ],
+    )
+
+
+def _movable_groups(
+    session: Session,
+    groups: Mapping[tuple[int, int], list[_Vacant]],
+    occupants: Mapping[int, list[_Occupant]],
+    targets_of: Callable[[int], list[_Vacant]],
+    allowances: dict[tuple[str, str], float],
+) -> list[tuple[int, list[_Vacant]]]:
+    """Per other agency and building, the offices whose people could move on their own
+    into the targets (jointly re-checked by ``_swap_for``); agencies with nowhere to move
+    their people are skipped before any fitting."""
+    agencies = sorted({a for a, _b in groups})
+    levels = dict(
+        session.execute(select(Agency.id, Agency.level).where(Agency.id.in_(agencies))).all()
+    )
+    out: list[tuple[int, list[_Vacant]]] = []
+    for (agency_id, _building), group in groups.items():
+        targets = targets_of(agency_id)
+        if not targets:
+            continue
+        movable = [
+            r
+            for r in group
+            if _rehouse(occupants.get(r.room_id, []), levels[agency_id], allowances, targets)
+            is not None
+        ]
+        if movable:
+            out.append((agency_id, movable))
+    return out
+
+
 def _swap_candidates(
     session: Session,
     request: SpaceRequest,
@@ -908,61 +970,64 @@ def _swap_candidates(
         near=None,
         exclude=request.agency_id,
         places=places,
+        office_m2=_office_bounds(slots),
     )
     released = _released_rooms(session, request, None)
     groups: dict[tuple[int, int], list[_Vacant]] = defaultdict(list)
     for r in rooms:
         assert r.agency_id is not None
         groups[(r.agency_id, r.building_id)].append(r)
-    holdings = _holdings(session, [request.agency_id, *{a for a, _ in groups}], allowances)
+    idle: dict[int | None, list[_Vacant]] = defaultdict(list)
+    for v in vacant:
+        idle[v.agency_id].append(v)
+    movable = _movable_groups(
+        session, groups, occupants, lambda a: list(released) + idle.get(a, []), allowances
+    )
+    holdings = _holdings(session, [request.agency_id], allowances) if movable else {}
     found: list[schemas.Candidate] = []
-    for (agency_id, _building), group in groups.items():
-        level = holdings[agency_id].level
-        targets = list(released) + [v for v in vacant if v.agency_id == agency_id]
-        # only rooms whose people could move on their own (jointly re-checked below)
-        movable = [
-            r
-            for r in group
-            if _rehouse(occupants.get(r.room_id, []), level, allowances, targets) is not None
-        ]
-        swap: _Swap | None = None
-        for _attempt in range(SWAP_ATTEMPTS):
-            offices = _best_offices(slots, movable)
-            if not offices:
-                break
-            swap = _swap_for(
-                request, slots, offices, occupants, released, holdings, allowances, vacant
-            )
-            if swap is not None:
-                break
-            # that exchange would leave someone over the entitlement: try without the room
-            # housing the most junior person (the last one assigned)
-            movable = [r for r in movable if r.room_id != offices[-1][1].room_id]
-        if swap is None:
-            continue
-        n_moved = len(swap.rehousing)
-        found.append(
-            _candidate(
-                "swap",
-                request,
-                slots,
-                swap.offices,
-                [],
-                rehousing=swap.rehousing,
-                extra_zh=[
-                    f"对方单位 {n_moved} 人迁入申请单位交回或其自有闲置用房",
-                    f"置换后申请单位办公用房 {swap.requester_after} m²、"
-                    f"对方单位 {swap.other_after} m²，均不超过核定（标准）面积",
-                ],
-                extra_en=[
-                    f"{n_moved} people of the other agency move into rooms given back "
-                    "or its own idle offices",
-                    f"after the swap the requester holds {swap.requester_after} m² and the "
-                    f"other agency {swap.other_after} m², both within their entitlement",
-                ],
-            )
+    # nearest first; an agency's holding is read when one of its groups is tried, and
+    # SWAP_AGENCIES other agencies are tried at most
+    for agency, offices_there in sorted(movable, key=lambda g: _nearest(g[1])):
+        if agency not in holdings:
+            if len(holdings) > SWAP_AGENCIES:
+                continue
+            holdings |= _holdings(session, [agency], allowances)
+        swap = _first_swap(
+            request, slots, offices_there, occupants, released, holdings, allowances, vacant
         )
+        if swap is not None:
+            found.append(_swap_candidate(request, slots, swap))
+            if sum(_met(c) for c in found) >= MAX_SWAPS:
+                break
     return found
+
+
+def _nearest(rooms: Sequence[_Vacant]) -> float:
+    return min((r.distance_km for r in rooms if r.distance_km is not None), default=float("inf"))
+
+
+def _first_swap(
+    request: SpaceRequest,
+    slots: list[_Slot],
+    movable: list[_Vacant],
+    occupants: dict[int, list[_Occupant]],
+    released: list[_Vacant],
+    holdings: dict[int, _Holding],
+    allowances: dict[tuple[str, str], float],
+    vacant: Sequence[_Vacant],
+) -> _Swap | None:
+    """The best exchange among ``movable`` offices; when it would leave someone over the
+    entitlement, try again without the room housing the most junior person (the last one
+    assigned), SWAP_ATTEMPTS times at most."""
+    for _attempt in range(SWAP_ATTEMPTS):
+        offices = _best_offices(slots, movable)
+        if not offices:
+            return None
+        swap = _swap_for(request, slots, offices, occupants, released, holdings, allowances, vacant)
+        if swap is not None:
+            return swap
+        movable = [r for r in movable if r.room_id != offices[-1][1].room_id]
+    return None
 
 
 def _order(c: schemas.Candidate) -> tuple[Any, ...]:
@@ -975,6 +1040,16 @@ def _order(c: schemas.Candidate) -> tuple[Any, ...]:
         -c.people_housed,
         -c.rooms_matched,
     )
+
+
+def _office_bounds(slots: Sequence[_Slot]) -> tuple[float, float]:
+    """The usable areas an office may have to house some of these people (``_assign``):
+    from MIN_FIT of the smallest allowance to MAX_SHARE of the largest; none without
+    people."""
+    if not slots:
+        return (1.0, 0.0)
+    allowances = [s.allowance for s in slots]
+    return (round(MIN_FIT * min(allowances), 2), round(MAX_SHARE * max(allowances), 2))
 
 
 def _met(c: schemas.Candidate) -> bool:
@@ -1034,7 +1109,8 @@ def _transfer_candidates(
 ) -> tuple[list[schemas.Candidate], list[_Vacant]]:
     """调剂: buildings searched nearest first, SEARCH_BATCH at a time (their vacant rooms in
     one query, the fit per building in memory), until MAX_CANDIDATES of them meet the
-    request in full or SEARCH_MAX buildings were seen. Returns the best candidates and the
+    request in full, or SEARCH_PARTIAL buildings were seen and gave MAX_CANDIDATES that
+    meet it in part, or SEARCH_MAX buildings were seen. Returns the best candidates and the
     vacant rooms seen (the idle offices a swap may re-house people into)."""
     places = _nearest_buildings(
         session,
@@ -1059,6 +1135,7 @@ def _transfer_candidates(
                 near=None,
                 subcategories=subcategories,
                 building_ids=list(batch),
+                office_m2=_office_bounds(slots),
             )
             if v.room_id not in released
         ]
@@ -1071,7 +1148,8 @@ def _transfer_candidates(
             for group in by_building.values()
             if (c := _building_candidate(request, slots, group)) is not None
         ]
-        if sum(_met(c) for c in found) >= MAX_CANDIDATES:
+        seen_enough = start + SEARCH_BATCH >= SEARCH_PARTIAL and len(found) >= MAX_CANDIDATES
+        if sum(_met(c) for c in found) >= MAX_CANDIDATES or seen_enough:
             break
     found.sort(key=_order)
     return found[:MAX_CANDIDATES], seen
