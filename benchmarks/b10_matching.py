@@ -32,7 +32,8 @@ from backend.allocation import matching, schemas
 from backend.allocation import service as allocation
 from backend.allocation.models import SpaceRequest
 from backend.commands.compliance import DEMO, NATIONAL
-from backend.services import compliance, standards
+from backend.compliance import service as compliance
+from backend.compliance import standards
 from backend.services.scope import Scope
 from benchmarks.common import Section, benchmark_database, write_section
 

@@ -21,7 +21,7 @@ from sqlalchemy import and_, exists, func, insert, null, select, update
 from sqlalchemy.orm import Session
 
 from backend import reference, timekeeping
-from backend.accounts import access, users
+from backend.accounts import access
 from backend.accounts.access import Principal
 from backend.allocation import schemas
 from backend.allocation.models import AllocationPlan, PoolEntry, SpaceRequest
@@ -1560,18 +1560,13 @@ def _pool(
     )
 
 
-def execute_plan(
-    session: Session, plan_id: int, *, expected: int, principal: Principal
-) -> schemas.Execution:
-    """Carry out an approved transfer or swap: rooms allocated to the agency, an occupancy
-    per person from today; for a swap the other agency's people move into the rooms given
-    back; the rest of the rooms given back go to the pool when idle; pool entries taken,
-    idle findings re-evaluated — one audited change."""
-    principal.require(*access.roles_for("allocation.execute"))
-    day = timekeeping.today()
+def _approved_plan(
+    session: Session, plan_id: int, *, expected: int, scope: Scope
+) -> AllocationPlan:
+    """The plan, locked: visible, at the version the caller read, still approved."""
     plan = session.scalars(
         select(AllocationPlan)
-        .where(AllocationPlan.id == plan_id, plan_visible(principal.scope))
+        .where(AllocationPlan.id == plan_id, plan_visible(scope))
         .with_for_update()
     ).one_or_none()
     if plan is None:
@@ -1587,132 +1582,154 @@ def execute_plan(
             message_zh="该方案已执行或已撤销",
             details={"status": plan.status},
         )
-    request = session.get(SpaceRequest, plan.request_id)
-    agency = session.get(Agency, plan.agency_id)
-    assert request is not None and agency is not None
-    assignments = [schemas.Assignment(**a) for a in plan.assignments]
-    # re-checked at execution: a room may have been taken since the approval
-    rehousing: list[schemas.Rehousing] = []
-    if plan.route == "swap":
-        try:
-            _area, swap = _check_swap(
-                session, request, agency.level, assignments, scope=principal.scope, day=day
-            )
-        except InvalidInput as e:
-            raise Conflict(
-                "the swap no longer holds: " + str(e),
-                message_zh="置换条件已变化，须重新批准",
-                details={"route": "swap"},
-            ) from e
-        rehousing = swap.rehousing
-    elif plan.route == "transfer":
-        _check_transfer(session, request, agency.level, assignments, scope=principal.scope, day=day)
-    room_ids = sorted({a.room_id for a in assignments})
-    releases = list(plan.releases or []) if plan.route in ("transfer", "swap") else []
-    touched = sorted(set(room_ids) | set(releases))
-    before: dict[int, int | None] = {
-        room: owner
-        for room, owner in session.execute(
-            select(Room.id, Room.agency_id).where(Room.id.in_(touched))
+    return plan
+
+
+def _recheck(
+    session: Session,
+    plan: AllocationPlan,
+    request: SpaceRequest,
+    level: str,
+    assignments: list[schemas.Assignment],
+    *,
+    scope: Scope,
+    day: dt.date,
+) -> list[schemas.Rehousing]:
+    """The plan still holds today (a room may have been taken since the approval); for a
+    swap, who of the other agency moves where."""
+    if plan.route == "transfer":
+        _check_transfer(session, request, level, assignments, scope=scope, day=day)
+    if plan.route != "swap":
+        return []
+    try:
+        _area, swap = _check_swap(session, request, level, assignments, scope=scope, day=day)
+    except InvalidInput as e:
+        raise Conflict(
+            "the swap no longer holds: " + str(e),
+            message_zh="置换条件已变化，须重新批准",
+            details={"route": "swap"},
+        ) from e
+    return swap.rehousing
+
+
+def _rehouse_other_agency(
+    session: Session, rehousing: Sequence[schemas.Rehousing], day: dt.date
+) -> None:
+    """置换: the other agency's people leave the rooms given to the requester for the rooms
+    given back (or their agency's own idle offices), which become that agency's."""
+    if not rehousing:
+        return
+    old = {
+        o.id: o
+        for o in session.scalars(
+            select(Occupancy).where(Occupancy.id.in_([h.occupancy_id for h in rehousing]))
         )
     }
-    open_idle = _open_idle_findings(session, touched)
-    # 1. the requester leaves the rooms it gives back
-    if releases:
-        _end_occupancies(
-            session,
-            Occupancy.room_id.in_(releases) & (Occupancy.agency_id == plan.agency_id),
-            day,
+    _end_occupancies(session, Occupancy.id.in_(list(old)), day)
+    for h in rehousing:
+        o = old[h.occupancy_id]
+        session.execute(
+            insert(Occupancy).values(
+                room_id=h.to_room_id,
+                agency_id=o.agency_id,
+                person_name=o.person_name,
+                person_id=o.person_id,
+                post_title=o.post_title,
+                rank_code=o.rank_code,
+                is_concurrent_post=o.is_concurrent_post,
+                concurrent_approved=o.concurrent_approved,
+                start_date=day,
+            )
         )
-    # 2. swap: the other agency's people move into rooms given back / its own idle offices
-    if rehousing:
-        old = {
-            o.id: o
-            for o in session.scalars(
-                select(Occupancy).where(Occupancy.id.in_([h.occupancy_id for h in rehousing]))
-            )
-        }
-        _end_occupancies(session, Occupancy.id.in_(list(old)), day)
-        for h in rehousing:
-            o = old[h.occupancy_id]
-            session.execute(
-                insert(Occupancy).values(
-                    room_id=h.to_room_id,
-                    agency_id=o.agency_id,
-                    person_name=o.person_name,
-                    person_id=o.person_id,
-                    post_title=o.post_title,
-                    rank_code=o.rank_code,
-                    is_concurrent_post=o.is_concurrent_post,
-                    concurrent_approved=o.concurrent_approved,
-                    start_date=day,
-                )
-            )
-            session.execute(
-                update(Room)
-                .where(Room.id == h.to_room_id, Room.agency_id.is_distinct_from(h.agency_id))
-                .values(agency_id=h.agency_id, version=Room.version + 1)
-            )
-    # 3. the rest of the rooms given back go to the pool when idle
-    pooled: list[int] = []
-    for room_id in releases:
-        if room_id in {h.to_room_id for h in rehousing}:
-            continue
-        if _is_idle(session, room_id, day):
-            _pool(
-                session,
-                room_id,
-                from_agency=plan.agency_id,
-                day=day,
-                plan_id=None,
-                note=f"released by allocation plan {plan.id}",
-                actor=principal.username,
-            )
-            pooled.append(room_id)
-    # 4. the rooms to the requester
-    offices = [a for a in assignments if a.rank_code is not None]
-    others = [a for a in assignments if a.subcategory is not None]
-    if room_ids:
         session.execute(
             update(Room)
-            .where(Room.id.in_(room_ids))
-            .values(agency_id=plan.agency_id, version=Room.version + 1)
+            .where(Room.id == h.to_room_id, Room.agency_id.is_distinct_from(h.agency_id))
+            .values(agency_id=h.agency_id, version=Room.version + 1)
         )
-        if offices:
-            session.execute(
-                insert(Occupancy),
-                [
-                    {
-                        "room_id": a.room_id,
-                        "agency_id": plan.agency_id,
-                        "rank_code": a.rank_code,
-                        "post_title": a.post_title,
-                        "start_date": day,
-                    }
-                    for a in offices
-                ],
-            )
-        if others:
-            names = reference.space_categories()
-            session.execute(
-                insert(ApprovedUse),
-                [
-                    {
-                        "room_id": a.room_id,
-                        "purpose": names[a.subcategory].name_zh
-                        if a.subcategory in names
-                        else str(a.subcategory),
-                        "approval_ref": f"allocation plan {plan.id}",
-                        "start_date": day,
-                    }
-                    for a in others
-                ],
-            )
+
+
+def _release_to_pool(
+    session: Session,
+    plan: AllocationPlan,
+    releases: Sequence[int],
+    rehoused_into: set[int],
+    *,
+    day: dt.date,
+    actor: str,
+) -> list[int]:
+    """The rooms given back that nobody moved into go to the public asset pool when idle."""
+    pooled: list[int] = []
+    for room_id in releases:
+        if room_id in rehoused_into or not _is_idle(session, room_id, day):
+            continue
+        _pool(
+            session,
+            room_id,
+            from_agency=plan.agency_id,
+            day=day,
+            note=f"released by allocation plan {plan.id}",
+            actor=actor,
+        )
+        pooled.append(room_id)
+    return pooled
+
+
+def _allocate_rooms(
+    session: Session, plan: AllocationPlan, assignments: Sequence[schemas.Assignment], day: dt.date
+) -> int:
+    """The rooms become the requester's: an occupancy per person in an office, an approved
+    use per other room, their pool entries taken. Returns the occupancies created."""
+    room_ids = sorted({a.room_id for a in assignments})
+    if not room_ids:
+        return 0
+    offices = [a for a in assignments if a.rank_code is not None]
+    others = [a for a in assignments if a.subcategory is not None]
+    session.execute(
+        update(Room)
+        .where(Room.id.in_(room_ids))
+        .values(agency_id=plan.agency_id, version=Room.version + 1)
+    )
+    if offices:
         session.execute(
-            update(PoolEntry)
-            .where(PoolEntry.room_id.in_(room_ids), PoolEntry.taken_on.is_(None))
-            .values(taken_on=day, plan_id=plan.id)
+            insert(Occupancy),
+            [
+                {
+                    "room_id": a.room_id,
+                    "agency_id": plan.agency_id,
+                    "rank_code": a.rank_code,
+                    "post_title": a.post_title,
+                    "start_date": day,
+                }
+                for a in offices
+            ],
         )
+    if others:
+        names = reference.space_categories()
+        session.execute(
+            insert(ApprovedUse),
+            [
+                {
+                    "room_id": a.room_id,
+                    "purpose": names[a.subcategory].name_zh
+                    if a.subcategory in names
+                    else str(a.subcategory),
+                    "approval_ref": f"allocation plan {plan.id}",
+                    "start_date": day,
+                }
+                for a in others
+            ],
+        )
+    session.execute(
+        update(PoolEntry)
+        .where(PoolEntry.room_id.in_(room_ids), PoolEntry.taken_on.is_(None))
+        .values(taken_on=day, plan_id=plan.id)
+    )
+    return len(offices)
+
+
+def _mark_executed(
+    session: Session, plan: AllocationPlan, request: SpaceRequest, principal: Principal
+) -> None:
     plan.status = "executed"
     plan.executed_by = principal.username
     plan.executed_at = timekeeping.now()
@@ -1723,14 +1740,51 @@ def execute_plan(
         .values(status="executed", version=SpaceRequest.version + 1)
     )
     session.flush()
-    evaluated = sorted(set(touched) | {h.to_room_id for h in rehousing})
-    if evaluated:
-        evaluate_as_system(
+
+
+def execute_plan(
+    session: Session, plan_id: int, *, expected: int, principal: Principal
+) -> schemas.Execution:
+    """Carry out an approved transfer or swap: rooms allocated to the agency, an occupancy
+    per person from today; for a swap the other agency's people move into the rooms given
+    back; the rest of the rooms given back go to the pool when idle; pool entries taken,
+    compliance follows (the idle findings cured close) — one audited change."""
+    principal.require(*access.roles_for("allocation.execute"))
+    day = timekeeping.today()
+    plan = _approved_plan(session, plan_id, expected=expected, scope=principal.scope)
+    request = session.get(SpaceRequest, plan.request_id)
+    agency = session.get(Agency, plan.agency_id)
+    assert request is not None and agency is not None
+    assignments = [schemas.Assignment(**a) for a in plan.assignments]
+    rehousing = _recheck(
+        session, plan, request, agency.level, assignments, scope=principal.scope, day=day
+    )
+    room_ids = sorted({a.room_id for a in assignments})
+    releases = list(plan.releases or []) if plan.route in ("transfer", "swap") else []
+    touched = sorted(set(room_ids) | set(releases))
+    before: dict[int, int | None] = dict(
+        session.execute(select(Room.id, Room.agency_id).where(Room.id.in_(touched))).all()
+    )
+    open_idle = _open_idle_findings(session, touched)
+    if releases:  # the requester leaves the rooms it gives back
+        _end_occupancies(
             session,
-            compliance.target_for_floors(
-                session, session.scalars(select(Room.floor_id).where(Room.id.in_(evaluated)))
-            ),
-            principal=principal,
+            Occupancy.room_id.in_(releases) & (Occupancy.agency_id == plan.agency_id),
+            day,
+        )
+    _rehouse_other_agency(session, rehousing, day)
+    rehoused_into = {h.to_room_id for h in rehousing}
+    pooled = _release_to_pool(
+        session, plan, releases, rehoused_into, day=day, actor=principal.username
+    )
+    occupancies = _allocate_rooms(session, plan, assignments, day)
+    _mark_executed(session, plan, request, principal)
+    if touched or rehoused_into:
+        floors = select(Room.floor_id).where(Room.id.in_(sorted(set(touched) | rehoused_into)))
+        compliance.follow(
+            session,
+            compliance.target_for_floors(session, session.scalars(floors)),
+            actor=principal.username,
             as_of=day,
         )
     closed = open_idle - _open_idle_findings(session, touched)
@@ -1745,33 +1799,19 @@ def execute_plan(
             "status": "executed",
             "agency_id": plan.agency_id,
             "rooms": room_ids,
-            "occupancies": len(offices),
+            "occupancies": occupancies,
             "rehoused": [h.model_dump() for h in rehousing],
             "released_to_pool": pooled,
         },
     )
     return schemas.Execution(
         plan=_plan_public(plan),
-        occupancies_created=len(offices),
+        occupancies_created=occupancies,
         rooms_reallocated=sum(1 for r in room_ids if before.get(r) != plan.agency_id),
         rooms_released_to_pool=len(pooled),
         people_rehoused=len(rehousing),
         idle_findings_closed=len(closed),
     )
-
-
-def evaluate_as_system(
-    session: Session, target: Any, *, principal: Principal, as_of: dt.date | None = None
-) -> None:
-    """Re-evaluate compliance over what a write just changed, as the system does: the
-    evaluation bookkeeping (compliance_evaluations) is the unrestricted scope's under
-    row-level security, so the database scope is widened for this call only and set back
-    to the caller's. The target comes from rows the caller was allowed to change."""
-    users.apply_database_scope(session, Scope.everything())
-    try:
-        compliance.evaluate(session, target, as_of=as_of, actor=principal.username)
-    finally:
-        users.apply_database_scope(session, principal.scope)
 
 
 def _open_idle_findings(session: Session, room_ids: Sequence[int]) -> set[int]:

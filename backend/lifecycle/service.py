@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from backend import timekeeping
 from backend.accounts import access
 from backend.accounts.access import Principal
-from backend.allocation.service import evaluate_as_system
 from backend.audit import service as audit
 from backend.compliance import service as compliance
 from backend.db.compliance import Lease
@@ -180,10 +179,10 @@ def _reevaluate_lease(session: Session, lease: Lease, principal: Principal) -> N
         building = session.execute(
             select(Room.building_id).where(Room.id == lease.room_id)
         ).scalar_one()
-    evaluate_as_system(
+    compliance.follow(
         session,
         compliance.Target(floors=(), agencies=(), persons=(), buildings=(building,)),
-        principal=principal,
+        actor=principal.username,
     )
 
 
@@ -617,8 +616,8 @@ def complete_disposal(
     )
     session.flush()
     # it leaves the live register: its findings (and its agencies' area figures) follow
-    evaluate_as_system(
-        session, compliance.target_for_buildings(session, [building.id]), principal=principal
+    compliance.follow(
+        session, compliance.target_for_buildings(session, [building.id]), actor=principal.username
     )
     after = _image(row, schemas.DisposalPublic)
     after["building"] = {"id": building.id, "status": "disposed"}
