@@ -147,6 +147,7 @@ def _fit_function(
     slots: Mapping[int, list[Any]],
     by_building: Mapping[int, list[Any]],
     km: Mapping[tuple[int, int], float | None],
+    room_m2: Mapping[int, float | None],
 ) -> FitFn:
     def fit(request_id: int, building_id: int, taken: frozenset[int]) -> Fit | None:
         request = requests[request_id]
@@ -156,7 +157,9 @@ def _fit_function(
             rooms = [r for r in rooms if lo <= r.region_adcode <= hi]
         if not rooms:
             return None
-        c = allocation._building_candidate(request, slots[request_id], rooms)
+        c = allocation._building_candidate(
+            request, slots[request_id], rooms, room_m2.get(request_id)
+        )
         if c is None or c.people_housed < c.people_needed or c.rooms_matched < c.rooms_needed:
             return None
         distance = km.get((request_id, building_id))
@@ -320,7 +323,8 @@ def problem(
         by_building[v.building_id].append(v)
     buildings = sorted(by_building)
     km = _distances(session, requests, buildings)
-    fit = _fit_function(requests, slots, by_building, km)
+    room_m2 = allocation.headroom(session, list(requests.values()), allowances)
+    fit = _fit_function(requests, slots, by_building, km, room_m2)
     near = _shortlist(requests, by_building, km)
     return Problem(
         requests=requests,

@@ -632,10 +632,22 @@ def _candidate(
     )
 
 
+def _office_m2(offices: Sequence[tuple[Any, _Vacant]]) -> float:
+    """Usable m² of the offices among these pairs (a shared office once)."""
+    return sum({room.room_id: room.area for _, room in offices}.values())
+
+
 def _building_candidate(
-    request: SpaceRequest, slots: list[_Slot], rooms: list[_Vacant]
+    request: SpaceRequest,
+    slots: list[_Slot],
+    rooms: list[_Vacant],
+    headroom: float | None = None,
 ) -> schemas.Candidate | None:
+    """What one building offers; None when nothing, or when its offices would take the
+    agency over its entitlement (``headroom``: the office m² it may still take)."""
     offices = _best_offices(slots, [r for r in rooms if r.category == "office"]) if slots else []
+    if headroom is not None and _office_m2(offices) > headroom + 0.005:
+        return None
     taken = {r.room_id for _, r in offices}
     others = _match_rooms(request.rooms, rooms, taken)
     if not offices and not others:
@@ -1098,6 +1110,30 @@ def _nearest_buildings(
     return [(b, None if d is None else float(d)) for b, d in session.execute(stmt.limit(limit))]
 
 
+def headroom(
+    session: Session, requests: Sequence[SpaceRequest], allowances: dict[tuple[str, str], float]
+) -> dict[int, float | None]:
+    """Per request, the office m² its agency may still take and stay within its entitlement
+    (approved area, else quota × the standard; the offices it gives back count); None when
+    no entitlement is configured."""
+    holdings = _holdings(session, [r.agency_id for r in requests], allowances)
+    given_back = {r.id: list(r.releases or []) for r in requests}
+    released = dict(
+        session.execute(
+            select(Room.id, Room.usable_area_m2).where(
+                Room.id.in_([x for ids in given_back.values() for x in ids]),
+                Room.category == "office",
+            )
+        ).all()
+    )
+    out: dict[int, float | None] = {}
+    for r in requests:
+        h = holdings[r.agency_id]
+        back = sum(float(released.get(x, 0)) for x in given_back[r.id])
+        out[r.id] = None if h.cap is None else h.cap - h.held + back
+    return out
+
+
 def _transfer_candidates(
     session: Session,
     request: SpaceRequest,
@@ -1106,6 +1142,7 @@ def _transfer_candidates(
     scope: Scope,
     day: dt.date,
     origin: tuple[float, float] | None,
+    room_m2: float | None = None,
 ) -> tuple[list[schemas.Candidate], list[_Vacant]]:
     """调剂: buildings searched nearest first, SEARCH_BATCH at a time (their vacant rooms in
     one query, the fit per building in memory), until MAX_CANDIDATES of them meet the
@@ -1146,7 +1183,7 @@ def _transfer_candidates(
         found += [
             c
             for group in by_building.values()
-            if (c := _building_candidate(request, slots, group)) is not None
+            if (c := _building_candidate(request, slots, group, room_m2)) is not None
         ]
         seen_enough = start + SEARCH_BATCH >= SEARCH_PARTIAL and len(found) >= MAX_CANDIDATES
         if sum(_met(c) for c in found) >= MAX_CANDIDATES or seen_enough:
@@ -1181,8 +1218,9 @@ def candidates(
     _version, allowances = _allowances(session, day)
     slots = _slots(request, agency.level, allowances)
     origin = _origin(session, request)
+    room_m2 = headroom(session, [request], allowances)[request.id]
     found, vacant = _transfer_candidates(
-        session, request, slots, scope=scope, day=day, origin=origin
+        session, request, slots, scope=scope, day=day, origin=origin, room_m2=room_m2
     )
     swaps = _swap_candidates(
         session,
@@ -1356,7 +1394,7 @@ def _check_transfer(
         )
         if r.room_id not in set(request.releases or [])
     }
-    area, _offices, _others = _check_rooms(
+    area, offices, _others = _check_rooms(
         request,
         level,
         assignments,
@@ -1365,6 +1403,13 @@ def _check_transfer(
         why_en="is not a vacant room the managing office may allocate",
         why_zh="不是可调剂的空置用房",
     )
+    room_m2 = headroom(session, [request], allowances)[request.id]
+    if room_m2 is not None and _office_m2(offices) > room_m2 + 0.005:
+        raise InvalidInput(
+            "the offices would take the agency over its entitlement",
+            message_zh="调剂后该单位办公用房将超过核定（标准）面积",
+            details={"field": "assignments", "headroom_m2": round(room_m2, 2)},
+        )
     return area
 
 

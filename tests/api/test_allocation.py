@@ -51,6 +51,13 @@ def _vacant_ids(db: Session) -> set[int]:
     )
 
 
+def _short_of_space(db: Session, agency_id: int) -> None:
+    """The agency is approved for far more office area than it holds."""
+    db.execute(
+        text("UPDATE agencies SET approved_office_area_m2 = 99999 WHERE id = :a"), {"a": agency_id}
+    )
+
+
 def _request(client: Any, agency_id: int, rank: str, count: int, **extra: Any) -> Any:
     body = {"agency_id": agency_id, "offices": [{"rank_code": rank, "count": count}], **extra}
     return client.post("/api/v1/space-requests", json=body)
@@ -60,6 +67,7 @@ def test_candidates_follow_the_rule_order_and_never_exceed_the_standard(
     client: Any, db: Session
 ) -> None:
     agency = _county_agency(db)
+    _short_of_space(db, agency.id)
     allowances = _allowances(db)
     # three staff: the demo's smallest offices (≈ 17–24 m²) are shared offices for 9 m² staff
     r = _request(client, agency.id, "below_section", 3, reason="{{7*7}}<script>x</script>")
@@ -85,7 +93,8 @@ def test_candidates_follow_the_rule_order_and_never_exceed_the_standard(
     for cand in found:
         allowed: dict[int, float] = {}
         for a in cand["assignments"]:
-            assert a["room_id"] in vacant  # only rooms nobody uses today
+            # a transfer takes rooms nobody uses today (a swap: the other agency's, who move)
+            assert (a["room_id"] in vacant) == (cand["route"] == "transfer")
             allowed[a["room_id"]] = (
                 allowed.get(a["room_id"], 0) + allowances[("county", a["rank_code"])]
             )
@@ -126,6 +135,7 @@ def test_approve_and_execute_a_transfer_closes_the_idle_finding(client: Any, db:
         ),
         {"lo": idle.region_adcode // 100 * 100, "hi": idle.region_adcode // 100 * 100 + 99},
     ).one()
+    _short_of_space(db, agency.id)
     rank = min(
         (
             code
@@ -303,3 +313,50 @@ def test_entitlement_matches_staffing_times_the_standard(client: Any, db: Sessio
         {"a": agency.id},
     ).scalar_one()
     assert e["held_office_m2"] == pytest.approx(float(held), abs=0.01)
+
+
+def test_a_transfer_never_takes_the_agency_over_its_entitlement(client: Any, db: Session) -> None:
+    """An agency holding its approved area gets no transfer (not proposed, not approvable);
+    with the approved area raised by the room's area it gets it."""
+    agency = _county_agency(db)
+    held = db.execute(
+        text(
+            "SELECT coalesce(sum(r.usable_area_m2), 0) FROM rooms r JOIN floors f "
+            "ON f.id = r.floor_id AND f.valid_to IS NULL WHERE r.agency_id = :a "
+            "AND r.category = 'office'"
+        ),
+        {"a": agency.id},
+    ).scalar_one()
+    db.execute(
+        text("UPDATE agencies SET approved_office_area_m2 = :h WHERE id = :a"),
+        {"h": held, "a": agency.id},
+    )
+    allowances = _allowances(db)
+    room, area = db.execute(
+        text(
+            "SELECT id, usable_area_m2 FROM rooms WHERE id = ANY(:v) ORDER BY usable_area_m2 LIMIT 1"
+        ),
+        {"v": sorted(_vacant_ids(db))},
+    ).one()
+    rank = min(
+        (c for (lvl, c), m2 in allowances.items() if lvl == "county" and m2 >= float(area)),
+        key=lambda c: allowances[("county", c)],
+    )
+    req = _request(client, agency.id, rank, 1).json()
+    found = client.get(f"/api/v1/space-requests/{req['id']}/candidates").json()["candidates"]
+    assert all(c["route"] != "transfer" for c in found)
+    body = {
+        "request_id": req["id"],
+        "route": "transfer",
+        "assignments": [{"room_id": room, "rank_code": rank}],
+    }
+    n = db.execute(text("SELECT count(*) FROM allocation_plans")).scalar_one()
+    refused = client.post("/api/v1/allocation-plans", json=body)
+    assert refused.status_code == 422 and "headroom_m2" in refused.json()["details"]
+    assert db.execute(text("SELECT count(*) FROM allocation_plans")).scalar_one() == n
+    db.execute(
+        text("UPDATE agencies SET approved_office_area_m2 = :h WHERE id = :a"),
+        {"h": held + area + 100, "a": agency.id},
+    )
+    found = client.get(f"/api/v1/space-requests/{req['id']}/candidates").json()["candidates"]
+    assert found[0]["route"] == "transfer"

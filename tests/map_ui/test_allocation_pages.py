@@ -107,20 +107,23 @@ def test_planner_approves_and_executes_and_the_idle_findings_close(
 
     with Session(engine) as s:
         allowances = standards.office_allowances_in_effect(s, timekeeping.today())
-        idle = s.execute(
-            text(
-                "SELECT f.room_id, r.usable_area_m2, r.region_adcode, r.building_id FROM compliance_findings f "
-                "JOIN rooms r ON r.id = f.room_id WHERE f.rule_code = 'idle_room' "
-                "AND f.status = 'open' AND r.category = 'office' ORDER BY r.usable_area_m2, r.id LIMIT 1"
+        # county agencies of cities with idle offices, the least housed first
+        county_agencies = (
+            s.execute(
+                text(
+                    "SELECT a.id FROM agencies a WHERE a.level = 'county' "
+                    "AND (a.approved_office_area_m2 IS NOT NULL OR EXISTS ("
+                    "  SELECT 1 FROM agency_staffing st WHERE st.agency_id = a.id)) AND EXISTS ("
+                    "  SELECT 1 FROM compliance_findings f JOIN rooms r ON r.id = f.room_id "
+                    "  WHERE f.rule_code = 'idle_room' AND f.status = 'open' AND r.category = 'office' "
+                    "  AND r.region_adcode / 100 = a.region_adcode / 100) "
+                    "ORDER BY (SELECT coalesce(sum(r.usable_area_m2), 0) FROM rooms r "
+                    "  WHERE r.agency_id = a.id AND r.category = 'office'), a.id LIMIT 40"
+                )
             )
-        ).one()
-        agency = s.execute(
-            text(
-                "SELECT id FROM agencies WHERE level = 'county' AND region_adcode BETWEEN :lo AND :hi "
-                "ORDER BY id LIMIT 1"
-            ),
-            {"lo": idle.region_adcode // 100 * 100, "hi": idle.region_adcode // 100 * 100 + 99},
-        ).scalar_one()
+            .scalars()
+            .all()
+        )
         idle_rooms = set(
             s.scalars(
                 text(
@@ -129,6 +132,32 @@ def test_planner_approves_and_executes_and_the_idle_findings_close(
                 )
             )
         )
+    # an agency short of space (its entitlement, standard or approved area, exceeds its
+    # holding) and an idle office of its city that it may take without going over
+    idle = agency = entitled = None
+    for a in county_agencies:
+        e = httpx.get(
+            f"{live_server}/api/v1/agencies/{a}/entitlement", headers=bearer("admin")
+        ).json()
+        if e["shortfall_m2"] is None or e["shortfall_m2"] <= 0:
+            continue
+        with Session(engine) as s:
+            idle = s.execute(
+                text(
+                    "SELECT f.room_id, r.usable_area_m2, r.region_adcode, r.building_id "
+                    "FROM compliance_findings f JOIN rooms r ON r.id = f.room_id "
+                    "JOIN agencies a ON a.id = :a "
+                    "WHERE f.rule_code = 'idle_room' AND f.status = 'open' "
+                    "AND r.category = 'office' AND r.usable_area_m2 <= :short "
+                    "AND r.region_adcode / 100 = a.region_adcode / 100 "
+                    "ORDER BY r.usable_area_m2, r.id LIMIT 1"
+                ),
+                {"a": a, "short": e["shortfall_m2"]},
+            ).one_or_none()
+        if idle is not None:
+            agency, entitled = a, e
+            break
+    assert idle is not None and entitled is not None, "the demo has an agency short of space"
     rank = min(
         (
             c
@@ -174,7 +203,10 @@ def test_planner_approves_and_executes_and_the_idle_findings_close(
         assert done["executed"]["idle_findings_closed"] >= 1
         page.page.wait_for_timeout(200)
         page.screenshot("allocation-executed")
-        assert "已整改闲置问题" in page.page.locator("#om-result").inner_text()
+        table = page.page.locator("#om-result").inner_text()
+        assert "已整改闲置问题" in table
+        # the entitlement table on the page carries the new holding
+        assert f"{done['entitlement']['held_office_m2']:,.2f} m²" in table
         assert_clean(page)
     finally:
         page.page.context.close()
@@ -201,6 +233,14 @@ def test_planner_approves_and_executes_and_the_idle_findings_close(
         f"{live_server}/api/v1/agencies/{agency}/entitlement", headers=bearer("admin")
     ).json()["held_office_m2"]
     assert held == pytest.approx(float(expected_held), abs=0.01)  # the entitlement updated
+    shown = done["entitlement"]  # the table the page drew after executing
+    assert shown["held_office_m2"] == pytest.approx(held, abs=0.01)
+    assert shown["held_office_m2"] == pytest.approx(
+        entitled["held_office_m2"] + pick["area_m2"], abs=0.01
+    )
+    assert shown["shortfall_m2"] == pytest.approx(
+        entitled["shortfall_m2"] - pick["area_m2"], abs=0.01
+    )
 
 
 def test_agency_officer_files_and_tracks_a_request(
