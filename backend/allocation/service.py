@@ -1064,6 +1064,14 @@ def _office_bounds(slots: Sequence[_Slot]) -> tuple[float, float]:
     return (round(MIN_FIT * min(allowances), 2), round(MAX_SHARE * max(allowances), 2))
 
 
+def _no_room_left(slots: Sequence[_Slot], request: SpaceRequest, room_m2: float | None) -> bool:
+    """The agency's entitlement leaves no room for even the smallest office it asks for
+    (and it asks for offices only): no transfer or swap can be proposed."""
+    if not slots or request.rooms or room_m2 is None:
+        return False
+    return room_m2 < _office_bounds(slots)[0]
+
+
 def _met(c: schemas.Candidate) -> bool:
     return c.people_housed == c.people_needed and c.rooms_matched == c.rooms_needed
 
@@ -1210,7 +1218,9 @@ def candidates(
     """Ways to meet the request, in the rule order 调剂 → 置换 → 租用 → 建设; within a
     route: everything met first, then one floor before adjacent floors before several,
     then fewer moves, then nearer. Transfers come from the nearest buildings that meet the
-    request (``_transfer_candidates``), swaps from the SWAP_BUILDINGS nearest."""
+    request (``_transfer_candidates``); swaps from the SWAP_BUILDINGS nearest, sought unless
+    MAX_CANDIDATES transfers meet the request; none when the agency's entitlement leaves
+    no room for an office."""
     day = day or timekeeping.today()
     request, _name = _request(session, request_id, scope)
     agency = session.get(Agency, request.agency_id)
@@ -1219,19 +1229,25 @@ def candidates(
     slots = _slots(request, agency.level, allowances)
     origin = _origin(session, request)
     room_m2 = headroom(session, [request], allowances)[request.id]
-    found, vacant = _transfer_candidates(
-        session, request, slots, scope=scope, day=day, origin=origin, room_m2=room_m2
-    )
-    swaps = _swap_candidates(
-        session,
-        request,
-        slots,
-        allowances,
-        scope=scope,
-        day=day,
-        origin=origin,
-        vacant=[v for v in vacant if v.category == "office"],
-    )
+    found: list[schemas.Candidate] = []
+    swaps: list[schemas.Candidate] = []
+    if not _no_room_left(slots, request, room_m2):
+        found, vacant = _transfer_candidates(
+            session, request, slots, scope=scope, day=day, origin=origin, room_m2=room_m2
+        )
+        # 置换 comes after 调剂: sought unless MAX_CANDIDATES transfers meet the request
+        if sum(_met(c) for c in found) < MAX_CANDIDATES:
+            offices = [v for v in vacant if v.category == "office"]
+            swaps = _swap_candidates(
+                session,
+                request,
+                slots,
+                allowances,
+                scope=scope,
+                day=day,
+                origin=origin,
+                vacant=offices,
+            )
     swaps.sort(key=_order)
     found += swaps[:MAX_SWAPS]
     if not any(_met(c) for c in found):
