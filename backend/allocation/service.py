@@ -1218,9 +1218,8 @@ def candidates(
     """Ways to meet the request, in the rule order 调剂 → 置换 → 租用 → 建设; within a
     route: everything met first, then one floor before adjacent floors before several,
     then fewer moves, then nearer. Transfers come from the nearest buildings that meet the
-    request (``_transfer_candidates``); swaps from the SWAP_BUILDINGS nearest, sought unless
-    MAX_CANDIDATES transfers meet the request; none when the agency's entitlement leaves
-    no room for an office."""
+    request (``_transfer_candidates``), swaps from the SWAP_BUILDINGS nearest; neither when
+    the agency's entitlement leaves no room for an office."""
     day = day or timekeeping.today()
     request, _name = _request(session, request_id, scope)
     agency = session.get(Agency, request.agency_id)
@@ -1235,19 +1234,16 @@ def candidates(
         found, vacant = _transfer_candidates(
             session, request, slots, scope=scope, day=day, origin=origin, room_m2=room_m2
         )
-        # 置换 comes after 调剂: sought unless MAX_CANDIDATES transfers meet the request
-        if sum(_met(c) for c in found) < MAX_CANDIDATES:
-            offices = [v for v in vacant if v.category == "office"]
-            swaps = _swap_candidates(
-                session,
-                request,
-                slots,
-                allowances,
-                scope=scope,
-                day=day,
-                origin=origin,
-                vacant=offices,
-            )
+        swaps = _swap_candidates(
+            session,
+            request,
+            slots,
+            allowances,
+            scope=scope,
+            day=day,
+            origin=origin,
+            vacant=[v for v in vacant if v.category == "office"],
+        )
     swaps.sort(key=_order)
     found += swaps[:MAX_SWAPS]
     if not any(_met(c) for c in found):
