@@ -995,15 +995,15 @@ def _swap_candidates(
     movable = _movable_groups(
         session, groups, occupants, lambda a: list(released) + idle.get(a, []), allowances
     )
-    holdings = _holdings(session, [request.agency_id], allowances) if movable else {}
+    movable.sort(key=lambda g: _nearest(g[1]))  # nearest first
+    tried = list(dict.fromkeys(a for a, _offices in movable))[:SWAP_AGENCIES]
+    if not tried:
+        return []
+    holdings = _holdings(session, [request.agency_id, *tried], allowances)
     found: list[schemas.Candidate] = []
-    # nearest first; an agency's holding is read when one of its groups is tried, and
-    # SWAP_AGENCIES other agencies are tried at most
-    for agency, offices_there in sorted(movable, key=lambda g: _nearest(g[1])):
+    for agency, offices_there in movable:
         if agency not in holdings:
-            if len(holdings) > SWAP_AGENCIES:
-                continue
-            holdings |= _holdings(session, [agency], allowances)
+            continue
         swap = _first_swap(
             request, slots, offices_there, occupants, released, holdings, allowances, vacant
         )
