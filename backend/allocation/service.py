@@ -1102,7 +1102,7 @@ def _nearest_buildings(
     if region is not None:
         where.append(Building.region_adcode.between(*scopes.adcode_range(region)))
     if not scope.unrestricted and not scope.agencies:
-        where.append(scope.region_predicate(Building.region_adcode))
+        where.append(scopes.in_regions(scope, Building.region_adcode))
     stmt: Any
     if origin is None:
         stmt = select(Building.id, null()).where(*where).order_by(Building.id)

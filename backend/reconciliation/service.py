@@ -150,7 +150,7 @@ def _physical_rooms(session: Session, scope: Scope, region: int | None) -> list[
         .outerjoin(Agency, Agency.id == LedgerRoom.agency_id)
         .where(
             Building.status != "disposed",
-            scope.predicate(LedgerRoom.region_adcode, LedgerRoom.agency_id),
+            scopes.rooms(scope, region=LedgerRoom.region_adcode, agency=LedgerRoom.agency_id),
             _region(LedgerRoom.region_adcode, region),
             Room.id.is_(None)
             | (func.abs(Room.usable_area_m2 - LedgerRoom.recorded_area_m2) > tolerance),
