@@ -149,6 +149,9 @@ def _live_view(client: Any, db: Session, b: Any) -> dict[str, Any]:
         {"b": b.id},
     ).one()
     x, y = tile_of(lon, lat, 16)
+    from backend.maps import tiles
+
+    tiles.invalidate()  # as the data version check does within VERSION_CHECK_S
     tile = decode(client.get(f"/tiles/buildings/16/{x}/{y}.pbf").content)
     rooms = decode(client.get(f"/tiles/rooms/16/{x}/{y}.pbf").content)
     listed = client.get("/api/v1/buildings", params={"q": name, "limit": 100}).json()
