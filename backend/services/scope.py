@@ -14,8 +14,10 @@ region             in a scoped subtree, an ancestor of one (navigation), or a sc
 agency             in a scoped region subtree, or a scoped agency
 staffing           its agency is visible
 building           in a scoped region, managed by a scoped agency, or housing a room of one
-floor              its building is visible (the outline and storey are the building's);
-                   room counts and areas on it count only visible rooms
+floor              its building is seen whole (scoped region or managing agency), or it
+                   holds a room of a scoped agency (a building seen through one room
+                   shows that room's floors only); room counts and areas on it count
+                   only visible rooms
 room               allocated to a scoped agency, or in a building of a scoped region
                    (``rooms.region_adcode``)
 occupancy          of a scoped agency, or in a visible room
@@ -34,7 +36,10 @@ finding            its object is visible: room → the room; room pair → both 
 inspection         its organising region is in scope, or it names a scoped agency
 check, evidence,   the region or agency they carry (the building's region and the room's
 ledger item, 问责  or building's agency; ledger items also the responsible agency)
-audit event        its object is visible (events about other kinds only for admins)
+audit event        its object is visible: register objects, findings, leases, requests,
+                   plans, building records, supervision records (inspection, check,
+                   evidence, ledger item, 问责) and campaigns; events about other kinds
+                   (ledger imports, what-if scenarios, sign-ins) only for admins
 history image      the same predicates applied to the row image of that day
 =================  ==========================================================================
 
@@ -77,6 +82,14 @@ from backend.db.models import (
     Room,
 )
 from backend.lifecycle.models import Disposal, MaintenanceRequest, Title
+from backend.stocktake.models import Campaign, CampaignAgency
+from backend.supervision.models import (
+    AccountabilityRecord,
+    Evidence,
+    Inspection,
+    InspectionCheck,
+    Rectification,
+)
 
 Column = ColumnElement[Any] | QueryableAttribute[Any]
 
@@ -256,11 +269,19 @@ def building_ids(scope: Scope) -> Any:
     return select(Building.id).where(buildings(scope))
 
 
-def floors(scope: Scope, building_id: Column = Floor.building_id) -> ColumnElement[bool]:
-    """Floors (every version) of visible buildings."""
+def floors(
+    scope: Scope, building_id: Column = Floor.building_id, id: Column = Floor.id
+) -> ColumnElement[bool]:
+    """Floors (every version) of buildings seen whole, and floors holding a room of a scoped
+    agency: a building seen only because it houses such a room shows those floors (what
+    draws the room in its place), not its other floors."""
     if scope.unrestricted:
         return true()
-    return building_id.in_(building_ids(scope))
+    parts = [building_id.in_(select(Building.id).where(buildings_managed(scope)))]
+    if scope.agencies:
+        holding = select(Room.floor_id).where(Room.agency_id.in_(sorted(scope.agencies)))
+        parts.append(id.in_(holding))
+    return or_(*parts)
 
 
 def rooms(
@@ -406,6 +427,48 @@ def inspections(scope: Scope, *, region: Column, agencies: Column) -> ColumnElem
     return or_(*parts) if parts else false()
 
 
+def inspection_rows(scope: Scope) -> ColumnElement[bool]:
+    """Inspections (the table): see ``inspections``."""
+    return inspections(scope, region=Inspection.region_adcode, agencies=Inspection.scope_agencies)
+
+
+def checks(scope: Scope) -> ColumnElement[bool]:
+    """On-site checks: the building's region, or the room's or building's agency."""
+    return supervised(
+        scope, region=InspectionCheck.region_adcode, agencies=(InspectionCheck.agency_id,)
+    )
+
+
+def evidence(scope: Scope) -> ColumnElement[bool]:
+    return supervised(scope, region=Evidence.region_adcode, agencies=(Evidence.agency_id,))
+
+
+def rectifications(scope: Scope) -> ColumnElement[bool]:
+    """Ledger items: the finding's region or agency, or the agency that must rectify."""
+    return supervised(
+        scope,
+        region=Rectification.region_adcode,
+        agencies=(Rectification.agency_id, Rectification.responsible_agency_id),
+    )
+
+
+def accountability(scope: Scope) -> ColumnElement[bool]:
+    return supervised(
+        scope, region=AccountabilityRecord.region_adcode, agencies=(AccountabilityRecord.agency_id,)
+    )
+
+
+def campaigns(scope: Scope) -> ColumnElement[bool]:
+    """Stock-take campaigns: organised in a scoped region subtree, or listing a visible
+    agency (``backend.stocktake``)."""
+    if scope.unrestricted:
+        return true()
+    own = select(CampaignAgency.campaign_id).join(Agency, Agency.id == CampaignAgency.agency_id)
+    return or_(
+        in_regions(scope, Campaign.region_adcode), Campaign.id.in_(own.where(agencies(scope)))
+    )
+
+
 def audit_events(scope: Scope) -> ColumnElement[bool]:
     """Events about objects within ``scope`` (unrestricted: every event)."""
     if scope.unrestricted:
@@ -429,6 +492,13 @@ def audit_events(scope: Scope) -> ColumnElement[bool]:
         ),
         "disposal": ids(select(Disposal.id).where(building_records(scope, Disposal))),
         "title": ids(select(Title.id).where(building_records(scope, Title))),
+        # supervision and stock-take records (backend.supervision, backend.stocktake)
+        "inspection": ids(select(Inspection.id).where(inspection_rows(scope))),
+        "inspection_check": ids(select(InspectionCheck.id).where(checks(scope))),
+        "evidence": ids(select(Evidence.id).where(evidence(scope))),
+        "rectification": ids(select(Rectification.id).where(rectifications(scope))),
+        "accountability": ids(select(AccountabilityRecord.id).where(accountability(scope))),
+        "campaign": ids(select(Campaign.id).where(campaigns(scope))),
     }
     return or_(
         *(
@@ -451,6 +521,14 @@ __all__ = [
     "building_records",
     "buildings",
     "buildings_managed",
+    "accountability",
+    "campaigns",
+    "checks",
+    "evidence",
+    "inspection_rows",
+    "inspections",
+    "rectifications",
+    "supervised",
     "findings",
     "floors",
     "leases",
