@@ -181,6 +181,24 @@ class Scope:
             parts.append(self.agency_predicate(agency_column))
         return or_(*parts) if parts else false()
 
+    def covers(self, other: Scope) -> bool:
+        """Whether everything ``other`` may see is within this scope (a figure computed
+        within ``other`` — a what-if scenario's counts — may be shown to this caller).
+        An agency of ``other`` counts as covered only when it is one of this scope's.
+
+        >>> Scope(regions=frozenset({330000})).covers(Scope(regions=frozenset({330106})))
+        True
+        >>> Scope(regions=frozenset({330100})).covers(Scope.everything())
+        False
+        >>> Scope(agencies=frozenset({7})).covers(Scope(agencies=frozenset({7, 8})))
+        False
+        """
+        if self.unrestricted:
+            return True
+        if other.unrestricted:
+            return False
+        return all(self.allows_region(r) for r in other.regions) and other.agencies <= self.agencies
+
     def allows_region(self, adcode: int) -> bool:
         return self.unrestricted or any(
             lo <= adcode <= hi for a in self.regions for lo, hi in adcode_ranges(a)
@@ -249,6 +267,22 @@ def buildings(
         housing = select(Room.building_id).where(Room.agency_id.in_(sorted(scope.agencies)))
         parts.append(id.in_(housing))
     return or_(*parts)
+
+
+def shown_agency(scope: Scope, agency: Column) -> ColumnElement[Any]:
+    """``agency`` (an id column) where the caller may see that agency, else NULL: what a
+    roll-up grouped by agency may name (a visible room's finding can belong to an agency
+    the caller does not see)."""
+    if scope.unrestricted:
+        return agency  # type: ignore[return-value]
+    return case((agency.in_(agency_ids(scope)), agency))
+
+
+def shown_building(scope: Scope, building: Column) -> ColumnElement[Any]:
+    """``building`` where the caller may see that building, else NULL (see ``shown_agency``)."""
+    if scope.unrestricted:
+        return building  # type: ignore[return-value]
+    return case((building.in_(building_ids(scope)), building))
 
 
 def may_place_building(scope: Scope, region_adcode: int, agency_id: int | None) -> bool:
@@ -533,6 +567,8 @@ __all__ = [
     "floors",
     "leases",
     "may_place_building",
+    "shown_agency",
+    "shown_building",
     "occupancies",
     "pool_entries",
     "regions",

@@ -377,8 +377,8 @@ def test_audit_events_of_supervision_records_follow_the_record(
 # ----------------------------------------------------------------------------- allocation
 def test_a_plan_shows_the_requester_no_other_agencys_people(
     client_as: Any,
-    world: World,
-    db: Session,  # noqa: F811
+    world: World,  # noqa: F811
+    db: Session,
 ) -> None:
     """置换 plans name the other agency's people who move (occupancy, rank, rooms): the
     managing office sees them; the requesting agency's officer sees only the rooms it gets

@@ -38,9 +38,7 @@ FLOORS = (
     f"{U} OR EXISTS (SELECT 1 FROM buildings b WHERE b.id = floors.building_id AND {MANAGED})"
     f" OR EXISTS (SELECT 1 FROM rooms r WHERE r.floor_id = floors.id AND r.agency_id = ANY({A}))"
 )
-FLOORS_BEFORE = (
-    f"{U} OR EXISTS (SELECT 1 FROM buildings b WHERE b.id = floors.building_id)"
-)
+FLOORS_BEFORE = f"{U} OR EXISTS (SELECT 1 FROM buildings b WHERE b.id = floors.building_id)"
 
 
 def _img(key: str, kind: str = "int") -> str:
