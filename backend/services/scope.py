@@ -67,7 +67,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.orm import QueryableAttribute, aliased
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from backend.allocation.models import AllocationPlan, SpaceRequest
 from backend.db.compliance import ComplianceFinding, Lease
@@ -432,6 +432,98 @@ def findings(scope: Scope, f: Any = None) -> ColumnElement[bool]:
     )
 
 
+def finding_placed(scope: Scope, f: Any = None) -> ColumnElement[bool]:
+    """A visible finding may be drawn where the caller may see its room and building (a
+    person's finding seen through the main agency may sit on an office the caller does
+    not see; an occupancy's finding seen through its agency, on another agency's room)."""
+    if scope.unrestricted:
+        return true()
+    c = (f if f is not None else ComplianceFinding.__table__).c
+    return and_(
+        or_(c.room_id.is_(None), _visible_room(scope, c.room_id)),
+        or_(c.building_id.is_(None), c.building_id.in_(building_ids(scope))),
+    )
+
+
+@dataclass(frozen=True)
+class Seen:
+    """Which of the rooms, floors and buildings a page of findings names the caller may
+    see (``None``: all of them — an unrestricted caller)."""
+
+    rooms: frozenset[int] | None = None
+    floors: frozenset[int] | None = None
+    buildings: frozenset[int] | None = None
+
+    @staticmethod
+    def _ok(known: frozenset[int] | None, key: Any) -> bool:
+        return key is None or known is None or int(key) in known
+
+    def redact(self, d: dict[str, Any]) -> dict[str, Any]:
+        """The public form of a finding (``compliance.finding_dict``) as the caller may see
+        it: a room, floor or building the caller may not see is not named, and a person's
+        list of offices shows hidden offices as ``{"hidden": true}`` (the count stays)."""
+        out = dict(d)
+        for name, known in (
+            ("room_id", self.rooms),
+            ("floor_id", self.floors),
+            ("building_id", self.buildings),
+        ):
+            if not self._ok(known, out.get(name)):
+                out[name] = None
+        details = out.get("details")
+        if isinstance(details, dict) and self.rooms is not None:
+            details = dict(details)
+            if not self._ok(self.rooms, details.get("main_room_id")):
+                details["main_room_id"] = None
+            if isinstance(details.get("offices"), list):
+                details["offices"] = [
+                    o if self._ok(self.rooms, o.get("room_id")) else {"hidden": True}
+                    for o in details["offices"]
+                ]
+            out["details"] = details
+        return out
+
+
+def _finding_rooms(d: dict[str, Any]) -> set[int]:
+    raw = d.get("details")
+    details: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    keys = [d.get("room_id"), details.get("main_room_id")]
+    keys += [o.get("room_id") for o in details.get("offices") or [] if isinstance(o, dict)]
+    return {int(k) for k in keys if k is not None}
+
+
+def seen_for(session: Session, scope: Scope, findings: list[dict[str, Any]]) -> Seen:
+    """What of the objects ``findings`` (public forms) name the caller may see, in three
+    look-ups by key."""
+    if scope.unrestricted:
+        return Seen()
+    room_keys: set[int] = set().union(*(_finding_rooms(d) for d in findings))
+    floor_keys = {int(d["floor_id"]) for d in findings if d.get("floor_id") is not None}
+    building_keys = {int(d["building_id"]) for d in findings if d.get("building_id") is not None}
+
+    def visible(where: ColumnElement[bool], keys: set[int], key: Any) -> frozenset[int]:
+        if not keys:
+            return frozenset()
+        stmt = select(key).where(key.in_(sorted(keys)), where)
+        return frozenset(int(x) for x in session.scalars(stmt))
+
+    return Seen(
+        rooms=visible(rooms(scope), room_keys, Room.id),
+        floors=visible(floors(scope), floor_keys, Floor.id),
+        buildings=visible(buildings(scope), building_keys, Building.id),
+    )
+
+
+def findings_as_seen(
+    session: Session, scope: Scope, findings: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``Seen.redact`` over a page of findings (public forms)."""
+    if scope.unrestricted:
+        return findings
+    seen = seen_for(session, scope, findings)
+    return [seen.redact(d) for d in findings]
+
+
 # ---------------------------------------------------------------- supervision
 def supervised(
     scope: Scope, *, region: Column, agencies: tuple[Column, ...]
@@ -563,7 +655,11 @@ __all__ = [
     "inspections",
     "rectifications",
     "supervised",
+    "finding_placed",
     "findings",
+    "findings_as_seen",
+    "Seen",
+    "seen_for",
     "floors",
     "leases",
     "may_place_building",

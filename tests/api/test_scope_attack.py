@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
@@ -38,6 +38,7 @@ from backend.services import audit, compliance, tiles
 from tests.api.test_scope_matrix import (
     CASES,
     MARK,
+    MISSING,
     VIEWERS,
     World,
     all_findings,
@@ -420,3 +421,60 @@ def test_a_plan_shows_the_requester_no_other_agencys_people(
     # B's officer (the other agency) does not see A's plan at all
     ob = client_for(client_as, w, VIEWERS["officer_B"], "agency_officer")
     same_as_missing(ob, "GET", f"/api/v1/allocation-plans/{plan.id}", plan.id)
+
+
+# ----------------------------------------------------------------------------- writes
+@pytest.mark.parametrize("role", ["surveyor", "planner"])
+def test_a_building_seen_through_one_room_is_not_theirs_to_edit(
+    role: str,
+    client_as: Any,
+    world: World,  # noqa: F811
+    db: Session,
+) -> None:
+    """An editor scoped to agency A sees B's building BB through A's rooms in it. Seeing is
+    not managing: renaming BB, handing it to A (then seen whole), changing its floors'
+    storey heights or re-surveying its floor 2 (replacing B's rooms there) answer like
+    for a missing building or floor, and nothing changes. A's own building BA is theirs."""
+    w = world
+    c = client_as(role, agencies=[w.ids["agency:A"]])
+    bb, ba = w.ids["building:BB"], w.ids["building:BA"]
+    before = db.execute(
+        text("SELECT name, agency_id, version FROM buildings WHERE id = :b"), {"b": bb}
+    ).one()
+    for body in ({"name": f"{MARK}-x"}, {"agency_id": w.ids["agency:A"]}):
+        same_as_missing(
+            c, "PATCH", f"/api/v1/buildings/{bb}", bb, json=body, headers={"If-Match": '"1"'}
+        )
+    floor = w.ids["floor:BB2"]  # holds A's rooms: A's officer sees it, it is still B's
+    same_as_missing(
+        c, "PATCH", f"/api/v1/floors/{floor}", floor,
+        json={"storey_height_m": "2.0"}, headers={"If-Match": '"1"'},
+    )  # fmt: skip
+    for dry in ("false", "true"):
+        hidden = c.post(
+            f"/api/v1/buildings/{bb}/floors/2/plan",
+            files={"file": ("plan.geojson", b'{"type": "FeatureCollection", "features": []}')},
+            data={"dry_run": dry},
+            headers={"If-Match": '"1"'},
+        )
+        missing = c.post(
+            f"/api/v1/buildings/{MISSING}/floors/2/plan",
+            files={"file": ("plan.geojson", b'{"type": "FeatureCollection", "features": []}')},
+            data={"dry_run": dry},
+            headers={"If-Match": '"1"'},
+        )
+        assert hidden.status_code == missing.status_code == 404, (dry, hidden.text)
+    after = db.execute(
+        text("SELECT name, agency_id, version FROM buildings WHERE id = :b"), {"b": bb}
+    ).one()
+    assert after == before
+    assert db.execute(
+        text("SELECT storey_height_m IS DISTINCT FROM 2.0 FROM floors WHERE id = :f"),
+        {"f": floor},
+    ).scalar()
+    # their own agency's building
+    etag = c.get(f"/api/v1/buildings/{ba}").headers["ETag"]
+    r = c.patch(
+        f"/api/v1/buildings/{ba}", json={"name": f"{MARK}-甲楼2"}, headers={"If-Match": etag}
+    )
+    assert r.status_code == 200, r.text
