@@ -67,7 +67,9 @@ def list_findings(
 def get_finding(session: SessionDep, scope: ScopeDep, finding_id: BigIdPath) -> JSONResponse:
     """The finding; ``ETag`` is its version, the If-Match of a status change."""
     f = compliance.get_finding(session, finding_id, scope=scope)
-    return JSONResponse(compliance.finding_dict(f), headers={"ETag": etag(f.version)})
+    return JSONResponse(
+        compliance.finding_seen(session, f, scope=scope), headers={"ETag": etag(f.version)}
+    )
 
 
 class StatusChange(BaseModel):
@@ -105,7 +107,10 @@ def set_status(
         actor=principal.username,
         note=change.note,
     )
-    return JSONResponse(compliance.finding_dict(f), headers={"ETag": etag(f.version)})
+    return JSONResponse(
+        compliance.finding_seen(session, f, scope=principal.scope),
+        headers={"ETag": etag(f.version)},
+    )
 
 
 @router.get("/summary", summary="Totals per rule and level 汇总")

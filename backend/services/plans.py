@@ -435,7 +435,8 @@ def import_plan(
 ) -> PlanOutcome:
     """Validate a plan and, unless a dry run or rejected, commit it as a new floor version."""
     s = settings or upload_settings()
-    building = inventory.require_building(session, req.building_id, scope=scope)
+    # a re-survey replaces every room of the floor: the building must be the caller's whole
+    building = inventory.require_building(session, req.building_id, scope=scope, whole=True)
     crs = parse_crs(req.crs)
     try:
         mapping = FieldMapping.parse(req.mapping)
@@ -1214,7 +1215,9 @@ def floor_version_id(
 ) -> int:
     """Id of a floor version (current when ``version`` is None), within the caller's scope."""
     inventory.require_building(session, building_id, scope=scope)
-    stmt = select(Floor.id).where(Floor.building_id == building_id, Floor.level == level)
+    stmt = select(Floor.id).where(
+        Floor.building_id == building_id, Floor.level == level, scopes.floors(scope)
+    )
     stmt = stmt.where(Floor.version == version) if version else stmt.where(Floor.valid_to.is_(None))
     floor_id = session.execute(stmt).scalar_one_or_none()
     if floor_id is None:

@@ -14,6 +14,8 @@ region             in a scoped subtree, an ancestor of one (navigation), or a sc
 agency             in a scoped region subtree, or a scoped agency
 staffing           its agency is visible
 building           in a scoped region, managed by a scoped agency, or housing a room of one
+                   (edits and re-surveys of a building and its floors need it seen whole:
+                   a scoped region or managing agency — ``buildings_managed``)
 floor              its building is seen whole (scoped region or managing agency), or it
                    holds a room of a scoped agency (a building seen through one room
                    shows that room's floors only); room counts and areas on it count
@@ -316,6 +318,14 @@ def floors(
         holding = select(Room.floor_id).where(Room.agency_id.in_(sorted(scope.agencies)))
         parts.append(id.in_(holding))
     return or_(*parts)
+
+
+def floors_managed(scope: Scope, building_id: Column = Floor.building_id) -> ColumnElement[bool]:
+    """Floors of buildings seen whole: what a caller may edit or re-survey (a building seen
+    through one of the caller's rooms is another agency's to change)."""
+    if scope.unrestricted:
+        return true()
+    return building_id.in_(select(Building.id).where(buildings_managed(scope)))
 
 
 def rooms(
@@ -661,6 +671,7 @@ __all__ = [
     "Seen",
     "seen_for",
     "floors",
+    "floors_managed",
     "leases",
     "may_place_building",
     "shown_agency",

@@ -32,9 +32,11 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
+from backend.audit import service as audit
+from backend.compliance import service as compliance
 from backend.db.compliance import ComplianceFinding
 from backend.db.models import Occupancy
-from backend.services import audit, compliance, tiles
+from backend.maps import tiles
 from tests.api.test_scope_matrix import (
     CASES,
     MARK,

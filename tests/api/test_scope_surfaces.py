@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from backend import timekeeping
-from backend.services import audit
+from backend.audit import service as audit
 from tests.api.test_scope_matrix import (
     CASES,
     MARK,
