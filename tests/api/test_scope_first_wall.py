@@ -47,9 +47,10 @@ from tests.api.test_scope_surfaces import (  # noqa: F401
 @pytest.fixture
 def first_wall_app(engine: Engine, db: Session, app_database_url: str) -> Any:
     """The app with its requests on the test's owner connection: no row-level security."""
-    from backend.api import deps, tile_cache
+    from backend.api import deps
     from backend.api.app import create_app
     from backend.db.async_pool import SessionReader
+    from backend.maps import tile_cache
 
     assert db.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar()
     tile_cache.forget()
