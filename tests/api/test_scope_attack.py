@@ -495,3 +495,31 @@ def test_a_building_seen_through_one_room_is_not_theirs_to_edit(
         f"/api/v1/buildings/{ba}", json={"name": f"{MARK}-甲楼2"}, headers={"If-Match": etag}
     )
     assert r.status_code == 200, r.text
+
+
+# ----------------------------------------------------------------------------- reconciliation
+@pytest.mark.parametrize(("viewer", "role"), CASES)
+def test_reconciliation_names_no_hidden_agency(
+    viewer: str, role: str, client_as: Any, people: World
+) -> None:
+    """账账: B's person also sits in A's room RA2 (used by B, allocated to A). A's officer
+    sees the mismatch on their room, but not B's name; nobody sees a name they may not."""
+    v, w = VIEWERS[viewer], people
+    c = client_for(client_as, w, v, role)
+    r = c.get("/api/v1/reconciliation")
+    assert r.status_code == 200, r.text
+    names = {"agency:A": f"{MARK}-甲单位", "agency:B": f"{MARK}-乙单位"}
+    for key, name in names.items():
+        if key not in v.sees:
+            assert name not in r.text, (key, name)
+    on_ra2 = [
+        m for m in r.json()["mismatches"] if m["object_type"] == "room"
+        and m["object_id"] == w.ids["room:RA2"]
+    ]  # fmt: skip
+    assert bool(on_ra2) == ("room:RA2" in v.sees)
+    x = c.get("/api/v1/reconciliation", params={"format": "xlsx"})
+    assert x.status_code == 200
+    cells = {str(val) for row in _sheet(x.content) for val in row if val is not None}
+    for key, name in names.items():
+        if key not in v.sees:
+            assert not any(name in cell for cell in cells), (key, name)

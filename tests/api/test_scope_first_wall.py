@@ -24,6 +24,7 @@ from tests.api.test_scope_attack import (  # noqa: F401 - collected again, with 
     test_compliance_summary_names_only_visible_groups,
     test_multiple_offices_finding_names_only_visible_offices,
     test_multiple_offices_in_the_ogc_findings_collection,
+    test_reconciliation_names_no_hidden_agency,
 )
 from tests.api.test_scope_matrix import (  # noqa: F401
     test_audit_trail,
