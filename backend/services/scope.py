@@ -34,7 +34,10 @@ finding            its object is visible: room → the room; room pair → both 
                    (a floor finding sums every room of the floor, so housing one room is
                    not enough); building (an inspector's manual finding) → the same;
                    agency → the agency; occupancy / lease → that record;
-                   person → the office it names (``room_id``) or the main agency
+                   person → the office it names (``room_id``) or the main agency.
+                   What it names is shown as far as the caller may see it (``Seen``):
+                   a hidden room / floor / building is not named nor drawn on, a
+                   person's hidden offices are listed as ``{"hidden": true}``
 inspection         its organising region is in scope, or it names a scoped agency
 check, evidence,   the region or agency they carry (the building's region and the room's
 ledger item, 问责  or building's agency; ledger items also the responsible agency)
@@ -43,7 +46,12 @@ audit event        its object is visible: register objects, findings, leases, re
                    evidence, ledger item, 问责) and campaigns; events about other kinds
                    (ledger imports, what-if scenarios, sign-ins) only for admins
 history image      the same predicates applied to the row image of that day
+campaign           organised in a scoped region, or listing a visible agency
+what-if scenario   its creator's scope lies within the caller's (``Scope.covers``)
 =================  ==========================================================================
+
+Roll-ups grouped by agency or building name only visible ones (``shown_agency``,
+``shown_building``); findings of the others are counted without a name.
 
 Figures (counts, areas, excess m²) are computed only over visible rows, so a list, the
 map and the aggregates always agree. An object outside the scope answers exactly like a
