@@ -876,14 +876,15 @@ def test_issue9_plan_dry_run_refuses_another_agencys_id(app: Any, db: Session) -
 
     officer_agency, name = _demo_officer(db)
     site = demo_site(db)
-    # the officer's agency gets a room in the building, so the building is in their scope
-    db.execute(
-        text("UPDATE rooms SET agency_id = :a WHERE id = (SELECT min(id) FROM rooms "
-             "WHERE building_id = :b)"), {"a": officer_agency, "b": site.building_id},
-    )  # fmt: skip
+    # the officer's agency manages the building, so it is in their scope whole (a building
+    # seen only through one of their rooms is not theirs to re-survey: 404, test_scope_attack)
     managing = db.execute(
         select(Building.agency_id).where(Building.id == site.building_id)
     ).scalar_one()
+    db.execute(
+        text("UPDATE buildings SET agency_id = :a WHERE id = :b"),
+        {"a": officer_agency, "b": site.building_id},
+    )
     other = db.execute(
         select(Agency.id)
         .where(Agency.id.not_in([officer_agency, managing or 0]))
