@@ -230,6 +230,7 @@ def findings(scope: Scope, day: dt.date | None) -> Select[Any]:
     cols |= {"room_id": Room.id, "floor_id": Floor.id, "building_id": Building.id}
     return (
         select(*_cols(cols))
+        .select_from(ComplianceFinding)
         .outerjoin(Room, and_(Room.id == ComplianceFinding.room_id, scopes.rooms(scope)))
         .outerjoin(Floor, and_(Floor.id == ComplianceFinding.floor_id, scopes.floors(scope)))
         .outerjoin(
