@@ -166,7 +166,12 @@ class PlanPublic(BaseModel):
     status: str
     assignments: list[Assignment]
     releases: list[int]
-    rehousing: list[Rehousing]
+    rehousing: list[Rehousing] = Field(
+        description="置换: the other agency's people who move, as far as the caller may see them"
+    )
+    people_rehoused_hidden: int = Field(
+        default=0, description="people of the other agency who move, not shown to this caller"
+    )
     area_m2: float
     note: str | None
     approved_by: str

@@ -1260,7 +1260,21 @@ def candidates(
 
 
 # ---------------------------------------------------------------- plans
-def _plan_public(plan: AllocationPlan) -> schemas.PlanPublic:
+def _plan_public(session: Session, plan: AllocationPlan, scope: Scope) -> schemas.PlanPublic:
+    """The plan as the caller may see it: 置换 names the other agency's people who move
+    only as far as the caller may see their occupancies (the requesting agency's officer
+    learns how many move, not who); the rooms given and received are the plan's own."""
+    moves = [schemas.Rehousing(**h) for h in plan.rehousing or []]
+    ids = [m.occupancy_id for m in moves]
+    seen = (
+        set(
+            session.scalars(
+                select(Occupancy.id).where(Occupancy.id.in_(ids), scopes.occupancies(scope))
+            )
+        )
+        if ids
+        else set()
+    )
     return schemas.PlanPublic(
         id=plan.id,
         request_id=plan.request_id,
@@ -1269,7 +1283,8 @@ def _plan_public(plan: AllocationPlan) -> schemas.PlanPublic:
         status=plan.status,
         assignments=[schemas.Assignment(**a) for a in plan.assignments],
         releases=list(plan.releases or []),
-        rehousing=[schemas.Rehousing(**h) for h in plan.rehousing or []],
+        rehousing=[m for m in moves if m.occupancy_id in seen],
+        people_rehoused_hidden=sum(1 for m in moves if m.occupancy_id not in seen),
         area_m2=float(plan.area_m2),
         note=plan.note,
         approved_by=plan.approved_by,
@@ -1564,7 +1579,7 @@ def get_plan(session: Session, plan_id: int, *, scope: Scope) -> schemas.PlanPub
     ).one_or_none()
     if plan is None:
         raise _not_found("allocation plan", plan_id)
-    return _plan_public(plan)
+    return _plan_public(session, plan, scope)
 
 
 def _end_occupancies(session: Session, where: Any, day: dt.date) -> list[int]:
@@ -1862,7 +1877,7 @@ def execute_plan(
         },
     )
     return schemas.Execution(
-        plan=_plan_public(plan),
+        plan=_plan_public(session, plan, principal.scope),
         occupancies_created=occupancies,
         rooms_reallocated=sum(1 for r in room_ids if before.get(r) != plan.agency_id),
         rooms_released_to_pool=len(pooled),

@@ -67,7 +67,7 @@ def list_findings(
 def get_finding(session: SessionDep, scope: ScopeDep, finding_id: BigIdPath) -> JSONResponse:
     """The finding; ``ETag`` is its version, the If-Match of a status change."""
     f = compliance.get_finding(session, finding_id, scope=scope)
-    return versioned(compliance.finding_dict(f))
+    return versioned(compliance.finding_seen(session, f, scope=scope))
 
 
 class StatusChange(BaseModel):
@@ -103,7 +103,7 @@ def set_status(
         actor=principal.username,
         note=change.note,
     )
-    return versioned(compliance.finding_dict(f))
+    return versioned(compliance.finding_seen(session, f, scope=principal.scope))
 
 
 @router.get("/summary", summary="Totals per rule and level 汇总")

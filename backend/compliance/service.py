@@ -596,6 +596,11 @@ def finding_dict(f: ComplianceFinding) -> dict[str, Any]:
     }
 
 
+def finding_seen(session: Session, f: ComplianceFinding, *, scope: Scope) -> dict[str, Any]:
+    """The public form of one finding as the caller may see it (``scope.Seen.redact``)."""
+    return scopes.findings_as_seen(session, scope, [finding_dict(f)])[0]
+
+
 def list_findings(
     session: Session,
     *,
@@ -627,7 +632,7 @@ def list_findings(
     return {
         "numberMatched": matched,
         "numberReturned": len(rows),
-        "findings": [finding_dict(f) for f in rows],
+        "findings": scopes.findings_as_seen(session, scope, [finding_dict(f) for f in rows]),
     }
 
 
@@ -701,6 +706,9 @@ def set_status(
         after={"status": status, "note": note, "version": updated},
     )
     return get_finding(session, finding_id, scope=scope)
+
+
+OTHERS_ZH = "其他"  # the group of agencies or buildings the caller may not see
 
 
 def _group_key(level: str) -> tuple[ColumnElement[Any], Any]:
@@ -781,8 +789,17 @@ def summary(
                 "excess_m2": float(row[4] or 0) if row else 0.0,
             }
         )
-    key, named = _group_key(level)
-    key = key.label("key")
+    raw, named = _group_key(level)
+    # an agency or building the caller may not see is not named: its findings (visible
+    # through a room the caller does see) are counted under one group without a key
+    shown = (
+        scopes.shown_agency(scope, raw)
+        if level == "agency"
+        else scopes.shown_building(scope, raw)
+        if level == "building"
+        else raw
+    )
+    key = shown.label("key")
     grouped = session.execute(
         select(
             key,
@@ -790,18 +807,22 @@ def summary(
             func.count(),
             func.coalesce(func.sum(ComplianceFinding.excess_m2), 0),
         )
-        .where(*where, live, key.is_not(None))
-        .group_by(key, ComplianceFinding.rule_code)
+        .where(*where, live, raw.is_not(None))
+        .group_by(shown, ComplianceFinding.rule_code)
     ).all()
-    groups: dict[int, dict[str, Any]] = {}
+    groups: dict[int | None, dict[str, Any]] = {}
     for k, rule_code, n, excess in grouped:
-        g = groups.setdefault(int(k), {"key": int(k), "open_or_rectifying": 0, "by_rule": {}})
+        gk = None if k is None else int(k)
+        g = groups.setdefault(gk, {"key": gk, "open_or_rectifying": 0, "by_rule": {}})
         g["open_or_rectifying"] += int(n)
         g["by_rule"][rule_code] = {"count": int(n), "excess_m2": round(float(excess), 2)}
-    names = _names(session, named, list(groups))
-    out = sorted(groups.values(), key=lambda g: (-g["open_or_rectifying"], g["key"]))[:limit]
+    names = _names(session, named, [k for k in groups if k is not None])
+    out = sorted(
+        groups.values(),
+        key=lambda g: (g["key"] is None, -g["open_or_rectifying"], g["key"] or 0),
+    )[:limit]
     for g in out:
-        g["name"] = names.get(g["key"])
+        g["name"] = OTHERS_ZH if g["key"] is None else names.get(g["key"])
     return {
         "region": region,
         "level": level,

@@ -18,7 +18,18 @@ from functools import lru_cache
 from typing import Any
 
 from openpyxl import Workbook
-from sqlalchemy import ColumnElement, Select, String, Subquery, and_, cast, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Subquery,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -85,6 +96,9 @@ def _ranks_zh(codes: str | None) -> str | None:
         return None
     names = rank_names_zh()
     return "、".join(names.get(c, c) for c in codes.split("、"))
+
+
+OTHER_AGENCY_ZH = "（其他单位）"  # allocated to an agency the caller may not see
 
 
 def _register_filters(
@@ -155,11 +169,14 @@ def _open_rules_per_room(scope: Scope) -> Subquery:
 
 
 def _register_rows(
-    where: list[ColumnElement[bool]], occupants: Subquery, status: Subquery
+    where: list[ColumnElement[bool]], occupants: Subquery, status: Subquery, scope: Scope
 ) -> Select[Any]:
     return (
         select(
-            func.coalesce(Agency.name, "（未分配）"),
+            case(
+                (Room.agency_id.is_(None), "（未分配）"),
+                else_=func.coalesce(Agency.name, OTHER_AGENCY_ZH),
+            ),
             Agency.level,
             Building.region_adcode,
             Building.name,
@@ -177,7 +194,8 @@ def _register_rows(
         )
         .join(Floor, Floor.id == Room.floor_id)
         .join(Building, Building.id == Room.building_id)
-        .outerjoin(Agency, Agency.id == Room.agency_id)
+        # a visible room's agency is named only when the caller may see that agency
+        .outerjoin(Agency, and_(Agency.id == Room.agency_id, scopes.agencies(scope)))
         .outerjoin(occupants, occupants.c.room_id == Room.id)
         .outerjoin(status, status.c.room_id == Room.id)
         .where(*where)
@@ -234,7 +252,9 @@ def register_xlsx(
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("登记造册")
     workbook.header(ws, REGISTER_HEADERS)
-    stmt = _register_rows(where, _occupants_per_room(version, today), _open_rules_per_room(scope))
+    stmt = _register_rows(
+        where, _occupants_per_room(version, today), _open_rules_per_room(scope), scope
+    )
     for row in session.execute(stmt.execution_options(yield_per=5000)):
         workbook.append(ws, _register_cells(row))
     # the ledger sheets in the import template's layout: export → import changes nothing
@@ -262,10 +282,15 @@ def findings_xlsx(
     _check_size(count)
     stmt = (
         select(ComplianceFinding, Agency.name, Building.name, Floor.name, Room.number, Region.name)
-        .outerjoin(Agency, Agency.id == ComplianceFinding.agency_id)
-        .outerjoin(Building, Building.id == ComplianceFinding.building_id)
-        .outerjoin(Floor, Floor.id == ComplianceFinding.floor_id)
-        .outerjoin(Room, Room.id == ComplianceFinding.room_id)
+        # names only of what the caller may see (a person's finding seen through its main
+        # agency may sit on an office the caller does not see)
+        .outerjoin(Agency, and_(Agency.id == ComplianceFinding.agency_id, scopes.agencies(scope)))
+        .outerjoin(
+            Building,
+            and_(Building.id == ComplianceFinding.building_id, scopes.buildings(scope)),
+        )
+        .outerjoin(Floor, and_(Floor.id == ComplianceFinding.floor_id, scopes.floors(scope)))
+        .outerjoin(Room, and_(Room.id == ComplianceFinding.room_id, scopes.rooms(scope)))
         .outerjoin(Region, Region.adcode == ComplianceFinding.region_adcode)
         .where(*where)
         .order_by(ComplianceFinding.rule_code, ComplianceFinding.excess_m2.desc().nulls_last())

@@ -157,13 +157,22 @@ def get_building(session: Session, building_id: int, *, scope: Scope, day: dt.da
 def _floors(day: dt.date, scope: Scope) -> tuple[Any, Select[Any]]:
     at = timekeeping.end_of_day(day)
     f = _state(Floor.__table__, at)  # type: ignore[arg-type]
-    _, visible_buildings = _buildings(day, scope)
+    # the building seen whole that day, or (scope.floors) a floor holding a scoped
+    # agency's room: a building seen through one room shows that room's floors only
+    b = _state(Building.__table__, at, ("created_at",))  # type: ignore[arg-type]
+    whole = select(b.c.id).where(
+        b.c.created_at < at,
+        scopes.buildings_managed(scope, region=b.c.region_adcode, agency=b.c.agency_id),
+    )
     stmt = (
         select(f.c.id)
         .where(
             f.c.valid_from < at,
             or_(f.c.valid_to.is_(None), f.c.valid_to >= at),
-            f.c.building_id.in_(visible_buildings),
+            or_(
+                f.c.building_id.in_(whole),
+                scopes.floors(scope, building_id=f.c.building_id, id=f.c.id),
+            ),
         )
         .order_by(f.c.building_id, f.c.level)
     )

@@ -323,10 +323,14 @@ def get_building(session: Session, building_id: int, *, scope: Scope) -> str:
     return _one(session, stmt, _building_feature(), "building", building_id)
 
 
-def require_building(session: Session, building_id: int, *, scope: Scope) -> Building:
-    """The building row, or NotFound (also when it lies outside the scope)."""
+def require_building(
+    session: Session, building_id: int, *, scope: Scope, whole: bool = False
+) -> Building:
+    """The building row, or NotFound (also when it lies outside the scope; with ``whole``,
+    also when the caller sees it only through one of their rooms)."""
+    visible = scopes.buildings_managed(scope) if whole else scopes.buildings(scope)
     b = session.execute(
-        select(Building).where(Building.id == building_id, scopes.buildings(scope))
+        select(Building).where(Building.id == building_id, visible)
     ).scalar_one_or_none()
     if b is None:
         raise NotFound(

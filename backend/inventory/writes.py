@@ -333,7 +333,8 @@ def update_building(
     session: Session, building_id: int, data: BuildingUpdate, *, expected: int, principal: Principal
 ) -> int:
     changes = data.model_dump(exclude_unset=True)
-    _require_visible(session, Building, building_id, scopes.buildings(principal.scope))
+    # seen whole: a building seen only through one of the caller's rooms is not theirs
+    _require_visible(session, Building, building_id, scopes.buildings_managed(principal.scope))
     if "agency_id" in changes:
         _require_agency(session, changes["agency_id"], principal)
     return apply_changes(
@@ -344,13 +345,13 @@ def update_building(
         key=building_id,
         expected=expected,
         changes=changes,
-        visible=scopes.buildings(principal.scope),
+        visible=scopes.buildings_managed(principal.scope),
     )
 
 
 # ---------------------------------------------------------------- floors
 def _floor_visible(principal: Principal) -> ColumnElement[bool]:
-    return scopes.floors(principal.scope)
+    return scopes.floors_managed(principal.scope)
 
 
 def update_floor(

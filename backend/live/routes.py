@@ -50,8 +50,9 @@ def list_scenarios(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ScenarioPublic]:
-    """Scenarios, newest first (their figures are read per scope from the comparison)."""
-    return service.list_scenarios(session, limit=limit, offset=offset)
+    """Scenarios whose scope lies within the caller's (their counts were computed within
+    it), newest first; the comparison is read per scope."""
+    return service.list_scenarios(session, scope=principal.scope, limit=limit, offset=offset)
 
 
 @router.get(

@@ -247,16 +247,20 @@ def _public(s: WhatIfScenario) -> ScenarioPublic:
     )
 
 
-def list_scenarios(session: Session, *, limit: int = 100, offset: int = 0) -> list[ScenarioPublic]:
-    rows = session.scalars(
-        select(WhatIfScenario).order_by(WhatIfScenario.id.desc()).limit(limit).offset(offset)
-    )
-    return [_public(s) for s in rows]
+def list_scenarios(
+    session: Session, *, scope: Scope, limit: int = 100, offset: int = 0
+) -> list[ScenarioPublic]:
+    """Scenarios whose scope the caller's covers (their counts were computed within it),
+    newest first."""
+    rows = session.scalars(select(WhatIfScenario).order_by(WhatIfScenario.id.desc()))
+    seen = [s for s in rows if scope.covers(_scope_of(s.scope))]
+    return [_public(s) for s in seen[offset : offset + limit]]
 
 
-def get_scenario(session: Session, scenario_id: int) -> WhatIfScenario:
+def get_scenario(session: Session, scenario_id: int, *, scope: Scope) -> WhatIfScenario:
+    """A scenario the caller's scope covers; NotFound otherwise, like a missing one."""
     s = session.get(WhatIfScenario, scenario_id)
-    if s is None:
+    if s is None or not scope.covers(_scope_of(s.scope)):
         raise NotFound(
             f"scenario {scenario_id} not found",
             message_zh="情景不存在",
@@ -280,7 +284,7 @@ def compare(
 ) -> Comparison:
     """Per region (or agency): findings gained and lost, over-standard and idle area, the
     scenario against the live findings — within the reader's and the scenario's scope."""
-    s = get_scenario(session, scenario_id)
+    s = get_scenario(session, scenario_id, scope=scope)
     live, what = _live_and_scenario(s, scope)
     # a full join on the finding's identity: one side missing = gained or lost
     joined = live.join(

@@ -475,7 +475,8 @@ def _floor_room_rows(session: Session, floor_id: int, scope: Scope) -> Any:
             func.ST_X(centre).label("lon"),
             func.ST_Y(centre).label("lat"),
         )
-        .outerjoin(Agency, Agency.id == Room.agency_id)
+        # the room's agency is named only when the caller may see that agency
+        .outerjoin(Agency, and_(Agency.id == Room.agency_id, scopes.agencies(scope)))
         .where(Room.floor_id == floor_id, scopes.rooms(scope))
         .order_by(Room.number, Room.id)
     ).mappings()
@@ -631,7 +632,7 @@ def building_outline(session: Session, building_id: int, *, scope: Scope) -> Bui
     )
     floors = session.execute(
         select(Floor.id, Floor.level, Floor.name, offices)
-        .where(Floor.building_id == building_id, Floor.valid_to.is_(None))
+        .where(Floor.building_id == building_id, Floor.valid_to.is_(None), scopes.floors(scope))
         .order_by(Floor.level)
     ).all()
     above = [f for f in floors if f[1] >= 1]

@@ -258,6 +258,7 @@ def _compliance(geom: Any, env: Any, scope: Scope, flt: TileFilter, *, points: b
             f.c.status.in_(OPEN_STATUSES),
             or_(Room.geom.op("&&")(env), and_(Room.id.is_(None), Building.footprint.op("&&")(env))),
             scopes.findings(scope, f),
+            scopes.finding_placed(scope, f),  # never drawn on a room the caller may not see
         )
     )
     if flt.group:

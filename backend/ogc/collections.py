@@ -225,19 +225,32 @@ FINDING_PROPS = (
 
 
 def findings(scope: Scope, day: dt.date | None) -> Select[Any]:
-    """Findings placed on their room, else floor, else building, else the agency's seat."""
+    """Findings placed on their room, else floor, else building, else the agency's seat —
+    each only when the caller may see it (a person's finding seen through its main agency
+    may be placed on an office the caller does not see: it then names no room and is
+    placed on what the caller does see)."""
     seat_region = aliased(Region)
     seat_agency = aliased(Agency)
     geom = func.coalesce(Room.geom, Floor.outline, Building.footprint, seat_region.seat)
     cols = {"id": ComplianceFinding.id, "geom": geom} | {
         p.name: getattr(ComplianceFinding, p.name) for p in FINDING_PROPS
     }
+    cols |= {"room_id": Room.id, "floor_id": Floor.id, "building_id": Building.id}
     return (
         select(*_cols(cols))
-        .outerjoin(Room, Room.id == ComplianceFinding.room_id)
-        .outerjoin(Floor, Floor.id == ComplianceFinding.floor_id)
-        .outerjoin(Building, Building.id == ComplianceFinding.building_id)
-        .outerjoin(seat_agency, seat_agency.id == ComplianceFinding.agency_id)
+        .select_from(ComplianceFinding)
+        .outerjoin(Room, and_(Room.id == ComplianceFinding.room_id, scopes.rooms(scope)))
+        .outerjoin(Floor, and_(Floor.id == ComplianceFinding.floor_id, scopes.floors(scope)))
+        .outerjoin(
+            Building, and_(Building.id == ComplianceFinding.building_id, scopes.buildings(scope))
+        )
+        .outerjoin(
+            seat_agency,
+            and_(
+                seat_agency.id == ComplianceFinding.agency_id,
+                scopes.agencies(scope, region=seat_agency.region_adcode, id=seat_agency.id),
+            ),
+        )
         .outerjoin(seat_region, seat_region.adcode == seat_agency.region_adcode)
         .where(scopes.findings(scope))
     )

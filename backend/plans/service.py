@@ -354,7 +354,8 @@ def import_plan(
 ) -> PlanOutcome:
     """Validate a plan and, unless a dry run or rejected, commit it as a new floor version."""
     s = settings or upload_settings()
-    building = inventory.require_building(session, req.building_id, scope=scope)
+    # a re-survey replaces every room of the floor: the building must be the caller's whole
+    building = inventory.require_building(session, req.building_id, scope=scope, whole=True)
     crs = parse_crs(req.crs)
     mapping = _parse_mapping(req)
     georef = _parse_georef(req, crs)

@@ -24,6 +24,7 @@ from backend.audit import service as audit
 from backend.db.models import Floor
 from backend.db.plans import PlanFile, PlanImport
 from backend.inventory import service as inventory
+from backend.services import scope as scopes
 from backend.services.errors import NotFound
 from backend.services.scope import Scope
 from gis import validate as v
@@ -233,7 +234,9 @@ def floor_version_id(
 ) -> int:
     """Id of a floor version (current when ``version`` is None), within the caller's scope."""
     inventory.require_building(session, building_id, scope=scope)
-    stmt = select(Floor.id).where(Floor.building_id == building_id, Floor.level == level)
+    stmt = select(Floor.id).where(
+        Floor.building_id == building_id, Floor.level == level, scopes.floors(scope)
+    )
     stmt = stmt.where(Floor.version == version) if version else stmt.where(Floor.valid_to.is_(None))
     floor_id = session.execute(stmt).scalar_one_or_none()
     if floor_id is None:

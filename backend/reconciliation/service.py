@@ -36,6 +36,7 @@ from backend.services.scope import Scope
 from backend.settings import ledger_settings
 from backend.stocktake.models import BuildingLedger, LedgerRoom
 
+OTHER_AGENCY = "其他单位"  # an agency the caller may not see (its name is not shown)
 REL_TOLERANCE = 0.01
 ABS_TOLERANCE_M2 = 1.0
 
@@ -64,8 +65,22 @@ def _ledger(session: Session, scope: Scope, region: int | None) -> list[schemas.
         .join(Room, Room.id == Occupancy.room_id)
         .join(Floor, and_(Floor.id == Room.floor_id, Floor.valid_to.is_(None)))
         .join(Building, Building.id == Room.building_id)
-        .join(used_by, used_by.id == Occupancy.agency_id)
-        .outerjoin(allocated_to, allocated_to.id == Room.agency_id)
+        # agencies are named only when the caller may see them (a visible room can be used
+        # by, or allocated to, an agency outside the caller's scope)
+        .outerjoin(
+            used_by,
+            and_(
+                used_by.id == Occupancy.agency_id,
+                scopes.agencies(scope, region=used_by.region_adcode, id=used_by.id),
+            ),
+        )
+        .outerjoin(
+            allocated_to,
+            and_(
+                allocated_to.id == Room.agency_id,
+                scopes.agencies(scope, region=allocated_to.region_adcode, id=allocated_to.id),
+            ),
+        )
         .where(
             timekeeping.active_on(Occupancy.start_date, Occupancy.end_date, day),
             Room.agency_id.is_distinct_from(Occupancy.agency_id),
@@ -77,7 +92,9 @@ def _ledger(session: Session, scope: Scope, region: int | None) -> list[schemas.
         .order_by(Occupancy.agency_id, Room.id)
     ).all()
     out = []
-    for agency, name, room, number, _owner, owner_name, area, b_id, b_name, people in rows:
+    for agency, seen_name, room, number, owner, seen_owner, area, b_id, b_name, people in rows:
+        name = seen_name or OTHER_AGENCY
+        owner_name = seen_owner or (OTHER_AGENCY if owner is not None else None)
         register = owner_name or "未分配 (unallocated)"
         out.append(
             schemas.Mismatch(
@@ -272,7 +289,7 @@ def _titles(
         )
         .join(Building, Building.id == Title.building_id)
         .outerjoin(floors, floors.c.building_id == Title.building_id)
-        .outerjoin(Agency, Agency.id == Building.agency_id)
+        .outerjoin(Agency, and_(Agency.id == Building.agency_id, scopes.agencies(scope)))
         .outerjoin(BuildingLedger, BuildingLedger.building_id == Title.building_id)
         .where(
             Title.status == "current",

@@ -14,8 +14,12 @@ region             in a scoped subtree, an ancestor of one (navigation), or a sc
 agency             in a scoped region subtree, or a scoped agency
 staffing           its agency is visible
 building           in a scoped region, managed by a scoped agency, or housing a room of one
-floor              its building is visible (the outline and storey are the building's);
-                   room counts and areas on it count only visible rooms
+                   (edits and re-surveys of a building and its floors need it seen whole:
+                   a scoped region or managing agency — ``buildings_managed``)
+floor              its building is seen whole (scoped region or managing agency), or it
+                   holds a room of a scoped agency (a building seen through one room
+                   shows that room's floors only); room counts and areas on it count
+                   only visible rooms
 room               allocated to a scoped agency, or in a building of a scoped region
                    (``rooms.region_adcode``)
 occupancy          of a scoped agency, or in a visible room
@@ -30,13 +34,24 @@ finding            its object is visible: room → the room; room pair → both 
                    (a floor finding sums every room of the floor, so housing one room is
                    not enough); building (an inspector's manual finding) → the same;
                    agency → the agency; occupancy / lease → that record;
-                   person → the office it names (``room_id``) or the main agency
+                   person → the office it names (``room_id``) or the main agency.
+                   What it names is shown as far as the caller may see it (``Seen``):
+                   a hidden room / floor / building is not named nor drawn on, a
+                   person's hidden offices are listed as ``{"hidden": true}``
 inspection         its organising region is in scope, or it names a scoped agency
 check, evidence,   the region or agency they carry (the building's region and the room's
 ledger item, 问责  or building's agency; ledger items also the responsible agency)
-audit event        its object is visible (events about other kinds only for admins)
+audit event        its object is visible: register objects, findings, leases, requests,
+                   plans, building records, supervision records (inspection, check,
+                   evidence, ledger item, 问责) and campaigns; events about other kinds
+                   (ledger imports, what-if scenarios, sign-ins) only for admins
 history image      the same predicates applied to the row image of that day
+campaign           organised in a scoped region, or listing a visible agency
+what-if scenario   its creator's scope lies within the caller's (``Scope.covers``)
 =================  ==========================================================================
+
+Roll-ups grouped by agency or building name only visible ones (``shown_agency``,
+``shown_building``); findings of the others are counted without a name.
 
 Figures (counts, areas, excess m²) are computed only over visible rows, so a list, the
 map and the aggregates always agree. An object outside the scope answers exactly like a
@@ -62,7 +77,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.orm import QueryableAttribute, aliased
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from backend.allocation.models import AllocationPlan, SpaceRequest
 from backend.db.compliance import ComplianceFinding, Lease
@@ -77,6 +92,14 @@ from backend.db.models import (
     Room,
 )
 from backend.lifecycle.models import Disposal, MaintenanceRequest, Title
+from backend.stocktake.models import Campaign, CampaignAgency
+from backend.supervision.models import (
+    AccountabilityRecord,
+    Evidence,
+    Inspection,
+    InspectionCheck,
+    Rectification,
+)
 
 Column = ColumnElement[Any] | QueryableAttribute[Any]
 
@@ -168,6 +191,24 @@ class Scope:
             parts.append(self.agency_predicate(agency_column))
         return or_(*parts) if parts else false()
 
+    def covers(self, other: Scope) -> bool:
+        """Whether everything ``other`` may see is within this scope (a figure computed
+        within ``other`` — a what-if scenario's counts — may be shown to this caller).
+        An agency of ``other`` counts as covered only when it is one of this scope's.
+
+        >>> Scope(regions=frozenset({330000})).covers(Scope(regions=frozenset({330106})))
+        True
+        >>> Scope(regions=frozenset({330100})).covers(Scope.everything())
+        False
+        >>> Scope(agencies=frozenset({7})).covers(Scope(agencies=frozenset({7, 8})))
+        False
+        """
+        if self.unrestricted:
+            return True
+        if other.unrestricted:
+            return False
+        return all(self.allows_region(r) for r in other.regions) and other.agencies <= self.agencies
+
     def allows_region(self, adcode: int) -> bool:
         return self.unrestricted or any(
             lo <= adcode <= hi for a in self.regions for lo, hi in adcode_ranges(a)
@@ -249,6 +290,22 @@ def in_live_buildings(building_id: Column) -> ColumnElement[bool]:
     return building_id.not_in(select(Building.id).where(Building.status == "disposed"))
 
 
+def shown_agency(scope: Scope, agency: Column) -> ColumnElement[Any]:
+    """``agency`` (an id column) where the caller may see that agency, else NULL: what a
+    roll-up grouped by agency may name (a visible room's finding can belong to an agency
+    the caller does not see)."""
+    if scope.unrestricted:
+        return agency  # type: ignore[return-value]
+    return case((agency.in_(agency_ids(scope)), agency))
+
+
+def shown_building(scope: Scope, building: Column) -> ColumnElement[Any]:
+    """``building`` where the caller may see that building, else NULL (see ``shown_agency``)."""
+    if scope.unrestricted:
+        return building  # type: ignore[return-value]
+    return case((building.in_(building_ids(scope)), building))
+
+
 def may_place_building(scope: Scope, region_adcode: int, agency_id: int | None) -> bool:
     """A new building may be placed in a scoped region, or for a scoped agency.
 
@@ -267,11 +324,27 @@ def building_ids(scope: Scope) -> Any:
     return select(Building.id).where(buildings(scope))
 
 
-def floors(scope: Scope, building_id: Column = Floor.building_id) -> ColumnElement[bool]:
-    """Floors (every version) of visible buildings."""
+def floors(
+    scope: Scope, building_id: Column = Floor.building_id, id: Column = Floor.id
+) -> ColumnElement[bool]:
+    """Floors (every version) of buildings seen whole, and floors holding a room of a scoped
+    agency: a building seen only because it houses such a room shows those floors (what
+    draws the room in its place), not its other floors."""
     if scope.unrestricted:
         return true()
-    return building_id.in_(building_ids(scope))
+    parts = [building_id.in_(select(Building.id).where(buildings_managed(scope)))]
+    if scope.agencies:
+        holding = select(Room.floor_id).where(Room.agency_id.in_(sorted(scope.agencies)))
+        parts.append(id.in_(holding))
+    return or_(*parts)
+
+
+def floors_managed(scope: Scope, building_id: Column = Floor.building_id) -> ColumnElement[bool]:
+    """Floors of buildings seen whole: what a caller may edit or re-survey (a building seen
+    through one of the caller's rooms is another agency's to change)."""
+    if scope.unrestricted:
+        return true()
+    return building_id.in_(select(Building.id).where(buildings_managed(scope)))
 
 
 def rooms(
@@ -388,6 +461,98 @@ def findings(scope: Scope, f: Any = None) -> ColumnElement[bool]:
     )
 
 
+def finding_placed(scope: Scope, f: Any = None) -> ColumnElement[bool]:
+    """A visible finding may be drawn where the caller may see its room and building (a
+    person's finding seen through the main agency may sit on an office the caller does
+    not see; an occupancy's finding seen through its agency, on another agency's room)."""
+    if scope.unrestricted:
+        return true()
+    c = (f if f is not None else ComplianceFinding.__table__).c
+    return and_(
+        or_(c.room_id.is_(None), _visible_room(scope, c.room_id)),
+        or_(c.building_id.is_(None), c.building_id.in_(building_ids(scope))),
+    )
+
+
+@dataclass(frozen=True)
+class Seen:
+    """Which of the rooms, floors and buildings a page of findings names the caller may
+    see (``None``: all of them — an unrestricted caller)."""
+
+    rooms: frozenset[int] | None = None
+    floors: frozenset[int] | None = None
+    buildings: frozenset[int] | None = None
+
+    @staticmethod
+    def _ok(known: frozenset[int] | None, key: Any) -> bool:
+        return key is None or known is None or int(key) in known
+
+    def redact(self, d: dict[str, Any]) -> dict[str, Any]:
+        """The public form of a finding (``compliance.finding_dict``) as the caller may see
+        it: a room, floor or building the caller may not see is not named, and a person's
+        list of offices shows hidden offices as ``{"hidden": true}`` (the count stays)."""
+        out = dict(d)
+        for name, known in (
+            ("room_id", self.rooms),
+            ("floor_id", self.floors),
+            ("building_id", self.buildings),
+        ):
+            if not self._ok(known, out.get(name)):
+                out[name] = None
+        details = out.get("details")
+        if isinstance(details, dict) and self.rooms is not None:
+            details = dict(details)
+            if not self._ok(self.rooms, details.get("main_room_id")):
+                details["main_room_id"] = None
+            if isinstance(details.get("offices"), list):
+                details["offices"] = [
+                    o if self._ok(self.rooms, o.get("room_id")) else {"hidden": True}
+                    for o in details["offices"]
+                ]
+            out["details"] = details
+        return out
+
+
+def _finding_rooms(d: dict[str, Any]) -> set[int]:
+    raw = d.get("details")
+    details: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    keys = [d.get("room_id"), details.get("main_room_id")]
+    keys += [o.get("room_id") for o in details.get("offices") or [] if isinstance(o, dict)]
+    return {int(k) for k in keys if k is not None}
+
+
+def seen_for(session: Session, scope: Scope, findings: list[dict[str, Any]]) -> Seen:
+    """What of the objects ``findings`` (public forms) name the caller may see, in three
+    look-ups by key."""
+    if scope.unrestricted:
+        return Seen()
+    room_keys: set[int] = set().union(*(_finding_rooms(d) for d in findings))
+    floor_keys = {int(d["floor_id"]) for d in findings if d.get("floor_id") is not None}
+    building_keys = {int(d["building_id"]) for d in findings if d.get("building_id") is not None}
+
+    def visible(where: ColumnElement[bool], keys: set[int], key: Any) -> frozenset[int]:
+        if not keys:
+            return frozenset()
+        stmt = select(key).where(key.in_(sorted(keys)), where)
+        return frozenset(int(x) for x in session.scalars(stmt))
+
+    return Seen(
+        rooms=visible(rooms(scope), room_keys, Room.id),
+        floors=visible(floors(scope), floor_keys, Floor.id),
+        buildings=visible(buildings(scope), building_keys, Building.id),
+    )
+
+
+def findings_as_seen(
+    session: Session, scope: Scope, findings: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``Seen.redact`` over a page of findings (public forms)."""
+    if scope.unrestricted:
+        return findings
+    seen = seen_for(session, scope, findings)
+    return [seen.redact(d) for d in findings]
+
+
 # ---------------------------------------------------------------- supervision
 def supervised(
     scope: Scope, *, region: Column, agencies: tuple[Column, ...]
@@ -417,6 +582,48 @@ def inspections(scope: Scope, *, region: Column, agencies: Column) -> ColumnElem
     return or_(*parts) if parts else false()
 
 
+def inspection_rows(scope: Scope) -> ColumnElement[bool]:
+    """Inspections (the table): see ``inspections``."""
+    return inspections(scope, region=Inspection.region_adcode, agencies=Inspection.scope_agencies)
+
+
+def checks(scope: Scope) -> ColumnElement[bool]:
+    """On-site checks: the building's region, or the room's or building's agency."""
+    return supervised(
+        scope, region=InspectionCheck.region_adcode, agencies=(InspectionCheck.agency_id,)
+    )
+
+
+def evidence(scope: Scope) -> ColumnElement[bool]:
+    return supervised(scope, region=Evidence.region_adcode, agencies=(Evidence.agency_id,))
+
+
+def rectifications(scope: Scope) -> ColumnElement[bool]:
+    """Ledger items: the finding's region or agency, or the agency that must rectify."""
+    return supervised(
+        scope,
+        region=Rectification.region_adcode,
+        agencies=(Rectification.agency_id, Rectification.responsible_agency_id),
+    )
+
+
+def accountability(scope: Scope) -> ColumnElement[bool]:
+    return supervised(
+        scope, region=AccountabilityRecord.region_adcode, agencies=(AccountabilityRecord.agency_id,)
+    )
+
+
+def campaigns(scope: Scope) -> ColumnElement[bool]:
+    """Stock-take campaigns: organised in a scoped region subtree, or listing a visible
+    agency (``backend.stocktake``)."""
+    if scope.unrestricted:
+        return true()
+    own = select(CampaignAgency.campaign_id).join(Agency, Agency.id == CampaignAgency.agency_id)
+    return or_(
+        in_regions(scope, Campaign.region_adcode), Campaign.id.in_(own.where(agencies(scope)))
+    )
+
+
 def audit_events(scope: Scope) -> ColumnElement[bool]:
     """Events about objects within ``scope`` (unrestricted: every event)."""
     if scope.unrestricted:
@@ -440,6 +647,13 @@ def audit_events(scope: Scope) -> ColumnElement[bool]:
         ),
         "disposal": ids(select(Disposal.id).where(building_records(scope, Disposal))),
         "title": ids(select(Title.id).where(building_records(scope, Title))),
+        # supervision and stock-take records (backend.supervision, backend.stocktake)
+        "inspection": ids(select(Inspection.id).where(inspection_rows(scope))),
+        "inspection_check": ids(select(InspectionCheck.id).where(checks(scope))),
+        "evidence": ids(select(Evidence.id).where(evidence(scope))),
+        "rectification": ids(select(Rectification.id).where(rectifications(scope))),
+        "accountability": ids(select(AccountabilityRecord.id).where(accountability(scope))),
+        "campaign": ids(select(Campaign.id).where(campaigns(scope))),
     }
     return or_(
         *(
@@ -462,10 +676,25 @@ __all__ = [
     "building_records",
     "buildings",
     "buildings_managed",
+    "accountability",
+    "campaigns",
+    "checks",
+    "evidence",
+    "inspection_rows",
+    "inspections",
+    "rectifications",
+    "supervised",
+    "finding_placed",
     "findings",
+    "findings_as_seen",
+    "Seen",
+    "seen_for",
     "floors",
+    "floors_managed",
     "leases",
     "may_place_building",
+    "shown_agency",
+    "shown_building",
     "occupancies",
     "pool_entries",
     "regions",

@@ -295,11 +295,7 @@ TRANSITIONS: dict[tuple[str, str], tuple[str, ...]] = {
 
 
 def _campaign_visible(scope: Scope) -> Any:
-    if scope.unrestricted:
-        return literal(True)
-    own = select(CampaignAgency.campaign_id).join(Agency, Agency.id == CampaignAgency.agency_id)
-    own = own.where(visibility.agencies(scope))
-    return or_(visibility.in_regions(scope, Campaign.region_adcode), Campaign.id.in_(own))
+    return visibility.campaigns(scope)
 
 
 def _campaign_public(session: Session, c: Campaign, scope: Scope) -> CampaignPublic:

@@ -17,45 +17,26 @@ from sqlalchemy import ColumnElement
 from backend.accounts.access import roles_for
 from backend.services import scope as scopes
 from backend.services.scope import Scope
-from backend.supervision.models import (
-    AccountabilityRecord,
-    Evidence,
-    Inspection,
-    InspectionCheck,
-    Rectification,
-)
 
 
 def inspection_visible(scope: Scope) -> ColumnElement[bool]:
-    return scopes.inspections(
-        scope, region=Inspection.region_adcode, agencies=Inspection.scope_agencies
-    )
+    return scopes.inspection_rows(scope)
 
 
 def check_visible(scope: Scope) -> ColumnElement[bool]:
-    return scopes.supervised(
-        scope, region=InspectionCheck.region_adcode, agencies=(InspectionCheck.agency_id,)
-    )
+    return scopes.checks(scope)
 
 
 def evidence_visible(scope: Scope) -> ColumnElement[bool]:
-    return scopes.supervised(scope, region=Evidence.region_adcode, agencies=(Evidence.agency_id,))
+    return scopes.evidence(scope)
 
 
 def rectification_visible(scope: Scope) -> ColumnElement[bool]:
-    return scopes.supervised(
-        scope,
-        region=Rectification.region_adcode,
-        agencies=(Rectification.agency_id, Rectification.responsible_agency_id),
-    )
+    return scopes.rectifications(scope)
 
 
 def accountability_visible(scope: Scope) -> ColumnElement[bool]:
-    return scopes.supervised(
-        scope,
-        region=AccountabilityRecord.region_adcode,
-        agencies=(AccountabilityRecord.agency_id,),
-    )
+    return scopes.accountability(scope)
 
 
 # roles per capability: rows of the role × action table (backend/accounts/access.PERMISSIONS,

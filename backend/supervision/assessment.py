@@ -25,7 +25,7 @@ from backend.db.compliance import ComplianceFinding
 from backend.db.models import Agency, Building, Floor, Region, Room
 from backend.services import scope as scopes
 from backend.services.errors import InvalidInput, NotFound
-from backend.services.scope import adcode_range
+from backend.services.scope import Scope, adcode_range
 from backend.settings import DATA_DIR
 from backend.supervision import clock
 from backend.supervision.access import rectification_visible
@@ -78,9 +78,9 @@ def scheme_for(as_of: dt.date, version: str | None = None) -> dict[str, Any]:
     return max(effective, key=lambda s: s["effective_date"])
 
 
-def _key(level: str, region_col: Any, agency_col: Any) -> ColumnElement[Any]:
-    if level == "agency":
-        return agency_col  # type: ignore[no-any-return]
+def _key(level: str, region_col: Any, agency_col: Any, scope: Scope) -> ColumnElement[Any]:
+    if level == "agency":  # only agencies the caller may see are scored (and named)
+        return scopes.shown_agency(scope, agency_col)
     if level == "province":
         return (region_col // 10000) * 10000  # type: ignore[no-any-return]
     if level == "city":
@@ -101,7 +101,7 @@ def _facts(
     end = clock.end_of_day(as_of)
     scope = principal.scope
     if code in ("stocktake_completeness", "inspection_coverage"):
-        key = _key(level, Building.region_adcode, Building.agency_id)
+        key = _key(level, Building.region_adcode, Building.agency_id, scope)
         if code == "stocktake_completeness":
             hit = exists(
                 select(Room.id)
@@ -144,7 +144,7 @@ def _facts(
         if region is not None:
             where.append(f.region_adcode.between(*adcode_range(region)))
         return select(
-            _key(level, f.region_adcode, f.agency_id).label("key"),
+            _key(level, f.region_adcode, f.agency_id, scope).label("key"),
             literal("finding").label("kind"),
             f.id.label("id"),
             and_(f.closed_at.is_not(None), f.closed_at < end).label("hit"),
@@ -160,7 +160,7 @@ def _facts(
         if region is not None:
             where.append(r.region_adcode.between(*adcode_range(region)))
         return select(
-            _key(level, r.region_adcode, r.responsible_agency_id).label("key"),
+            _key(level, r.region_adcode, r.responsible_agency_id, scope).label("key"),
             literal("rectification").label("kind"),
             r.id.label("id"),
             (r.deadline < as_of).label("hit"),

@@ -36,7 +36,7 @@ from backend.db.models import Agency
 from backend.inventory.service import Page
 from backend.services import scope as scopes
 from backend.services.errors import Conflict, Forbidden, InvalidInput, not_found, stale
-from backend.services.scope import adcode_range
+from backend.services.scope import Scope, adcode_range
 from backend.supervision import clock
 from backend.supervision.access import VERIFY, rectification_visible
 from backend.supervision.models import (
@@ -85,8 +85,15 @@ def _evidence(session: Session, rectification_id: int) -> list[dict[str, Any]]:
 
 
 def item_dict(
-    session: Session, r: Rectification, today: dt.date, *, finding: ComplianceFinding | None = None
+    session: Session,
+    r: Rectification,
+    today: dt.date,
+    *,
+    finding: ComplianceFinding | None = None,
+    scope: Scope | None = None,
 ) -> dict[str, Any]:
+    """A ledger item; with ``scope``, its finding names only rooms, floors and buildings the
+    caller may see (the agency that must rectify may not see the room of the finding)."""
     overdue = is_overdue(r, today)
     label = "overdue" if overdue else r.status
     zh, en = RECTIFICATION_STATUS_NAMES[label]
@@ -124,7 +131,10 @@ def item_dict(
         "version": r.version,
     }
     if finding is not None:
-        out["finding"] = finding_public(finding)
+        public = finding_public(finding)
+        out["finding"] = (
+            public if scope is None else scopes.findings_as_seen(session, scope, [public])[0]
+        )
     return out
 
 
@@ -144,7 +154,13 @@ def read(
 ) -> dict[str, Any]:
     """One ledger item with its finding and evidence."""
     r = _get(session, finding_id, principal)
-    out = item_dict(session, r, today, finding=session.get(ComplianceFinding, r.finding_id))
+    out = item_dict(
+        session,
+        r,
+        today,
+        finding=session.get(ComplianceFinding, r.finding_id),
+        scope=principal.scope,
+    )
     out["evidence"] = _evidence(session, r.id)
     return out
 
@@ -477,7 +493,7 @@ def list_items(
         "as_of": today.isoformat(),
         "numberMatched": matched.scalar_one(),
         "numberReturned": len(rows),
-        "items": [item_dict(session, r, today, finding=f) for r, f in rows],
+        "items": [item_dict(session, r, today, finding=f, scope=principal.scope) for r, f in rows],
     }
 
 

@@ -755,7 +755,7 @@ def building_register(
         raise not_found("building", building_id)
     floors = session.execute(
         select(Floor.id, Floor.level, Floor.name)
-        .where(Floor.building_id == building_id, Floor.valid_to.is_(None))
+        .where(Floor.building_id == building_id, Floor.valid_to.is_(None), scopes.floors(scope))
         .order_by(Floor.level)
     ).all()
     rooms = session.execute(
@@ -795,7 +795,9 @@ def building_register(
             }
             for r in rooms
         ],
-        "open_findings": [finding_public(f) for f in findings],
+        "open_findings": scopes.findings_as_seen(
+            session, scope, [finding_public(f) for f in findings]
+        ),
     }
 
 

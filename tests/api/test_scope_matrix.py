@@ -289,13 +289,14 @@ BB_FLOORS = {"floor:BB1", "floor:BB2", "floor:BB3"}
 
 VIEWERS = {
     # A's officer: A, its rooms (also the two in B's building), the buildings housing them
-    # with their floors, A's occupancies, A's leases; nothing of B's
+    # with the floors holding its rooms (BB is B's: only its floor 2, where A's rooms are),
+    # A's occupancies, A's leases; nothing of B's
     "officer_A": Viewer(
         "officer_A",
         (),
         ("A",),
         frozenset(
-            {"agency:A", "building:BB", "building:BA", "floor:BA1", *BB_FLOORS, "lease:L1"}
+            {"agency:A", "building:BB", "building:BA", "floor:BA1", "floor:BB2", "lease:L1"}
             | {"lease:L2"}
             | _rooms(*A_ROOMS)
             | _occ(*A_ROOMS)
@@ -559,7 +560,8 @@ def test_tiles(viewer: str, role: str, client_as: Any, world: World) -> None:
         assert world_keys(w, got["buildings"], "building:") == {
             k for k in v.sees if k == f"building:{bkey}"
         }
-        # floors are seen with their building (their rooms are counted per caller)
+        # floors are seen with their building seen whole, or holding a room of the
+        # caller's agency (their rooms are counted per caller)
         assert world_keys(w, got["floors"], "floor:") == {
             k for k in v.sees if k.startswith(f"floor:{bkey}")
         }
@@ -806,14 +808,11 @@ def test_issue9_officer_room_placed_in_another_agencys_building(
         assert summary["over_standard_m2"] == pytest.approx(over, abs=0.01)
         stats = officer.get("/api/v1/map/region-stats?level=county").json()["regions"]
         assert sum(s["over_standard_m2"] or 0 for s in stats) == pytest.approx(over, abs=0.05)
-        # floors of the building: only the officer's room counts
+        # floors of the building: only the floor of the officer's room, counting that room
+        # (the building is seen only through it: its other floors are not shown)
         floors = officer.get(f"/api/v1/buildings/{building}/floors").json()["features"]
-        assert floors
-        for f in floors:
-            expected = 1 if f["id"] == floor_of_room else 0
-            assert f["properties"]["rooms"] == expected, f
-        outside = [f for f in floors if f["id"] != floor_of_room]
-        assert outside and all(f["properties"]["usable_area_m2"] is None for f in outside)
+        assert [f["id"] for f in floors] == [floor_of_room]
+        assert floors[0]["properties"]["rooms"] == 1
 
 
 def _hidden_occupancy(db: Session, officer_agency: int) -> tuple[int, dt.date]:
@@ -877,14 +876,15 @@ def test_issue9_plan_dry_run_refuses_another_agencys_id(app: Any, db: Session) -
 
     officer_agency, name = _demo_officer(db)
     site = demo_site(db)
-    # the officer's agency gets a room in the building, so the building is in their scope
-    db.execute(
-        text("UPDATE rooms SET agency_id = :a WHERE id = (SELECT min(id) FROM rooms "
-             "WHERE building_id = :b)"), {"a": officer_agency, "b": site.building_id},
-    )  # fmt: skip
+    # the officer's agency manages the building, so it is in their scope whole (a building
+    # seen only through one of their rooms is not theirs to re-survey: 404, test_scope_attack)
     managing = db.execute(
         select(Building.agency_id).where(Building.id == site.building_id)
     ).scalar_one()
+    db.execute(
+        text("UPDATE buildings SET agency_id = :a WHERE id = :b"),
+        {"a": officer_agency, "b": site.building_id},
+    )
     other = db.execute(
         select(Agency.id)
         .where(Agency.id.not_in([officer_agency, managing or 0]))
