@@ -725,15 +725,8 @@ def _group_key(level: str) -> tuple[ColumnElement[Any], Any]:
     return ComplianceFinding.building_id.expression, Building
 
 
-def summary(
-    session: Session,
-    *,
-    scope: Scope,
-    region: int | None = None,
-    level: str | None = None,
-    limit: int = 500,
-) -> dict[str, Any]:
-    """Totals per rule for a region subtree, and per rule for each group of one level."""
+def _summary_level(session: Session, scope: Scope, region: int | None, level: str | None) -> str:
+    """The level to group by (one below the region's by default); 404 for a hidden region."""
     if level is not None and level not in LEVELS:
         raise InvalidInput(f"unknown level {level!r}", details={"levels": list(LEVELS)})
     if region is not None and (
@@ -743,15 +736,26 @@ def summary(
         is None
     ):
         raise NotFound(f"region {region} not found", details={"region": region})
-    if level is None:
-        level = (
-            "city"
-            if region is None or region % 10000 == 0
-            else "county"
-            if region % 100 == 0
-            else "agency"
-        )
-    where = finding_filters(scope, region=region)
+    if level is not None:
+        return level
+    if region is None or region % 10000 == 0:
+        return "city"
+    return "county" if region % 100 == 0 else "agency"
+
+
+def _latest_full_evaluation(session: Session) -> ComplianceEvaluation | None:
+    return session.execute(
+        select(ComplianceEvaluation)
+        .where(ComplianceEvaluation.kind == "full", ComplianceEvaluation.finished_at.is_not(None))
+        .order_by(ComplianceEvaluation.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _rule_totals(
+    session: Session, where: list[ColumnElement[bool]], not_configured: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Per rule (every rule, also those without findings): counts by status and open excess."""
     live = ComplianceFinding.status != "closed"
     totals = session.execute(
         select(
@@ -764,13 +768,6 @@ def summary(
         .where(*where)
         .group_by(ComplianceFinding.rule_code)
     ).all()
-    latest = session.execute(
-        select(ComplianceEvaluation)
-        .where(ComplianceEvaluation.kind == "full", ComplianceEvaluation.finished_at.is_not(None))
-        .order_by(ComplianceEvaluation.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    not_configured = (latest.not_configured or {}) if latest else {}
     by_rule = {r[0]: r for r in totals}
     rules = []
     for code in RULE_CODES:
@@ -789,6 +786,13 @@ def summary(
                 "excess_m2": float(row[4] or 0) if row else 0.0,
             }
         )
+    return rules
+
+
+def _groups(
+    session: Session, scope: Scope, where: list[ColumnElement[bool]], level: str, limit: int
+) -> list[dict[str, Any]]:
+    """Open findings per group of ``level``, most first, named when the caller may see it."""
     raw, named = _group_key(level)
     # an agency or building the caller may not see is not named: its findings (visible
     # through a room the caller does see) are counted under one group without a key
@@ -799,15 +803,14 @@ def summary(
         if level == "building"
         else raw
     )
-    key = shown.label("key")
     grouped = session.execute(
         select(
-            key,
+            shown.label("key"),
             ComplianceFinding.rule_code,
             func.count(),
             func.coalesce(func.sum(ComplianceFinding.excess_m2), 0),
         )
-        .where(*where, live, raw.is_not(None))
+        .where(*where, ComplianceFinding.status != "closed", raw.is_not(None))
         .group_by(shown, ComplianceFinding.rule_code)
     ).all()
     groups: dict[int | None, dict[str, Any]] = {}
@@ -823,14 +826,30 @@ def summary(
     )[:limit]
     for g in out:
         g["name"] = OTHERS_ZH if g["key"] is None else names.get(g["key"])
+    return out
+
+
+def summary(
+    session: Session,
+    *,
+    scope: Scope,
+    region: int | None = None,
+    level: str | None = None,
+    limit: int = 500,
+) -> dict[str, Any]:
+    """Totals per rule for a region subtree, and per rule for each group of one level."""
+    level = _summary_level(session, scope, region, level)
+    where = finding_filters(scope, region=region)
+    latest = _latest_full_evaluation(session)
+    not_configured = (latest.not_configured or {}) if latest else {}
     return {
         "region": region,
         "level": level,
         "standard_version": latest.standard_version if latest else None,
         "evaluated_at": latest.finished_at.isoformat() if latest and latest.finished_at else None,
         "as_of": latest.as_of.isoformat() if latest else None,
-        "rules": rules,
-        "groups": out,
+        "rules": _rule_totals(session, where, not_configured),
+        "groups": _groups(session, scope, where, level, limit),
     }
 
 
