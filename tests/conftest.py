@@ -100,11 +100,9 @@ def engine(database_url: str) -> Iterator[Engine]:
     with eng.begin() as conn:
         if register_is_empty(conn):
             load_demo(conn, buildings=DEMO_BUILDINGS, seed=7, as_of=DEMO_AS_OF)
-    from backend.cli import AFTER_PREPARE, _load_extensions
+    from backend.cli import after_prepare
 
-    _load_extensions()
-    for hook in AFTER_PREPARE:
-        hook(eng)
+    after_prepare(eng)
     # fresh connections: temp tables the owner's hooks left (compliance's cf_new) would
     # belong to the owner, not to the app role the requests switch to
     eng.dispose()
