@@ -15,7 +15,6 @@ import http.server
 import json
 import os
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
@@ -32,6 +31,8 @@ from benchmarks.common import (
     app_url,
     bench_token,
     benchmark_database,
+    our_server,
+    stop_servers,
     wait_http,
     write_section,
 )
@@ -190,21 +191,7 @@ def main() -> None:
     pg = benchmark_database()
     url = pg.url()
     port = free_port()
-    ours = subprocess.Popen(
-        [
-            str(PROJECT_ROOT / ".venv" / "bin" / "uvicorn"),
-            "backend.api.app:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-        ],
-        env=dict(os.environ, OFFICEMAP_DATABASE_APP_URL=app_url(pg)),
-        cwd=PROJECT_ROOT,
-    )
+    ours = our_server(port, dict(os.environ, OFFICEMAP_DATABASE_APP_URL=app_url(pg)))
     base = f"http://127.0.0.1:{port}"
     tmp = Path(tempfile.mkdtemp(prefix="b6-"))
     static_srv = None
@@ -318,8 +305,7 @@ def main() -> None:
     finally:
         if static_srv is not None:
             static_srv.shutdown()
-        ours.terminate()
-        ours.wait(timeout=30)
+        stop_servers([ours], timeout=30)
 
 
 if __name__ == "__main__":
