@@ -114,7 +114,8 @@ def demo_settings() -> DemoSettings:
     return DemoSettings()
 
 
-DATA_DIR = PROJECT_ROOT / "data"
+# reference data ships inside the package (package data of the wheel), not beside it
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 class AuthSettings(BaseSettings):
