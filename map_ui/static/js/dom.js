@@ -46,3 +46,11 @@ export function clear(node) {
 export function keyValueTable(rows) {
   return el("table", {}, rows.map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v))));
 }
+
+/* Mark a region as loading (aria-busy="true") or done ("false"): assistive technology waits
+   before announcing it, and anyone watching the page (a person, a browser test) sees when
+   its data has arrived. */
+export function setBusy(node, busy) {
+  node.setAttribute("aria-busy", busy ? "true" : "false");
+  return node;
+}
