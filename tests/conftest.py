@@ -316,7 +316,9 @@ class PageProbe:
         self.requests: list[str] = []
         self.errors: list[str] = []
         self.failed: list[str] = []
+        self.responses: list[Any] = []
         page.on("request", lambda r: self.requests.append(r.url))
+        page.on("response", lambda r: self.responses.append(r))
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         # a Content-Security-Policy violation is only a console error, not a page error
         page.on(
@@ -327,6 +329,13 @@ class PageProbe:
             "response",
             lambda r: self.failed.append(f"{r.status} {r.url}") if r.status >= 400 else None,
         )
+
+    def last_json(self, fragment: str) -> Any:
+        """The JSON body of the newest response whose URL contains ``fragment``."""
+        for r in reversed(self.responses):
+            if fragment in r.url:
+                return r.json()
+        raise AssertionError(f"no response for {fragment}")
 
     def external_requests(self) -> list[str]:
         return [
