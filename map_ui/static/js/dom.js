@@ -54,3 +54,17 @@ export function setBusy(node, busy) {
   node.setAttribute("aria-busy", busy ? "true" : "false");
   return node;
 }
+
+const pendingLoads = new WeakMap();
+
+/* Keep `node` busy while `promise` runs; parallel or nested loads keep it busy until the
+   last one ends. Returns the promise's result. */
+export function busyWhile(node, promise) {
+  pendingLoads.set(node, (pendingLoads.get(node) || 0) + 1);
+  setBusy(node, true);
+  return Promise.resolve(promise).finally(() => {
+    const left = pendingLoads.get(node) - 1;
+    pendingLoads.set(node, left);
+    if (left === 0) { setBusy(node, false); }
+  });
+}

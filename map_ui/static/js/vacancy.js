@@ -2,7 +2,7 @@
    filters, and the leaders' panel. */
 import { getJSON } from "./api.js";
 import { leafletMap, pageConfig } from "./boot.js";
-import { clear, el, setBusy } from "./dom.js";
+import { busyWhile, clear, el, setBusy } from "./dom.js";
 import { enumerations, label } from "./enums.js";
 import { fmtArea, fmtPct } from "./format.js";
 import { bboxParam, fitTo, panel, prepare } from "./leaflet-kit.js";
@@ -12,12 +12,7 @@ function vacancy(map, cfg) {
   prepare(map);
   // busy while the bins or the leaders' figures are on their way
   const container = setBusy(map.getContainer(), true);
-  let pending = 0;
-  function loading(promise) {
-    pending++;
-    setBusy(container, true);
-    return promise.finally(() => { if (--pending === 0) { setBusy(container, false); } });
-  }
+  const loading = (promise) => busyWhile(container, promise);
 
   const region = el("select", {id: "om-region"}, el("option", {value: ""}, T.whole_province));
   const level = el("select", {id: "om-level"}, el("option", {value: ""}, T.all_levels));
