@@ -18,12 +18,6 @@ def wait_for(page: PageProbe, expr: str, timeout: float = 30_000) -> None:
     page.page.wait_for_function(f"() => ({expr})", timeout=timeout)
 
 
-def wait_ready(page: PageProbe, expr: str, timeout: float = 15_000) -> Any:
-    """Wait until ``expr`` is truthy in the page and return its value."""
-    wait_for(page, expr, timeout)
-    return page.page.evaluate(f"() => ({expr})")
-
-
 def map_name(page: PageProbe) -> str:
     """The JS global of the folium map (``map_<hash>``)."""
     name: str = page.page.evaluate("Object.keys(window).find(k => k.startsWith('map_'))")
