@@ -131,6 +131,15 @@ class AuthSettings(BaseSettings):
     audience: str = "officemap-api"
     token_minutes: int = 480
     cookie_name: str = "officemap_session"
+    token_recheck_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="seconds a verified token's signature is trusted by the lean by-id reads "
+        "(the sign-in gate still checks every request's token, expiry included)",
+    )
+    token_cache_entries: int = Field(
+        default=10_000, ge=1, description="tokens remembered for that (least recently used go)"
+    )
 
 
 @lru_cache
@@ -269,6 +278,11 @@ class FastPathSettings(BaseSettings):
             "revoke, deactivation or token revocation applies to them within this time (at once "
             "when the audited data version moves); 0 = off"
         ),
+    )
+    cache_entries: int = Field(
+        default=10_000,
+        ge=1,
+        description="tokens (and their principals) remembered by the cached-tile path",
     )
 
 
