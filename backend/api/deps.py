@@ -34,9 +34,9 @@ from backend.services.errors import (
 )
 from backend.services.scope import Scope
 from backend.sessions.service import client_address
-from backend.settings import auth_settings
+from backend.settings import auth_settings, paging_settings
 
-MAX_LIMIT = 10_000
+MAX_LIMIT = paging_settings().api_max_limit
 # ids of the register are PostgreSQL integer (int4) or bigint columns: bound them at the
 # edge so an id the column cannot hold is a 422, not a database error
 DB_INT_MAX = 2**31 - 1
@@ -281,8 +281,12 @@ BBoxDep = Annotated[BBox | None, Depends(parse_bbox)]
 
 
 def parse_page(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 100,
-    offset: Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="page size")
+    ] = paging_settings().api_default_limit,
+    offset: Annotated[
+        int, Query(ge=0, le=paging_settings().max_offset, description="rows to skip")
+    ] = 0,
 ) -> Page:
     return Page(limit=limit, offset=offset)
 
