@@ -120,7 +120,8 @@ def demo_settings() -> DemoSettings:
     return DemoSettings()
 
 
-DATA_DIR = PROJECT_ROOT / "data"
+# reference data ships inside the package (package data of the wheel), not beside it
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 class AuthSettings(BaseSettings):
@@ -136,6 +137,21 @@ class AuthSettings(BaseSettings):
     audience: str = "officemap-api"
     token_minutes: int = 480
     cookie_name: str = "officemap_session"
+    token_recheck_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="seconds a verified token's signature is trusted by the lean by-id reads "
+        "(the sign-in gate still checks every request's token, expiry included)",
+    )
+    token_cache_entries: int = Field(
+        default=10_000, ge=1, description="tokens remembered for that (least recently used go)"
+    )
+    principal_cache_entries: int = Field(
+        default=10_000,
+        ge=1,
+        description="users whose last roles and scope the lean reads start from (each read "
+        "checks them against the users row in the same transaction)",
+    )
 
 
 @lru_cache
@@ -275,6 +291,11 @@ class FastPathSettings(BaseSettings):
             "when the audited data version moves); 0 = off"
         ),
     )
+    cache_entries: int = Field(
+        default=10_000,
+        ge=1,
+        description="tokens (and their principals) remembered by the cached-tile path",
+    )
 
 
 @lru_cache
@@ -350,3 +371,69 @@ class UploadSettings(BaseSettings):
 @lru_cache
 def upload_settings() -> UploadSettings:
     return UploadSettings()
+
+
+class TileSettings(BaseSettings):
+    """Vector tiles (``backend.maps.tiles``): encoding and the in-process cache's timing (its
+    size: ``OFFICEMAP_MAP_TILE_CACHE_ENTRIES``)."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_TILES_")
+
+    extent: int = Field(default=4096, ge=256, le=65_536, description="MVT tile extent (units)")
+    buffer: int = Field(
+        default=64, ge=0, le=1024, description="MVT buffer around a tile, in extent units"
+    )
+    cache_ttl_s: float = Field(
+        default=300.0, gt=0, description="seconds a cached tile is served at most"
+    )
+    data_version_check_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="seconds between reads of the data version (the newest audit event); "
+        "edits through another worker reach this worker's cached tiles within this time",
+    )
+    points_below_zoom: int = Field(
+        default=16, ge=0, le=24, description="findings are drawn as points below this zoom"
+    )
+
+
+@lru_cache
+def tile_settings() -> TileSettings:
+    return TileSettings()
+
+
+class MapDataSettings(BaseSettings):
+    """Map aggregates (``backend.maps.map_data``: region statistics, clusters, vacancy bins,
+    the leaders' summary): their result cache, per data version."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_MAP_DATA_")
+
+    cache_ttl_s: float = Field(
+        default=120.0, gt=0, description="seconds an aggregate is served from the cache at most"
+    )
+    cache_entries: int = Field(default=256, ge=1, description="aggregates kept (LRU)")
+
+
+@lru_cache
+def map_data_settings() -> MapDataSettings:
+    return MapDataSettings()
+
+
+class PagingSettings(BaseSettings):
+    """Page sizes of the lists: the API's (``limit``/``offset``) and OGC API – Features'.
+
+    The bounds are part of each route's declared parameters and of the OpenAPI documents,
+    so they are read once, when the app's modules are imported."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFICEMAP_PAGING_")
+
+    api_default_limit: int = Field(default=100, ge=1, description="/api/v1 lists' page size")
+    api_max_limit: int = Field(default=10_000, ge=1, description="largest /api/v1 page")
+    max_offset: int = Field(default=10_000_000, ge=0, description="largest offset (both APIs)")
+    ogc_default_limit: int = Field(default=10, ge=1, description="/ogc items' page size")
+    ogc_max_limit: int = Field(default=10_000, ge=1, description="largest /ogc page")
+
+
+@lru_cache
+def paging_settings() -> PagingSettings:
+    return PagingSettings()

@@ -27,7 +27,9 @@ from benchmarks.common import (
     app_url,
     bench_token,
     benchmark_database,
-    tipg_uvicorn,
+    our_server,
+    stop_servers,
+    tipg_server,
     wait_http,
     write_section,
 )
@@ -142,22 +144,8 @@ def main() -> None:
         check=True, env=dict(os.environ, PYGEOAPI_CONFIG=str(config)),
     )  # fmt: skip
     procs = [
-        subprocess.Popen(
-            [str(PROJECT_ROOT / ".venv" / "bin" / "uvicorn"), "backend.api.app:create_app",
-             "--factory", "--workers", "1", "--port", str(ports["ours"]), "--log-level", "warning"],
-            env=dict(os.environ, OFFICEMAP_DATABASE_APP_URL=app_url(pg)), cwd=PROJECT_ROOT,
-        ),
-        subprocess.Popen(
-            [str(tipg_uvicorn()), "tipg.main:app", "--port", str(ports["tipg"]), "--workers", "1",
-             "--log-level", "warning"],
-            env=dict(
-                os.environ,
-                DATABASE_URL=url.replace("postgresql+psycopg://", "postgresql://"),
-                TIPG_DB_TABLES='["public.rooms"]', TIPG_DB_SPATIAL_EXTENT="false",
-                TIPG_DB_DATETIME_EXTENT="false", TIPG_MAX_FEATURES_PER_QUERY="10000",
-            ),
-            cwd="/tmp",
-        ),
+        our_server(ports["ours"], dict(os.environ, OFFICEMAP_DATABASE_APP_URL=app_url(pg))),
+        tipg_server(ports["tipg"], url, ["public.rooms"], TIPG_MAX_FEATURES_PER_QUERY="10000"),
         subprocess.Popen(
             [str(pyg_bin / "uvicorn"), "pygeoapi.starlette_app:APP", "--port",
              str(ports["pygeoapi"]), "--workers", "1", "--log-level", "warning"],
@@ -231,13 +219,7 @@ def main() -> None:
         ]
         write_section(section)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_servers(procs)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import threading
 import time
 import urllib.request
@@ -23,7 +22,14 @@ from sqlalchemy import create_engine, text
 
 from backend.db.embedded import EmbeddedPostgres, free_port
 from backend.db.migrate import upgrade
-from benchmarks.common import PROJECT_ROOT, Section, wait_http, write_section
+from benchmarks.common import (
+    PROJECT_ROOT,
+    Section,
+    our_server,
+    stop_servers,
+    wait_http,
+    write_section,
+)
 from benchmarks.wrk import random_path_lua, run_wrk
 from gis.crs import gk3_zone_crs, transformer
 from gis.io import Limits
@@ -113,21 +119,7 @@ def main() -> None:
 
     port = free_port()
     env = dict(os.environ, OFFICEMAP_DATABASE_URL=pg.url())
-    server = subprocess.Popen(
-        [
-            str(PROJECT_ROOT / ".venv" / "bin" / "uvicorn"),
-            "backend.api.app:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=PROJECT_ROOT,
-    )
+    server = our_server(port, env)
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {issue_token('admin')}"}
     try:
@@ -211,8 +203,7 @@ def main() -> None:
         ]
         write_section(section)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_servers([server], timeout=30)
         pg.stop()
 
 

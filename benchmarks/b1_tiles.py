@@ -27,12 +27,13 @@ from sqlalchemy import create_engine, text
 
 from backend.db.embedded import free_port
 from benchmarks.common import (
-    PROJECT_ROOT,
     Section,
     app_url,
     bench_token,
     benchmark_database,
-    tipg_uvicorn,
+    our_server,
+    stop_servers,
+    tipg_server,
     wait_http,
     write_section,
 )
@@ -148,53 +149,30 @@ def pgbench(url: str, z: int, tiles: list[tuple[int, int]]) -> tuple[float, floa
     return float(tps.group(1)), float(lat.group(1))
 
 
-def _server(args: list[str], env: dict[str, str], cwd: Path | str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, env=env, cwd=cwd)
-
-
 def main() -> None:
     pg = benchmark_database()
     load_before = os.getloadavg()[0]
     url = pg.url()
     tiles = sample_tiles(url)
-    uvicorn = str(PROJECT_ROOT / ".venv" / "bin" / "uvicorn")
-    ours_cmd = [uvicorn, "backend.api.app:create_app", "--factory", "--workers", "1"]
     ports = {"uncached": free_port(), "cached": free_port(), "tipg": free_port()}
     procs = [
-        _server(
-            [*ours_cmd, "--port", str(ports[k]), "--log-level", "warning"],
+        our_server(
+            ports[k],
             dict(
                 os.environ,
                 OFFICEMAP_DATABASE_APP_URL=app_url(pg),
                 OFFICEMAP_MAP_TILE_CACHE_ENTRIES="0" if k == "uncached" else "100000",
             ),
-            PROJECT_ROOT,
         )
         for k in ("uncached", "cached")
     ]
-    tipg_env = dict(
-        os.environ,
-        DATABASE_URL=url.replace("postgresql+psycopg://", "postgresql://"),
-        TIPG_DB_TABLES='["public.rooms"]',
-        TIPG_DB_SPATIAL_EXTENT="false",
-        TIPG_DB_DATETIME_EXTENT="false",
-        TIPG_TILE_BUFFER="64",
-        TIPG_MAX_FEATURES_PER_TILE="1000000",
-    )
     procs.append(
-        _server(
-            [
-                str(tipg_uvicorn()),
-                "tipg.main:app",
-                "--port",
-                str(ports["tipg"]),
-                "--workers",
-                "1",
-                "--log-level",
-                "warning",
-            ],
-            tipg_env,
-            "/tmp",
+        tipg_server(
+            ports["tipg"],
+            url,
+            ["public.rooms"],
+            TIPG_TILE_BUFFER="64",
+            TIPG_MAX_FEATURES_PER_TILE="1000000",
         )
     )
     base = {k: f"http://127.0.0.1:{p}" for k, p in ports.items()}
@@ -299,13 +277,7 @@ def main() -> None:
         ]
         write_section(section)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_servers(procs)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import urllib.request
 from pathlib import Path
 
@@ -17,12 +16,13 @@ from sqlalchemy import create_engine, text
 
 from backend.db.embedded import free_port
 from benchmarks.common import (
-    PROJECT_ROOT,
     Section,
     app_url,
     bench_token,
     benchmark_database,
-    tipg_uvicorn,
+    our_server,
+    stop_servers,
+    tipg_server,
     wait_http,
     write_section,
 )
@@ -72,44 +72,8 @@ def main() -> None:
     engine.dispose()
 
     tipg_port, our_port = free_port(), free_port()
-    libpq_url = pg.url().replace("postgresql+psycopg://", "postgresql://")
-    tipg_env = dict(
-        os.environ,
-        DATABASE_URL=libpq_url,
-        TIPG_DB_TABLES='["public.buildings","public.rooms"]',
-        TIPG_DB_SPATIAL_EXTENT="false",
-        TIPG_DB_DATETIME_EXTENT="false",
-    )
-    our_env = dict(os.environ, OFFICEMAP_DATABASE_APP_URL=app_url(pg))
-    tipg = subprocess.Popen(
-        [
-            str(tipg_uvicorn()),
-            "tipg.main:app",
-            "--port",
-            str(tipg_port),
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-        ],
-        env=tipg_env,
-        cwd="/tmp",
-    )
-    ours = subprocess.Popen(
-        [
-            str(PROJECT_ROOT / ".venv" / "bin" / "uvicorn"),
-            "backend.api.app:create_app",
-            "--factory",
-            "--port",
-            str(our_port),
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-        ],
-        env=our_env,
-        cwd=PROJECT_ROOT,
-    )
+    tipg = tipg_server(tipg_port, pg.url(), ["public.buildings", "public.rooms"])
+    ours = our_server(our_port, dict(os.environ, OFFICEMAP_DATABASE_APP_URL=app_url(pg)))
     try:
         tipg_url, our_url = f"http://127.0.0.1:{tipg_port}", f"http://127.0.0.1:{our_port}"
         wait_http(f"{tipg_url}/collections/public.buildings/items/1")
@@ -203,9 +167,7 @@ def main() -> None:
         ]
         write_section(section)
     finally:
-        for p in (tipg, ours):
-            p.terminate()
-            p.wait(timeout=20)
+        stop_servers([tipg, ours], timeout=20)
 
 
 if __name__ == "__main__":

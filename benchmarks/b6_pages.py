@@ -15,7 +15,6 @@ import http.server
 import json
 import os
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
@@ -32,12 +31,17 @@ from benchmarks.common import (
     app_url,
     bench_token,
     benchmark_database,
+    our_server,
+    stop_servers,
     wait_http,
     write_section,
 )
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 RUNS = 3
+# the pages say when their data has arrived: aria-busy="false" on the map
+MAP_LOADED = "document.querySelector('.leaflet-container[aria-busy=\"false\"]') !== null"
+FLOOR_LOADED = MAP_LOADED + " && document.querySelectorAll('#om-room-table tbody tr').length > 0"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
@@ -129,10 +133,7 @@ def three_clicks(browser: Any, base: str, cookie: dict[str, str]) -> str:
     context.add_cookies([cookie])
     page = context.new_page()
     page.goto(f"{base}/map")
-    page.wait_for_function(
-        "window.officemapState && officemapState.ready.points && officemapState.ready.regions",
-        timeout=60_000,
-    )
+    page.wait_for_function(MAP_LOADED, timeout=60_000)
     m = page.evaluate("Object.keys(window).find(k => k.startsWith('map_'))")
     target = page.evaluate(
         f"""(() => {{
@@ -155,10 +156,7 @@ def three_clicks(browser: Any, base: str, cookie: dict[str, str]) -> str:
     page.wait_for_timeout(400)
     page.screenshot(path=str(ARTIFACTS / "bench-three-clicks-1-city.png"))
     page.locator(".om-region-popup a.om-building-link").first.click()  # click 2: a building
-    page.wait_for_function(
-        "window.officemapState && officemapState.ready && officemapState.tableRows > 0",
-        timeout=60_000,
-    )
+    page.wait_for_function(FLOOR_LOADED, timeout=60_000)
     page.wait_for_timeout(400)
     page.screenshot(path=str(ARTIFACTS / "bench-three-clicks-2-building.png"))
     room = page.evaluate(
@@ -166,7 +164,7 @@ def three_clicks(browser: Any, base: str, cookie: dict[str, str]) -> str:
         ".find(t => t.children[1].textContent.includes('办公室')) || "
         "document.querySelector('#om-room-table tbody tr'); return Number(tr.dataset.room); })()"
     )
-    floor = page.evaluate("officemapState.floor")
+    floor = page.locator(".om-floor[aria-pressed=true]").get_attribute("data-floor")
     detail = json.loads(
         page.evaluate(f"fetch('/api/v1/map/floors/{floor}/rooms').then(r => r.text())")
     )
@@ -190,21 +188,7 @@ def main() -> None:
     pg = benchmark_database()
     url = pg.url()
     port = free_port()
-    ours = subprocess.Popen(
-        [
-            str(PROJECT_ROOT / ".venv" / "bin" / "uvicorn"),
-            "backend.api.app:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-        ],
-        env=dict(os.environ, OFFICEMAP_DATABASE_APP_URL=app_url(pg)),
-        cwd=PROJECT_ROOT,
-    )
+    ours = our_server(port, dict(os.environ, OFFICEMAP_DATABASE_APP_URL=app_url(pg)))
     base = f"http://127.0.0.1:{port}"
     tmp = Path(tempfile.mkdtemp(prefix="b6-"))
     static_srv = None
@@ -237,7 +221,7 @@ def main() -> None:
         engine.dispose()
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            ready_ours = "window.officemapState && officemapState.ready.points && officemapState.ready.regions"
+            ready_ours = MAP_LOADED
             ready_anchor = (
                 "document.readyState === 'complete' && "
                 "document.querySelector('.leaflet-overlay-pane canvas') !== null"
@@ -245,16 +229,14 @@ def main() -> None:
             measure(browser, f"{base}/map", ready_ours, cookie)  # warm the server's caches
             r_ours = median_of(browser, f"{base}/map", ready_ours, cookie)
             r_anchor = median_of(browser, f"{static_base}/embedded.html", ready_anchor, None)
-            ready_building = (
-                "window.officemapState && officemapState.ready && officemapState.tableRows > 0"
-            )
+            ready_building = FLOOR_LOADED
             r_building = median_of(
                 browser, f"{base}/map/buildings/{building_id}", ready_building, cookie
             )
             r_vacancy = median_of(
                 browser,
                 f"{base}/map/vacancy",
-                "window.officemapState && officemapState.ready && officemapState.summary",
+                MAP_LOADED,
                 cookie,
             )
             path = three_clicks(browser, base, cookie)
@@ -318,8 +300,7 @@ def main() -> None:
     finally:
         if static_srv is not None:
             static_srv.shutdown()
-        ours.terminate()
-        ours.wait(timeout=30)
+        stop_servers([ours], timeout=30)
 
 
 if __name__ == "__main__":

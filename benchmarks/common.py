@@ -207,3 +207,39 @@ def wait_http(url: str, headers: dict[str, str] | None = None, timeout: float = 
         except Exception:
             time.sleep(0.5)
     raise RuntimeError(f"{url} did not come up")
+
+
+def our_server(port: int, env: dict[str, str], *, workers: int = 1) -> subprocess.Popen[bytes]:
+    """Our app (``create_app`` factory) under the project's uvicorn on ``port``."""
+    uvicorn = PROJECT_ROOT / ".venv" / "bin" / "uvicorn"
+    args = [str(uvicorn), "backend.api.app:create_app", "--factory", "--port", str(port)]
+    args += ["--workers", str(workers), "--log-level", "warning"]
+    return subprocess.Popen(args, env=env, cwd=PROJECT_ROOT)
+
+
+def tipg_server(
+    port: int, db_url: str, tables: list[str], **settings: str
+) -> subprocess.Popen[bytes]:
+    """The tipg anchor on ``port`` serving ``tables`` of ``db_url`` (extents off); ``settings``
+    are further ``TIPG_…`` variables, e.g. ``TIPG_TILE_BUFFER="64"``."""
+    env = dict(
+        os.environ,
+        DATABASE_URL=db_url.replace("postgresql+psycopg://", "postgresql://"),
+        TIPG_DB_TABLES="[" + ",".join(f'"{t}"' for t in tables) + "]",
+        TIPG_DB_SPATIAL_EXTENT="false",
+        TIPG_DB_DATETIME_EXTENT="false",
+        **settings,
+    )
+    args = [str(tipg_uvicorn()), "tipg.main:app", "--port", str(port), "--workers", "1"]
+    return subprocess.Popen([*args, "--log-level", "warning"], env=env, cwd="/tmp")
+
+
+def stop_servers(procs: list[subprocess.Popen[bytes]], timeout: float = 60) -> None:
+    """Terminate the servers a benchmark started; kill any still running after ``timeout``."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()

@@ -100,11 +100,9 @@ def engine(database_url: str) -> Iterator[Engine]:
     with eng.begin() as conn:
         if register_is_empty(conn):
             load_demo(conn, buildings=DEMO_BUILDINGS, seed=7, as_of=DEMO_AS_OF)
-    from backend.cli import AFTER_PREPARE, _load_extensions
+    from backend.cli import after_prepare
 
-    _load_extensions()
-    for hook in AFTER_PREPARE:
-        hook(eng)
+    after_prepare(eng)
     # fresh connections: temp tables the owner's hooks left (compliance's cf_new) would
     # belong to the owner, not to the app role the requests switch to
     eng.dispose()
@@ -318,7 +316,9 @@ class PageProbe:
         self.requests: list[str] = []
         self.errors: list[str] = []
         self.failed: list[str] = []
+        self.responses: list[Any] = []
         page.on("request", lambda r: self.requests.append(r.url))
+        page.on("response", lambda r: self.responses.append(r))
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         # a Content-Security-Policy violation is only a console error, not a page error
         page.on(
@@ -329,6 +329,13 @@ class PageProbe:
             "response",
             lambda r: self.failed.append(f"{r.status} {r.url}") if r.status >= 400 else None,
         )
+
+    def last_json(self, fragment: str) -> Any:
+        """The JSON body of the newest response whose URL contains ``fragment``."""
+        for r in reversed(self.responses):
+            if fragment in r.url:
+                return r.json()
+        raise AssertionError(f"no response for {fragment}")
 
     def external_requests(self) -> list[str]:
         return [

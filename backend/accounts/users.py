@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
+from cachetools import LRUCache
 from sqlalchemy import bindparam, exists, func, select, text, true
 from sqlalchemy.orm import Session
 
@@ -18,6 +20,7 @@ from backend.services.errors import Conflict, InvalidInput, NotFound
 from backend.services.scope import Scope, adcode_ranges
 from backend.sessions import service as throttle
 from backend.sessions.models import RevokedToken
+from backend.settings import auth_settings
 
 DEMO_USERNAMES = {
     "admin": "admin",
@@ -223,18 +226,19 @@ async def read_principal(reader: Reader, claims: auth.TokenClaims) -> Principal:
         [(_CLAIM_USER, {"username": username}), (_ACTIVE_USER, _token_values(claims))]
     )
     if row is None:
-        _principals.pop(username, None)
+        _principals().pop(username, None)
         raise auth.bad_credentials()
     principal = principal_for(*row)
-    if len(_principals) >= 10_000:
-        _principals.clear()
-    _principals[username] = principal
+    _principals()[username] = principal
     return principal
 
 
-# the last principal seen per username: only a guess, checked against the users row in the
-# same transaction as the read it is used for (so a revoke still takes effect at once)
-_principals: dict[str, Principal] = {}
+@lru_cache(maxsize=1)
+def _principals() -> LRUCache[str, Principal]:
+    """The last principal seen per username: only a guess, checked against the users row in
+    the same transaction as the read it is used for (so a revoke still takes effect at once).
+    Used on the event loop only (the lean async reads), so without a lock."""
+    return LRUCache(maxsize=auth_settings().principal_cache_entries)
 
 
 async def read_as(
@@ -249,7 +253,7 @@ async def read_as(
     revoked (same statement as the users row).
     """
     username = claims.username
-    principal = _principals.get(username) or await read_principal(reader, claims)
+    principal = _principals().get(username) or await read_principal(reader, claims)
     for _ in range(3):
         compiled, values = statement_for(principal.scope)
         settings = {**_scope_settings(principal.scope), "username": username}
@@ -257,12 +261,12 @@ async def read_as(
             [(_claimed_read(compiled), {**values, **settings, **_token_values(claims)})]
         )
         if row is None or row[0] is None:
-            _principals.pop(username, None)
+            _principals().pop(username, None)
             raise auth.bad_credentials()
         current = principal_for(*row[:4])
         if current == principal:
             return row[4:-1] if row[-1] else None
-        _principals[username] = principal = current
+        _principals()[username] = principal = current
     raise Conflict(
         "the account changed during the request, retry", message_zh="账户权限变更中，请重试"
     )

@@ -9,7 +9,8 @@ Pure ASGI middlewares run before any route (and before any body is read):
   403 JSON (``backend.sessions.service.cross_site_refusal``). The login form is checked
   the same way when it names a foreign Origin (login CSRF).
 - ``AuthGate``: the request carries a validly signed token (``Authorization: Bearer`` or
-  the session cookie); who the caller is, what they may see and whether the token was
+  the session cookie, read by FastAPI's security schemes ``bearer_scheme`` and
+  ``cookie_scheme`` — the bearer token wins, see ``request_token``); who the caller is, what they may see and whether the token was
   revoked is decided where the users row is read (``backend.api.deps.get_principal``,
   ``users.read_as``). Anonymous page requests are redirected to ``/login``; anonymous API
   requests get 401.
@@ -18,11 +19,13 @@ Pure ASGI middlewares run before any route (and before any body is read):
 from __future__ import annotations
 
 import json
-from http.cookies import SimpleCookie
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.accounts import auth
@@ -50,16 +53,53 @@ def is_public(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
+# The two ways a request carries its token, as FastAPI security schemes: routes take them
+# as dependencies (``backend.api.deps.get_token``), which also documents them in OpenAPI.
+bearer_scheme = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token",
+    auto_error=False,
+    description="`Authorization: Bearer <token>` from `POST /api/v1/auth/token`",
+)
+cookie_scheme = APIKeyCookie(
+    name=auth.cookie_name(),
+    auto_error=False,
+    scheme_name="SessionCookie",
+    description="the HttpOnly session cookie set by signing in at /login",
+)
+
+
+def choose_token(bearer: str | None, cookie: str | None) -> str | None:
+    """The request's token: the bearer token when there is one, else the session cookie."""
+    return (bearer or "").strip() or cookie or None
+
+
+async def request_credentials(
+    bearer: Annotated[str | None, Depends(bearer_scheme)],
+    cookie: Annotated[str | None, Depends(cookie_scheme)],
+) -> str | None:
+    """The request's token (bearer, else cookie) as a dependency; None when there is none."""
+    return choose_token(bearer, cookie)
+
+
+def _connection(headers: list[tuple[bytes, bytes]]) -> HTTPConnection:
+    return HTTPConnection({"type": "http", "headers": headers})
+
+
+def _bearer(conn: HTTPConnection) -> str | None:
+    """What ``bearer_scheme`` reads, for code outside dependency injection (middlewares)."""
+    scheme, token = get_authorization_scheme_param(conn.headers.get("Authorization"))
+    return token if scheme.lower() == "bearer" else None
+
+
+def _cookie(conn: HTTPConnection) -> str | None:
+    """What ``cookie_scheme`` reads, for code outside dependency injection (middlewares)."""
+    return conn.cookies.get(cookie_scheme.model.name) or None
+
+
 def _credentials(headers: list[tuple[bytes, bytes]]) -> tuple[bool, bool]:
     """(has a bearer token, has the session cookie)."""
-    has_bearer = has_cookie = False
-    for name, value in headers:
-        if name == b"authorization":
-            scheme, _, credentials = value.decode("latin-1").partition(" ")
-            has_bearer = has_bearer or (scheme.lower() == "bearer" and bool(credentials.strip()))
-        elif name == b"cookie":
-            has_cookie = has_cookie or auth.cookie_name().encode() in value
-    return has_bearer, has_cookie
+    conn = _connection(headers)
+    return bool((_bearer(conn) or "").strip()), _cookie(conn) is not None
 
 
 class CrossSiteGuard:
@@ -90,23 +130,10 @@ class CrossSiteGuard:
 
 
 def request_token(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The bearer token, else the session cookie's value."""
-    cookie_token = None
-    for name, value in headers:
-        if name == b"authorization":
-            scheme, _, credentials = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and credentials:
-                return credentials.strip()
-        elif name == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:  # noqa: BLE001 - a malformed cookie header is anonymous
-                continue
-            morsel = jar.get(auth.cookie_name())
-            if morsel is not None:
-                cookie_token = morsel.value
-    return cookie_token
+    """The bearer token, else the session cookie's value (``choose_token``), from raw ASGI
+    headers: for the middlewares, which run before dependency injection."""
+    conn = _connection(headers)
+    return choose_token(_bearer(conn), _cookie(conn))
 
 
 class AuthGate:
@@ -162,7 +189,7 @@ async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes,
 def set_session_cookie(response: Response, request: Request, token: str) -> None:
     """The HttpOnly, SameSite=Strict session cookie (Secure over https)."""
     response.set_cookie(
-        auth.cookie_name(),
+        cookie_scheme.model.name,
         token,
         max_age=auth_settings().token_minutes * 60,
         httponly=True,

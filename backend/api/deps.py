@@ -9,16 +9,17 @@ import datetime as dt
 import math
 import time
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Annotated, Literal
 
+from cachetools import TTLCache
 from fastapi import Depends, Header, Path, Query, Request
-from fastapi.security import OAuth2PasswordBearer
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
 from backend.accounts import auth, users
 from backend.accounts.access import Principal
-from backend.api.authn import request_token
+from backend.api.authn import request_credentials, request_token
 from backend.db import replica
 from backend.db.async_pool import Reader
 from backend.db.compliance import FINDING_STATUSES, RULE_CODES
@@ -33,8 +34,9 @@ from backend.services.errors import (
 )
 from backend.services.scope import Scope
 from backend.sessions.service import client_address
+from backend.settings import auth_settings, paging_settings
 
-MAX_LIMIT = 10_000
+MAX_LIMIT = paging_settings().api_max_limit
 # ids of the register are PostgreSQL integer (int4) or bigint columns: bound them at the
 # edge so an id the column cannot hold is a 422, not a database error
 DB_INT_MAX = 2**31 - 1
@@ -138,38 +140,39 @@ def get_read_session(request: Request, primary: SessionDep) -> Iterator[Session]
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
-bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
-
-
-def _load_principal(request: Request, session: Session, token: str | None) -> Principal:
-    token = token or request.cookies.get(auth.cookie_name())
+async def get_token(token: Annotated[str | None, Depends(request_credentials)]) -> str:
+    """The request's token: ``Authorization: Bearer`` or the session cookie (FastAPI's
+    security schemes, ``backend.api.authn``); 401 when there is neither."""
     if not token:
         raise auth.not_signed_in()
+    return token
+
+
+TokenDep = Annotated[str, Depends(get_token)]
+
+
+def _load_principal(session: Session, token: str) -> Principal:
     principal = users.load_principal(session, auth.token_claims(token))
     users.apply_database_scope(session, principal.scope)
     return principal
 
 
-def get_principal(
-    request: Request, session: SessionDep, token: Annotated[str | None, Depends(bearer)]
-) -> Principal:
+def get_principal(session: SessionDep, token: TokenDep) -> Principal:
     """The signed-in caller (bearer token or session cookie); 401 when anonymous.
 
     Roles and scope are read from the users table on every request, and the scope is
     written into the transaction's settings for the row-level security policies.
     """
-    return _load_principal(request, session, token)
+    return _load_principal(session, token)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_read_principal(
-    request: Request, session: ReadSessionDep, token: Annotated[str | None, Depends(bearer)]
-) -> Principal:
+def get_read_principal(session: ReadSessionDep, token: TokenDep) -> Principal:
     """``get_principal`` on the read session (a replica's when configured), so the scope
     settings for row-level security are written where the route's queries run."""
-    return _load_principal(request, session, token)
+    return _load_principal(session, token)
 
 
 ReadPrincipalDep = Annotated[Principal, Depends(get_read_principal)]
@@ -186,33 +189,28 @@ async def get_reader(request: Request) -> Reader:
 ReaderDep = Annotated[Reader, Depends(get_reader)]
 
 
-async def get_token_user(
-    request: Request, token: Annotated[str | None, Depends(bearer)]
-) -> auth.TokenClaims:
+async def get_token_user(token: TokenDep) -> auth.TokenClaims:
     """The signed-in caller's token claims (bearer token or session cookie); 401 when anonymous.
 
     For the lean by-id reads, which load the user's roles and scope in the same round trip
     as the object (``users.read_as``), on the event loop without a session; that statement
     also checks that the token was not revoked.
     """
-    token = token or request.cookies.get(auth.cookie_name())
-    if not token:
-        raise auth.not_signed_in()
-    now = time.monotonic()
-    recent = _verified_tokens.get(token)
-    if recent is not None and recent[1] > now:
-        return recent[0]
+    recent = _verified_tokens().get(token)
+    if recent is not None:
+        return recent
     claims = auth.token_claims(token)
-    if len(_verified_tokens) >= 10_000:
-        _verified_tokens.clear()
-    _verified_tokens[token] = (claims, now + TOKEN_RECHECK_SECONDS)
+    _verified_tokens()[token] = claims
     return claims
 
 
-# tokens whose signature was checked in the last few seconds (the auth gate also checks
-# every request's token, expiry included, before any route runs): token → (claims, until)
-TOKEN_RECHECK_SECONDS = 5.0
-_verified_tokens: dict[str, tuple[auth.TokenClaims, float]] = {}
+@lru_cache(maxsize=1)
+def _verified_tokens() -> TTLCache[str, auth.TokenClaims]:
+    """Tokens whose signature was checked in the last ``token_recheck_s`` seconds (the auth
+    gate also checks every request's token, expiry included, before any route runs); used on
+    the event loop only, so without a lock."""
+    s = auth_settings()
+    return TTLCache(maxsize=s.token_cache_entries, ttl=s.token_recheck_s, timer=time.monotonic)
 
 
 TokenUserDep = Annotated[auth.TokenClaims, Depends(get_token_user)]
@@ -283,8 +281,12 @@ BBoxDep = Annotated[BBox | None, Depends(parse_bbox)]
 
 
 def parse_page(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 100,
-    offset: Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="page size")
+    ] = paging_settings().api_default_limit,
+    offset: Annotated[
+        int, Query(ge=0, le=paging_settings().max_offset, description="rows to skip")
+    ] = 0,
 ) -> Page:
     return Page(limit=limit, offset=offset)
 

@@ -1,6 +1,5 @@
-"""CLI command modules of each capability; each registers with ``backend.cli`` on import.
+"""The ``officemap`` commands, one module per group; ``backend.cli`` assembles them.
 
-A module here calls ``backend.cli.command(name)`` for its handler and appends a parser
-builder to ``backend.cli.EXTRA_PARSERS`` (and, if it derives data after the demo loads, a
-hook to ``backend.cli.AFTER_PREPARE``).
+``common``: messages, database URLs, uvicorn; ``prepare``: schema, audit seal, demo and the
+steps derived from the register after it loads (in a fixed order).
 """

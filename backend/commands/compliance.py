@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
+from typing import Annotated
 
-from sqlalchemy import Engine, create_engine, select, text
+import typer
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-import backend.cli as cli
+from backend.commands.common import database_engine, iso_date, say
 from backend.compliance import service as compliance
 from backend.compliance import standards
 from backend.db.compliance import ComplianceEvaluation
@@ -17,43 +17,42 @@ from backend.db.migrate import upgrade
 NATIONAL = "cn-2014"
 DEMO = "cn-2014+demo-illustration"
 
+app = typer.Typer(help="Evaluate the compliance rules. 合规检查。", no_args_is_help=True)
 
-@cli.command("compliance")
-def cmd_compliance(args: argparse.Namespace) -> int:
-    as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
-    with cli.database_url() as url:
-        engine = create_engine(url)
+
+@app.command()
+def run(
+    as_of: Annotated[
+        str | None, typer.Option(help="judge at this date (YYYY-MM-DD; default today)")
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option(help="standards version (default: newest in effect)")
+    ] = None,
+    floor: Annotated[
+        int | None, typer.Option(help="only what a change to this floor touches")
+    ] = None,
+    actor: Annotated[str, typer.Option(help="recorded in the audit trail")] = "cli",
+) -> None:
+    """Evaluate every rule over the register (or what one floor touches). 执行合规检查。"""
+    day = iso_date(as_of)
+    with database_engine() as engine:
         upgrade(engine)
         with Session(engine) as session, session.begin():
-            if args.floor:
+            if floor:
                 result = compliance.evaluate_floor(
-                    session, args.floor, as_of=as_of, version=args.version, actor=args.actor
+                    session, floor, as_of=day, version=version, actor=actor
                 )
             else:
-                result = compliance.run_full(
-                    session, as_of=as_of, version=args.version, actor=args.actor
-                )
-        cli._say(f"compliance: {result.summary()}")
+                result = compliance.run_full(session, as_of=day, version=version, actor=actor)
+        say(f"compliance: {result.summary()}")
         for rule, count in sorted(result.counts.items()):
             print(f"{rule}\t{count}")
         for rule, why in sorted(result.not_configured.items()):
             print(f"{rule}\tnot configured: {why}")
-        engine.dispose()
-    return 0
 
 
-def _parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("compliance", help="evaluate the compliance rules")
-    p.add_argument("action", choices=["run"])
-    p.add_argument("--as-of", help="judge at this date (YYYY-MM-DD; default today)")
-    p.add_argument("--version", help="standards version (default: newest in effect)")
-    p.add_argument("--floor", type=int, help="only what a change to this floor touches")
-    p.add_argument("--actor", default="cli")
-
-
-def after_prepare(engine: object) -> None:
+def after_prepare(engine: Engine) -> None:
     """Load the standards, add the demo's leases and approved uses, evaluate once."""
-    assert isinstance(engine, Engine)
     with Session(engine) as session, session.begin():
         standards.load_version(session, NATIONAL)
         demo = session.execute(
@@ -66,8 +65,4 @@ def after_prepare(engine: object) -> None:
         has_register = session.execute(text("SELECT EXISTS (SELECT 1 FROM rooms)")).scalar_one()
         if evaluated is None and has_register:
             result = compliance.run_full(session)
-            cli._say(f"compliance: {result.summary()}")
-
-
-cli.EXTRA_PARSERS.append(_parser)
-cli.AFTER_PREPARE.append(after_prepare)
+            say(f"compliance: {result.summary()}")

@@ -7,17 +7,16 @@ Exit status: 0 imported / unchanged / dry run passed, 1 rejected, 2 refused befo
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from sqlalchemy import create_engine
+import typer
 from sqlalchemy.orm import Session
 
-import backend.cli as cli
 from backend.accounts.access import Principal
+from backend.commands.common import database_engine, exit_with
 from backend.services.errors import DomainError
 from backend.services.scope import Scope
 from backend.stocktake import service
@@ -47,43 +46,37 @@ def _mapping(value: str | None) -> dict[str, Any] | None:
     return parsed
 
 
-@cli.command("import-ledger")
-def cmd_import_ledger(args: argparse.Namespace) -> int:
-    path = Path(args.file)
+def import_ledger(
+    file: Annotated[Path, typer.Argument(help=".xlsx workbook or .csv (UTF-8 or GBK)")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="check and report only; store nothing")
+    ] = False,
+    mapping: Annotated[
+        str | None, typer.Option(help='JSON (or @file): {"columns": {…}, "sheets": {…}}')
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Import a stock-take ledger workbook (清查台账). Exit 0 imported/dry run passed,
+    1 rejected, 2 refused before parsing."""
+    exit_with(_import(file, dry_run=dry_run, mapping=mapping, as_json=as_json))
+
+
+def _import(path: Path, *, dry_run: bool, mapping: str | None, as_json: bool) -> int:
     principal = Principal(
         username=f"cli:{getpass.getuser()}", roles=frozenset({"admin"}), scope=Scope.everything()
     )
     req = service.LedgerRequest(
-        filename=path.name,
-        data=path.read_bytes(),
-        dry_run=args.dry_run,
-        mapping=_mapping(args.mapping),
+        filename=path.name, data=path.read_bytes(), dry_run=dry_run, mapping=_mapping(mapping)
     )
     try:
-        with cli.database_url() as url:
-            engine = create_engine(url)
-            try:
-                with Session(engine) as session, session.begin():
-                    outcome = service.import_ledger(session, req, principal=principal)
-            finally:
-                engine.dispose()
+        with database_engine() as engine, Session(engine) as session, session.begin():
+            outcome = service.import_ledger(session, req, principal=principal)
     except DomainError as exc:
         body = {"code": exc.code, "message": exc.message, "details": exc.details}
-        print(json.dumps(body, ensure_ascii=False) if args.json else f"refused: {exc.message}")
+        print(json.dumps(body, ensure_ascii=False) if as_json else f"refused: {exc.message}")
         return 2
-    if args.json:
+    if as_json:
         print(json.dumps(outcome.report, ensure_ascii=False, default=str))
     else:
         _print_report(outcome.status, outcome.report)
     return 1 if outcome.status == "rejected" else 0
-
-
-def _parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("import-ledger", help="import a stock-take ledger workbook (清查台账)")
-    p.add_argument("file", help=".xlsx workbook or .csv (UTF-8 or GBK)")
-    p.add_argument("--dry-run", action="store_true", help="check and report only; store nothing")
-    p.add_argument("--mapping", help='JSON (or @file): {"columns": {…}, "sheets": {…}}')
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-
-
-cli.EXTRA_PARSERS.append(_parser)

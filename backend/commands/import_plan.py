@@ -7,17 +7,16 @@ Exit status: 0 imported / dry run passed / replayed, 1 rejected, 2 refused befor
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from sqlalchemy import create_engine
+import typer
 from sqlalchemy.orm import Session
 
-import backend.cli as cli
 from backend.accounts.access import Principal
+from backend.commands.common import database_engine, exit_with
 from backend.plans import service as plans
 from backend.services.errors import DomainError
 from backend.services.scope import Scope
@@ -45,65 +44,57 @@ def _print_report(outcome: plans.PlanOutcome) -> None:
             print(f"  {kind[:-1]} {issue['code']}{where}{at}: {issue['message']}")
 
 
-@cli.command("import-plan")
-def cmd_import_plan(args: argparse.Namespace) -> int:
-    path = Path(args.file)
+def import_plan(
+    file: Annotated[Path, typer.Argument(help=".geojson, .zip (Shapefile or IMDF), .gpkg or .dxf")],
+    building: Annotated[int, typer.Option(help="building id 楼栋")],
+    level: Annotated[int, typer.Option(help="floor level 楼层")],
+    crs: Annotated[str, typer.Option(help="EPSG:4490/4326 or a GK zone EPSG:4491–4554")],
+    mapping: Annotated[
+        str | None, typer.Option(help="JSON object (or @file): fields and layers")
+    ] = None,
+    georef: Annotated[
+        str | None,
+        typer.Option(help="JSON object (or @file): origin/rotation/scale or control points"),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="validate only; store nothing")
+    ] = False,
+    repair: Annotated[bool, typer.Option("--repair", help="make invalid geometries valid")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    carry_over: Annotated[
+        str | None,
+        typer.Option(
+            help='re-survey: JSON (or @file) {"<old room id>": <new feature index> or "end"} '
+            "for rooms whose occupants/leases/uses match no new room"
+        ),
+    ] = None,
+) -> None:
+    """Validate and import a surveyor's floor plan (平面图入库). Exit 0 imported/dry run
+    passed/replayed, 1 rejected, 2 refused before parsing."""
     principal = Principal(
-        username=f"cli:{getpass.getuser()}",
-        roles=frozenset({"admin"}),
-        scope=Scope.everything(),
+        username=f"cli:{getpass.getuser()}", roles=frozenset({"admin"}), scope=Scope.everything()
     )
     try:
         req = plans.PlanRequest(
-            building_id=args.building,
-            level=args.level,
-            filename=path.name,
-            data=path.read_bytes(),
-            crs=args.crs,
-            mapping=_json_arg("mapping", args.mapping),
-            georef=_json_arg("georef", args.georef),
-            dry_run=args.dry_run,
-            repair=args.repair,
-            carry_over=_json_arg("carry_over", args.carry_over),
+            building_id=building,
+            level=level,
+            filename=file.name,
+            data=file.read_bytes(),
+            crs=crs,
+            mapping=_json_arg("mapping", mapping),
+            georef=_json_arg("georef", georef),
+            dry_run=dry_run,
+            repair=repair,
+            carry_over=_json_arg("carry_over", carry_over),
         )
-        with cli.database_url() as url:
-            engine = create_engine(url)
-            try:
-                with Session(engine) as session, session.begin():
-                    outcome = plans.import_plan(
-                        session, req, principal=principal, scope=principal.scope
-                    )
-            finally:
-                engine.dispose()
+        with database_engine() as engine, Session(engine) as session, session.begin():
+            outcome = plans.import_plan(session, req, principal=principal, scope=principal.scope)
     except DomainError as exc:
         body = {"code": exc.code, "message": exc.message, "details": exc.details}
-        print(json.dumps(body, ensure_ascii=False) if args.json else f"refused: {exc.message}")
-        return 2
-    if args.json:
+        print(json.dumps(body, ensure_ascii=False) if as_json else f"refused: {exc.message}")
+        raise typer.Exit(2) from exc
+    if as_json:
         print(json.dumps(outcome.report, ensure_ascii=False, default=str))
     else:
         _print_report(outcome)
-    return 0 if outcome.accepted else 1
-
-
-def _parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("import-plan", help="validate and import a surveyor's floor plan")
-    p.add_argument("file", help=".geojson, .zip (Shapefile or IMDF), .gpkg or .dxf")
-    p.add_argument("--building", type=int, required=True)
-    p.add_argument("--level", type=int, required=True)
-    p.add_argument("--crs", required=True, help="EPSG:4490/4326 or a GK zone EPSG:4491–4554")
-    p.add_argument("--mapping", help="JSON object (or @file): fields and layers")
-    p.add_argument(
-        "--georef", help="JSON object (or @file): origin/rotation/scale or control points"
-    )
-    p.add_argument("--dry-run", action="store_true", help="validate only; store nothing")
-    p.add_argument("--repair", action="store_true", help="make invalid geometries valid")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument(
-        "--carry-over",
-        help='re-survey: JSON (or @file) {"<old room id>": <new feature index> or "end"} for '
-        "rooms whose occupants/leases/uses match no new room",
-    )
-
-
-cli.EXTRA_PARSERS.append(_parser)
+    exit_with(0 if outcome.accepted else 1)

@@ -6,19 +6,22 @@ holds; idempotent.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from sqlalchemy import Engine, create_engine
+import typer
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-import backend.cli as cli
+from backend.commands.common import database_engine
 from backend.stocktake import regions
 
+app = typer.Typer(
+    help="Region codes: load the township level. 行政区划:加载乡镇、街道。", no_args_is_help=True
+)
 
-def load(engine: object) -> None:
-    """Add the township regions of the counties held (an AFTER_PREPARE hook)."""
-    assert isinstance(engine, Engine)
+
+def load(engine: Engine) -> None:
+    """Add the township regions of the counties held (run after the schema is prepared)."""
     with Session(engine) as session, session.begin():
         added = regions.load_townships(session)
     if added:
@@ -28,22 +31,8 @@ def load(engine: object) -> None:
         )
 
 
-@cli.command("regions")
-def cmd_regions(args: argparse.Namespace) -> int:
-    with cli.database_url() as url:
-        engine = create_engine(url)
-        try:
-            load(engine)
-        finally:
-            engine.dispose()
-    return 0
-
-
-def _parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("regions", help="region codes: load the township level (乡镇、街道)")
-    p.add_argument("action", choices=["load-townships"])
-
-
-cli.EXTRA_PARSERS.append(_parser)
-if load not in cli.AFTER_PREPARE:
-    cli.AFTER_PREPARE.append(load)
+@app.command("load-townships")
+def load_townships() -> None:
+    """Add the township regions (乡镇、街道) of the counties the register holds."""
+    with database_engine() as engine:
+        load(engine)

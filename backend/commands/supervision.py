@@ -2,37 +2,32 @@
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
+from typing import Annotated
 
-from sqlalchemy import create_engine
+import typer
 from sqlalchemy.orm import Session
 
-import backend.cli as cli
+from backend.commands.common import database_engine, iso_date
 from backend.supervision import clock, ledger
 
+app = typer.Typer(
+    help="Supervision: flag overdue rectifications (daily). 监督:标记逾期整改。",
+    no_args_is_help=True,
+)
 
-@cli.command("supervision")
-def cmd_supervision(args: argparse.Namespace) -> int:
-    today = dt.date.fromisoformat(args.today) if args.today else clock.today()
-    with cli.database_url() as url:
-        engine = create_engine(url)
-        try:
-            with Session(engine) as session, session.begin():
-                result = ledger.flag_overdue(session, today=today, actor="system")
-        finally:
-            engine.dispose()
+
+@app.command("flag-overdue")
+def flag_overdue(
+    today: Annotated[
+        str | None,
+        typer.Option(help="judge as of this day (default: today, China Standard Time)"),
+    ] = None,
+) -> None:
+    """Stamp and audit each rectification on the day it becomes overdue. 标记逾期整改。"""
+    day = iso_date(today) or clock.today()
+    with database_engine() as engine, Session(engine) as session, session.begin():
+        result = ledger.flag_overdue(session, today=day, actor="system")
     print(
-        f"rectification ledger as of {today}: {result['flagged']} newly overdue, "
+        f"rectification ledger as of {day}: {result['flagged']} newly overdue, "
         f"{result['cleared']} flags cleared"
     )
-    return 0
-
-
-def _parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("supervision", help="supervision: flag overdue rectifications (daily)")
-    p.add_argument("action", choices=["flag-overdue"])
-    p.add_argument("--today", help="judge as of this day (default: today, China Standard Time)")
-
-
-cli.EXTRA_PARSERS.append(_parser)

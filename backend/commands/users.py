@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import sys
+from typing import Annotated
 
-from sqlalchemy import Engine, create_engine, select
+import typer
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-import backend.cli as cli
 from backend.accounts import users
+from backend.commands.common import database_engine
 from backend.db.access import User
 from backend.sessions import service as sessions
+
+app = typer.Typer(
+    help="User accounts: create, grant or revoke roles and scope. 用户:创建、授权、撤销。",
+    no_args_is_help=True,
+)
+
+Username = Annotated[str, typer.Argument(metavar="USERNAME")]
+Roles = Annotated[str | None, typer.Option(help="comma-separated: admin,planner,leader,surveyor,…")]
+Regions = Annotated[
+    str | None, typer.Option(help="comma-separated adcodes (each with its subtree)")
+]
+Agencies = Annotated[str | None, typer.Option(help="comma-separated agency ids")]
 
 
 def _ints(value: str | None) -> list[int]:
@@ -23,77 +36,99 @@ def _strs(value: str | None) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
 
-@cli.command("users")
-def cmd_users(args: argparse.Namespace) -> int:
-    with cli.database_url() as url:
-        engine = create_engine(url)
-        try:
-            with Session(engine) as session, session.begin():
-                return _run(session, args)
-        finally:
-            engine.dispose()
+def _show(session: Session, username: str) -> None:
+    u = users.get_user(session, username)
+    print(f"{u.username}: roles={','.join(u.roles)} regions={u.regions} agencies={u.agencies}")
 
 
-def _run(session: Session, args: argparse.Namespace) -> int:
-    scope = {"regions": _ints(args.regions), "agencies": _ints(args.agencies)}
-    if args.action == "list":
+@app.command("list")
+def list_users() -> None:
+    """List the accounts with their roles and scope. 列出用户。"""
+    with database_engine() as engine, Session(engine) as session, session.begin():
         for u in session.scalars(select(User).order_by(User.username)):
             print(
                 f"{u.username}\troles={','.join(u.roles)}\tregions={u.regions}"
                 f"\tagencies={u.agencies}\tactive={u.active}"
             )
-        return 0
-    if not args.username:
-        print("officemap users: a username is required", file=sys.stderr)
-        return 2
-    if args.action == "create":
-        password = args.password or getpass.getpass(f"password for {args.username}: ")
+
+
+@app.command()
+def create(
+    username: Username,
+    password: Annotated[str | None, typer.Option(help="prompted for when omitted")] = None,
+    roles: Roles = None,
+    regions: Regions = None,
+    agencies: Agencies = None,
+) -> None:
+    """Create an account. 创建用户。"""
+    password = password or getpass.getpass(f"password for {username}: ")
+    with database_engine() as engine, Session(engine) as session, session.begin():
         users.create_user(
             session,
             actor="cli",
-            username=args.username,
+            username=username,
             password=password,
-            roles=_strs(args.roles),
-            **scope,
+            roles=_strs(roles),
+            regions=_ints(regions),
+            agencies=_ints(agencies),
         )
-    elif args.action == "grant":
-        users.grant(session, actor="cli", username=args.username, roles=_strs(args.roles), **scope)
-    else:
+        _show(session, username)
+
+
+@app.command()
+def grant(
+    username: Username, roles: Roles = None, regions: Regions = None, agencies: Agencies = None
+) -> None:
+    """Add roles, regions or agencies to an account. 授予角色与范围。"""
+    with database_engine() as engine, Session(engine) as session, session.begin():
+        users.grant(
+            session,
+            actor="cli",
+            username=username,
+            roles=_strs(roles),
+            regions=_ints(regions),
+            agencies=_ints(agencies),
+        )
+        _show(session, username)
+
+
+@app.command()
+def revoke(
+    username: Username,
+    roles: Roles = None,
+    regions: Regions = None,
+    agencies: Agencies = None,
+    deactivate: Annotated[
+        bool, typer.Option("--deactivate", help="disable the account 停用账户")
+    ] = False,
+    revoke_sessions: Annotated[
+        bool,
+        typer.Option(
+            "--sessions",
+            help="sign the user out everywhere: every token issued so far is refused",
+        ),
+    ] = False,
+) -> None:
+    """Remove roles, regions or agencies; optionally deactivate, sign out everywhere.
+    撤销角色与范围。"""
+    with database_engine() as engine, Session(engine) as session, session.begin():
         users.revoke(
             session,
             actor="cli",
-            username=args.username,
-            roles=_strs(args.roles),
-            deactivate=args.deactivate,
-            **scope,
+            username=username,
+            roles=_strs(roles),
+            deactivate=deactivate,
+            regions=_ints(regions),
+            agencies=_ints(agencies),
         )
-        if args.sessions:
-            sessions.revoke_all_sessions(session, username=args.username, actor="cli")
-            print(f"{args.username}: every earlier token revoked")
-    u = users.get_user(session, args.username)
-    print(f"{u.username}: roles={','.join(u.roles)} regions={u.regions} agencies={u.agencies}")
-    return 0
+        if revoke_sessions:
+            sessions.revoke_all_sessions(session, username=username, actor="cli")
+            print(f"{username}: every earlier token revoked")
+        _show(session, username)
 
 
-def _parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("users", help="user accounts: create, grant or revoke roles and scope")
-    p.add_argument("action", choices=["create", "grant", "revoke", "list"])
-    p.add_argument("username", nargs="?")
-    p.add_argument("--password", help="(create) prompted for when omitted")
-    p.add_argument("--roles", help="comma-separated: admin,planner,leader,surveyor,…")
-    p.add_argument("--regions", help="comma-separated adcodes (each with its subtree)")
-    p.add_argument("--agencies", help="comma-separated agency ids")
-    p.add_argument("--deactivate", action="store_true", help="(revoke) disable the account")
-    p.add_argument(
-        "--sessions",
-        action="store_true",
-        help="(revoke) sign the user out everywhere: every token issued so far is refused",
-    )
-
-
-def demo_accounts(engine: object) -> None:
+def demo_accounts(engine: Engine) -> None:
     """After the demo loads: one account per role, printed (demo only!)."""
-    assert isinstance(engine, Engine)
     with Session(engine) as session, session.begin():
         accounts = users.ensure_demo_users(session)
     print(
@@ -102,7 +137,3 @@ def demo_accounts(engine: object) -> None:
     )
     for a in accounts:
         print(f"  {a.username:<10} {a.password:<16} {a.role:<15} {a.scope}", file=sys.stderr)
-
-
-cli.EXTRA_PARSERS.append(_parser)
-cli.AFTER_PREPARE.append(demo_accounts)

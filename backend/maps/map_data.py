@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
+from cachetools import TTLCache
 from sqlalchemy import (
     ColumnElement,
     Subquery,
@@ -45,11 +46,11 @@ from backend.maps import tiles
 from backend.services import scope as scopes
 from backend.services.errors import NotFound
 from backend.services.scope import Scope, adcode_range
+from backend.settings import map_data_settings
 
 WORLD_M = 40_075_016.685578488  # Web Mercator world width
 CLUSTER_PX = 64
 HEAT_PX = 24
-CACHE_TTL_S = 120.0
 
 T = TypeVar("T")
 
@@ -72,24 +73,28 @@ def cell_size_m(zoom: int, pixels: int) -> float:
 
 
 # ---------------------------------------------------------------- a small result cache
-_memo: dict[tuple[Any, ...], tuple[float, Any]] = {}
-_memo_lock = threading.Lock()
+_memo_lock = threading.Lock()  # routes run in worker threads
+_MISS = object()
+
+
+@lru_cache(maxsize=1)
+def _memo() -> TTLCache[tuple[Any, ...], Any]:
+    s = map_data_settings()
+    return TTLCache(maxsize=s.cache_entries, ttl=s.cache_ttl_s, timer=time.monotonic)
 
 
 def _cached(session: Session, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     """Aggregates are cached per data version and rooms-layer generation (see
-    ``backend.maps.tiles``) for ``CACHE_TTL_S``: a view's reloads cost no query."""
+    ``backend.maps.tiles``) for ``OFFICEMAP_MAP_DATA_CACHE_TTL_S``: a view's reloads cost no
+    query."""
     full = (*key, tiles.generation("rooms"), tiles.data_version(session))
-    now = time.monotonic()
     with _memo_lock:
-        hit = _memo.get(full)
-        if hit is not None and now - hit[0] < CACHE_TTL_S:
-            return hit[1]  # type: ignore[no-any-return]
+        hit = _memo().get(full, _MISS)
+    if hit is not _MISS:
+        return hit  # type: ignore[no-any-return]
     value = compute()
     with _memo_lock:
-        if len(_memo) > 256:
-            _memo.clear()
-        _memo[full] = (now, value)
+        _memo()[full] = value
     return value
 
 

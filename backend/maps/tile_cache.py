@@ -23,10 +23,12 @@ from __future__ import annotations
 import re
 import threading
 import time
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
 import jwt
+from cachetools import TLRUCache, TTLCache
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.accounts import auth
@@ -44,10 +46,25 @@ _PATH = re.compile(
 _INT_PARAMS = {"floor", "building", "level"}
 _GROUPS = frozenset({"over_standard", "idle", "not_recovered", "data_quality", "lease"})
 
+# the tile route (a worker thread) fills them, this middleware (the event loop) reads them
 _lock = threading.Lock()
-_tokens: dict[str, tuple[str, float]] = {}  # token → (username, expires at, epoch seconds)
-_principals: dict[str, tuple[Principal, float, int]] = {}  # token → (p, until, version)
-MAX_ENTRIES = 10_000
+
+
+@lru_cache(maxsize=1)
+def _tokens() -> TLRUCache[str, tuple[str, float]]:
+    """Verified token → (username, expires at in epoch seconds): kept until its own expiry."""
+    return TLRUCache(
+        maxsize=fastpath_settings().cache_entries,
+        ttu=lambda _token, hit, _now: hit[1],
+        timer=time.time,
+    )
+
+
+@lru_cache(maxsize=1)
+def _principals() -> TTLCache[str, tuple[Principal, int]]:
+    """Token → (principal, data version it was read at), for ``principal_ttl_s``."""
+    s = fastpath_settings()
+    return TTLCache(maxsize=s.cache_entries, ttl=s.principal_ttl_s, timer=time.monotonic)
 
 
 def remember(token: str | None, principal: Principal) -> None:
@@ -62,41 +79,39 @@ def remember(token: str | None, principal: Principal) -> None:
     if version is None:
         return
     with _lock:
-        if len(_principals) >= MAX_ENTRIES:
-            _principals.clear()
-        _principals[token] = (principal, time.monotonic() + ttl, version)
+        _principals()[token] = (principal, version)
 
 
 def forget(token: str | None = None) -> None:
     """Drop one token's cached principal (or all)."""
     with _lock:
-        if token is None:
-            _principals.clear()
-            _tokens.clear()
+        if token is None:  # new caches, sized and timed by the current settings
+            _principals.cache_clear()
+            _tokens.cache_clear()
         else:
-            _principals.pop(token, None)
+            _principals().pop(token, None)
 
 
 def _username(token: str) -> str | None:
-    now = time.time()
-    hit = _tokens.get(token)
-    if hit is not None and now < hit[1]:
+    with _lock:
+        hit = _tokens().get(token)
+    if hit is not None:
         return hit[0]
     try:
         subject = auth.token_subject(token)
         expires = float(jwt.decode(token, options={"verify_signature": False})["exp"])
     except (Unauthenticated, jwt.PyJWTError, KeyError, ValueError):
         return None
-    with _lock:
-        if len(_tokens) >= MAX_ENTRIES:
-            _tokens.clear()
-        _tokens[token] = (subject, expires)
+    if expires > time.time():
+        with _lock:
+            _tokens()[token] = (subject, expires)
     return subject
 
 
 def _principal(token: str) -> Principal | None:
-    hit = _principals.get(token)
-    if hit is None or time.monotonic() >= hit[1] or hit[2] != tiles.known_data_version():
+    with _lock:
+        hit = _principals().get(token)
+    if hit is None or hit[1] != tiles.known_data_version():
         return None
     return hit[0]
 

@@ -11,7 +11,8 @@ Cache: an in-process LRU keyed by layer, tile, filters, scope, the layer's gener
 the data version (the newest audit event's id: every write appends one, so any plan
 upload, occupancy change or compliance run moves it; checked at most once a second, so
 every worker drops stale tiles within a second). :func:`invalidate` bumps a layer's
-generation at once in this process; entries also expire after ``TTL_S``.
+generation at once in this process; entries also expire (cachetools ``TTLCache``). Extent,
+buffer and timings: ``backend.settings.TileSettings``; the size: ``MapSettings``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import gzip
 import hashlib
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -45,14 +47,10 @@ from backend.db.models import SRID, Building, Floor, Room
 from backend.services import scope as scopes
 from backend.services.errors import InvalidInput
 from backend.services.scope import Scope
-from backend.settings import map_settings
+from backend.settings import map_settings, tile_settings
 
-EXTENT = 4096
-BUFFER = 64
 MAX_ZOOM = 24
 LAYERS = ("buildings", "floors", "rooms", "compliance")
-TTL_S = 300.0
-POINT_BELOW_ZOOM = 16
 
 
 @dataclass(frozen=True)
@@ -82,20 +80,26 @@ class Tile:
 # ---------------------------------------------------------------- generations + cache
 _lock = threading.Lock()
 _generation: dict[str, int] = dict.fromkeys(LAYERS, 0)
-_cache: OrderedDict[tuple[Any, ...], tuple[float, Tile]] = OrderedDict()
 _stats = {"hits": 0, "misses": 0}
 _version: dict[str, float] = {"at": float("-inf"), "head": 0}
-VERSION_CHECK_S = 1.0
+
+
+@lru_cache(maxsize=1)
+def _cache() -> TTLCache[tuple[Any, ...], Tile]:
+    """The tiles: least recently used go first, none served after ``cache_ttl_s``."""
+    size = max(map_settings().tile_cache_entries, 1)
+    return TTLCache(maxsize=size, ttl=tile_settings().cache_ttl_s, timer=time.monotonic)
 
 
 def data_version(session: Session) -> int:
     """The newest audit event's id: every write appends one, so a new id means new data.
 
-    Read at most every ``VERSION_CHECK_S`` per process, so edits made through any worker
-    reach every worker's cache within that time without anyone calling :func:`invalidate`.
+    Read at most every ``data_version_check_s`` per process, so edits made through any
+    worker reach every worker's cache within that time without anyone calling
+    :func:`invalidate`.
     """
     now = time.monotonic()
-    if now - _version["at"] >= VERSION_CHECK_S:
+    if now - _version["at"] >= tile_settings().data_version_check_s:
         # through officemap_audit_head(): the caller's own SELECT sees only events in scope
         head = session.execute(
             text("SELECT coalesce((SELECT id FROM officemap_audit_head()), 0)")
@@ -105,8 +109,9 @@ def data_version(session: Session) -> int:
 
 
 def known_data_version() -> int | None:
-    """The data version read less than ``VERSION_CHECK_S`` ago, or None (no database read)."""
-    if time.monotonic() - _version["at"] >= VERSION_CHECK_S:
+    """The data version read less than ``data_version_check_s`` ago, or None (no database
+    read)."""
+    if time.monotonic() - _version["at"] >= tile_settings().data_version_check_s:
         return None
     return int(_version["head"])
 
@@ -123,12 +128,13 @@ def generation(layer: str) -> int:
 
 
 def cache_stats() -> dict[str, int]:
-    return {**_stats, "entries": len(_cache)}
+    return {**_stats, "entries": len(_cache())}
 
 
 def clear_cache() -> None:
+    """Drop every cached tile (a new cache, sized and timed by the current settings)."""
     with _lock:
-        _cache.clear()
+        _cache.cache_clear()
 
 
 # ---------------------------------------------------------------- SQL
@@ -136,7 +142,9 @@ def _mvt(rows: Select[Any], layer: str) -> Select[Any]:
     # ST_AsMVT skips rows whose clipped geometry is NULL; filtering them first would make
     # PostgreSQL compute ST_AsMVTGeom twice per row (2-3x slower at z12)
     return select(
-        func.coalesce(func.ST_AsMVT(literal_column("mvt"), layer, EXTENT, "geom", "id"), b"")
+        func.coalesce(
+            func.ST_AsMVT(literal_column("mvt"), layer, tile_settings().extent, "geom", "id"), b""
+        )
     ).select_from(rows.subquery("mvt"))
 
 
@@ -148,7 +156,8 @@ def tile_statement(
     env = func.ST_Transform(env3857, SRID)
 
     def geom(col: Any) -> Any:
-        return func.ST_AsMVTGeom(func.ST_Transform(col, 3857), env3857, EXTENT, BUFFER, True)
+        t = tile_settings()
+        return func.ST_AsMVTGeom(func.ST_Transform(col, 3857), env3857, t.extent, t.buffer, True)
 
     if layer == "buildings":
         rows = select(
@@ -222,7 +231,7 @@ def tile_statement(
             rows = rows.where(Room.building_id == flt.building)
         return _mvt(rows, layer)
     if layer == "compliance":
-        return _compliance(geom, env, scope, flt, points=z < POINT_BELOW_ZOOM)
+        return _compliance(geom, env, scope, flt, points=z < tile_settings().points_below_zoom)
     raise InvalidInput(
         f"unknown tile layer {layer!r}; one of {', '.join(LAYERS)}",
         message_zh="未知的图层",
@@ -233,7 +242,7 @@ def tile_statement(
 def _compliance(geom: Any, env: Any, scope: Scope, flt: TileFilter, *, points: bool) -> Select[Any]:
     """Open findings the caller may see (``scope.findings``: the same predicate as the
     findings list and the aggregates) drawn on their room, or their building when not about
-    one room; below ``POINT_BELOW_ZOOM`` as a point (rooms would be smaller than a pixel)."""
+    one room; below ``points_below_zoom`` (settings) as a point (rooms would be smaller than a pixel)."""
     f = FINDINGS
     shape: Any = func.coalesce(Room.geom, Building.footprint)
     if points:
@@ -307,19 +316,16 @@ def cached_tile(
     layer: str, z: int, x: int, y: int, *, scope: Scope, flt: TileFilter = TileFilter()
 ) -> Tile | None:
     """The cached tile, without touching the database: only while the data version was read
-    less than ``VERSION_CHECK_S`` ago (else None, and :func:`get_tile` reads it)."""
-    now = time.monotonic()
+    less than ``data_version_check_s`` ago (else None, and :func:`get_tile` reads it)."""
     version = known_data_version()
     if map_settings().tile_cache_entries <= 0 or version is None:
         return None
     key = (layer, z, x, y, flt, scope.key, generation(layer), version)
     with _lock:
-        hit = _cache.get(key)
-        if hit is None or now - hit[0] >= TTL_S:
-            return None
-        _cache.move_to_end(key)
-        _stats["hits"] += 1
-        return hit[1]
+        hit = _cache().get(key)
+        if hit is not None:
+            _stats["hits"] += 1
+        return hit
 
 
 def get_tile(
@@ -338,14 +344,12 @@ def get_tile(
     limit = map_settings().tile_cache_entries
     use_cache = use_cache and limit > 0
     key = (layer, z, x, y, flt, scope.key, generation(layer), data_version(session))
-    now = time.monotonic()
     if use_cache:
         with _lock:
-            hit = _cache.get(key)
-            if hit is not None and now - hit[0] < TTL_S:
-                _cache.move_to_end(key)
+            hit = _cache().get(key)
+            if hit is not None:
                 _stats["hits"] += 1
-                return hit[1]
+                return hit
     _stats["misses"] += 1
     if layer == "compliance" and not findings_table(session):
         data = b""
@@ -356,8 +360,5 @@ def get_tile(
     tile = Tile(data=data, etag=f'"{tag}"', gzip=gzip.compress(data, compresslevel=6, mtime=0))
     if use_cache:
         with _lock:
-            _cache[key] = (now, tile)
-            _cache.move_to_end(key)
-            while len(_cache) > limit:
-                _cache.popitem(last=False)
+            _cache()[key] = tile
     return tile

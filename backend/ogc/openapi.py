@@ -21,7 +21,7 @@ PARAMETERS: dict[str, Any] = {
     },
     "limit": {
         "name": "limit", "in": "query", "required": False, "style": "form", "explode": False,
-        "description": "Number of features on a page (1 to 10,000; more is answered with 400).",
+        "description": f"Number of features on a page (1 to {params.MAX_LIMIT:,}; more is answered with 400).",
         "schema": {"type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT,
                    "default": params.DEFAULT_LIMIT},
     },

@@ -19,10 +19,12 @@ from backend.ogc import cql
 from backend.ogc import crs as crs_mod
 from backend.ogc.crs import Crs
 from backend.services.errors import InvalidParameter
+from backend.settings import paging_settings
 
-DEFAULT_LIMIT = 10
-MAX_LIMIT = 10_000
-MAX_OFFSET = 10_000_000
+# read at import: they are part of the OpenAPI document (backend.ogc.openapi)
+DEFAULT_LIMIT = paging_settings().ogc_default_limit
+MAX_LIMIT = paging_settings().ogc_max_limit
+MAX_OFFSET = paging_settings().max_offset
 
 COMMON = frozenset({"f"})
 ITEM_PARAMS = COMMON | {"crs"}

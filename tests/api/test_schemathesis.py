@@ -37,7 +37,7 @@ def fuzz_app(
     pg_cluster: EmbeddedPostgres | None, database_url: str, app_database_url: str
 ) -> Iterator[Any]:
     from backend.api.app import create_app
-    from backend.cli import AFTER_PREPARE, _load_extensions
+    from backend.cli import after_prepare
     from backend.db import session as db_session
     from backend.demo.generator import load_demo
 
@@ -56,9 +56,7 @@ def fuzz_app(
     upgrade(engine)
     with engine.begin() as conn:
         load_demo(conn, buildings=4, seed=11, with_imdf=False)
-    _load_extensions()
-    for hook in AFTER_PREPARE:
-        hook(engine)
+    after_prepare(engine)
     engine.dispose()
     # requests run as the app's LOGIN role (not the owner), as in production
     app_url = make_url(app_database_url).set(database=FUZZ_DB).render_as_string(hide_password=False)

@@ -143,8 +143,9 @@ def test_any_audited_write_refreshes_the_cache(
 ) -> None:
     """No invalidate() call: the write's audit event moves the data version."""
     from backend.audit import service as audit
+    from backend.settings import tile_settings
 
-    monkeypatch.setattr(tiles, "VERSION_CHECK_S", 0.0)
+    monkeypatch.setattr(tile_settings(), "data_version_check_s", 0.0)
     lon, lat = building_point(db)
     x, y = tile_of(lon, lat, 16)
     url = f"/tiles/rooms/16/{x}/{y}.pbf"

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from backend import timekeeping
 from tests.conftest import PageProbe, bearer
-from tests.map_ui.helpers import assert_clean, wait_for, wait_ready
+from tests.map_ui.helpers import assert_clean, wait_loaded
 
 pytestmark = pytest.mark.browser
 
@@ -182,9 +182,12 @@ def test_planner_approves_and_executes_and_the_idle_findings_close(
     page = _signed_in(browser, live_server, "planner", engine)
     try:
         page.page.goto(f"{live_server}/map/allocation")
-        wait_ready(page, "window.officemapState && officemapState.ready")
-        page.page.click(f"tr[data-request='{request_id}'] button.om-show")
-        cands = wait_ready(page, "officemapState.candidates")
+        wait_loaded(page)
+        with page.page.expect_response(lambda r: "/candidates" in r.url) as answer:
+            page.page.click(f"tr[data-request='{request_id}'] button.om-show")
+        wait_loaded(page)
+        cands = answer.value.json()
+        assert page.page.locator(".om-cand").count() == len(cands["candidates"])
         routes = [c["route"] for c in cands["candidates"]]
         order = {"transfer": 0, "swap": 1, "rent": 2, "build": 3}
         assert routes and [order[x] for x in routes] == sorted(order[x] for x in routes)
@@ -196,11 +199,11 @@ def test_planner_approves_and_executes_and_the_idle_findings_close(
         page.page.wait_for_timeout(300)
         page.screenshot("allocation-candidates")
         page.page.click(f".om-cand[data-rank='{pick['rank']}'] button.om-approve")
-        wait_for(page, "officemapState.plan")
+        wait_loaded(page)
         page.page.click("#om-execute")
-        wait_for(page, "officemapState.executed && officemapState.entitlement")
-        done = page.page.evaluate("officemapState")
-        assert done["executed"]["idle_findings_closed"] >= 1
+        wait_loaded(page)
+        assert page.last_json("/execute")["idle_findings_closed"] >= 1
+        assert page.page.locator("#om-result h2").count() == 2  # executed, entitlement
         page.page.wait_for_timeout(200)
         page.screenshot("allocation-executed")
         table = page.page.locator("#om-result").inner_text()
@@ -249,12 +252,15 @@ def test_agency_officer_files_and_tracks_a_request(
     page = _signed_in(browser, live_server, "officer", engine)
     try:
         page.page.goto(f"{live_server}/allocation/request")
-        wait_ready(page, "window.officemapState && officemapState.ready")
+        wait_loaded(page, "#om-app")
         page.page.fill("#om-count", "2")
         page.page.fill("#om-reason", "<img src=x onerror=alert(1)>{{7*7}}")
-        page.page.click("#om-submit")
-        created = wait_ready(page, "officemapState.created")
-        wait_for(page, f"document.querySelector(\"tr[data-request='{created['id']}']\")")
+        with page.page.expect_response(
+            lambda r: r.url.endswith("/space-requests") and r.request.method == "POST"
+        ) as answer:
+            page.page.click("#om-submit")
+        created = answer.value.json()
+        wait_loaded(page, "#om-app")
         row = page.page.locator(f"tr[data-request='{created['id']}']").inner_text()
         assert "<img src=x onerror=alert(1)>{{7*7}}" in row and "待审核" in row
         assert page.page.locator("#om-app img").count() == 0

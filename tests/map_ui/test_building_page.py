@@ -9,11 +9,29 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tests.conftest import PageProbe
-from tests.map_ui.helpers import assert_clean, click_latlng, wait_for, wait_ready
+from tests.map_ui.helpers import (
+    assert_clean,
+    click_latlng,
+    drawn_fills,
+    eventually,
+    near,
+    wait_for,
+    wait_loaded,
+)
 
 pytestmark = pytest.mark.browser
 
-READY = "window.officemapState && officemapState.ready && officemapState.tableRows > 0"
+TABLE_ROWS = "#om-room-table tbody tr"
+CATEGORY = ["#4e79a7", "#f28e2b", "#76b7b2", "#59a14f", "#edc948", "#d9d9d9", "#bbbbbb"]
+VACANCY = ["#d7191c", "#1a9641", "#eeeeee"]
+COMPLIANCE = ["#d7191c", "#fdae61", "#7b3294", "#1a9641", "#984ea3", "#999999", "#eeeeee"]
+
+
+def active_floor(page: PageProbe) -> int:
+    """The floor whose button is pressed."""
+    pressed = page.page.locator(".om-floor[aria-pressed=true]")
+    assert pressed.count() == 1
+    return int(pressed.get_attribute("data-floor") or 0)
 
 
 def office_room(db: Session, building_id: int) -> Any:
@@ -36,14 +54,12 @@ def test_building_page_floor_plan_popup_and_table(
 ) -> None:
     room = office_room(db, 1)
     page.page.goto(f"{live_server}/map/buildings/1?floor={room.floor_id}")
-    wait_ready(page, READY)
-    state = page.page.evaluate("officemapState")
+    wait_loaded(page)
     floors = client.get("/api/v1/buildings/1/floors").json()["features"]
     assert page.page.locator(".om-floor").count() == len(floors)
-    assert state["floor"] == room.floor_id
+    assert active_floor(page) == room.floor_id
     expected_rows = client.get(f"/api/v1/rooms?floor={room.floor_id}&limit=1").json()
-    assert state["tableRows"] == expected_rows["numberMatched"]
-    assert page.page.locator("#om-room-table tbody tr").count() == state["tableRows"]
+    assert page.page.locator(TABLE_ROWS).count() == expected_rows["numberMatched"]
     assert "合计" in page.page.locator("#om-room-table tfoot").inner_text()
     page.page.wait_for_timeout(300)
     click_latlng(page, room.lat, room.lon)
@@ -55,7 +71,6 @@ def test_building_page_floor_plan_popup_and_table(
     occupants = next(r for r in detail["rooms"] if r["id"] == room.id)["occupants"]
     assert "使用面积" in text_ and "标准面积" in text_
     assert occupants and all(o["rank_zh"] in text_ for o in occupants)
-    assert page.page.evaluate("officemapState.popupRoom") == room.id
     page.page.wait_for_timeout(300)
     page.screenshot("map-building-room-popup")
     assert_clean(page)
@@ -66,19 +81,23 @@ def test_switching_colour_mode_changes_what_is_drawn(
 ) -> None:
     room = office_room(db, 1)
     page.page.goto(f"{live_server}/map/buildings/1?floor={room.floor_id}")
-    wait_ready(page, READY)
-    wait_for(page, "Object.keys(officemapState.drawn).length > 0")
-    by_category = page.page.evaluate("officemapState.drawn")
+    wait_loaded(page)
+    # what a person sees: the fill colours on the map's canvas
+    by_category = eventually(lambda: drawn_fills(page))
+    assert all(near(c, CATEGORY) for c in by_category), by_category
+    assert any(near(c, ["#4e79a7"]) for c in by_category)  # offices
     page.page.check("input[name=om-mode][value=vacancy]")
-    wait_for(page, "officemapState.drawn['#1a9641'] > 0", timeout=10_000)
-    by_vacancy = page.page.evaluate("officemapState.drawn")
-    assert set(by_vacancy) <= {"#d7191c", "#1a9641", "#eeeeee"}
-    assert set(by_category) != set(by_vacancy)
+    by_vacancy = eventually(
+        lambda: (f := drawn_fills(page)) and any(near(c, ["#1a9641"]) for c in f) and f,
+        timeout=10_000,
+    )
+    assert all(near(c, VACANCY) for c in by_vacancy), by_vacancy
+    assert "空置" in page.page.locator("#om-legend").inner_text()
     page.page.wait_for_timeout(300)
     page.screenshot("map-building-vacancy-mode")
     page.page.check("input[name=om-mode][value=compliance]")
-    wait_for(page, "officemapState.mode === 'compliance'")
-    wait_for(page, "Object.keys(officemapState.drawn).length > 0")
+    assert "超标" in page.page.locator("#om-legend").inner_text()
+    eventually(lambda: (f := drawn_fills(page)) and all(near(c, COMPLIANCE) for c in f))
     page.page.wait_for_timeout(300)
     page.screenshot("map-building-compliance-mode")
     assert_clean(page)
@@ -89,7 +108,7 @@ def test_every_floor_is_one_click_away(
 ) -> None:
     floors = client.get("/api/v1/buildings/1/floors").json()["features"]
     page.page.goto(f"{live_server}/map/buildings/1?lang=en")
-    wait_ready(page, READY)
+    wait_loaded(page)
     opened = db.execute(
         text(
             "SELECT f.id FROM floors f WHERE f.building_id = 1 AND f.valid_to IS NULL "
@@ -97,13 +116,14 @@ def test_every_floor_is_one_click_away(
             "AND r.category = 'office') ORDER BY f.level LIMIT 1"
         )
     ).scalar_one()
-    assert page.page.evaluate("officemapState.floor") == opened  # lowest floor with offices
+    assert active_floor(page) == opened  # lowest floor with offices
     for f in floors[-2:]:
         page.page.locator(f".om-floor[data-floor='{f['id']}']").click()
+        wait_loaded(page)
+        assert active_floor(page) == f["id"]
         wait_for(
             page,
-            f"officemapState.floor === {f['id']} && officemapState.ready "
-            f"&& officemapState.tableRows === {f['properties']['rooms']}",
+            f"document.querySelectorAll('{TABLE_ROWS}').length === {f['properties']['rooms']}",
         )
         assert "active" in (
             page.page.locator(f".om-floor[data-floor='{f['id']}']").get_attribute("class") or ""

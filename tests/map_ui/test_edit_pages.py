@@ -27,7 +27,7 @@ from backend.db.access import User
 from backend.db.compliance import ComplianceFinding
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Occupancy, Room
 from tests.conftest import PageProbe
-from tests.map_ui.helpers import wait_for
+from tests.map_ui.helpers import count_layers, wait_for, wait_loaded
 
 pytestmark = pytest.mark.browser
 
@@ -35,6 +35,9 @@ LON0, LAT0 = 120.90, 29.95
 M_LAT = 1 / 111_320
 M_LON = 1 / (111_320 * math.cos(math.radians(LAT0)))
 HOSTILE = "<script>alert(1)</script>{{7*7}}"
+# the red outline of a new building's footprint, as clicked so far
+OUTLINE = "l => l instanceof L.Polygon && l.options.color === '#d7301f'"
+OUTLINE_OF_4 = "l => l instanceof L.Polygon && l.getLatLngs()[0].length === 4"
 
 
 def box(x0: float, y0: float, x1: float, y1: float) -> WKTElement:
@@ -340,23 +343,25 @@ def test_plan_upload_dry_run_on_the_map_decide_and_commit(
     )
     p.select_option("#f-crs", "EPSG:4490")
     p.click("#dry-run")
-    wait_for(page, "window.officemapPlan && officemapPlan.status === 'dry_run'")
-    assert p.evaluate("officemapPlan.drawn") == 2  # both rooms drawn on the map
-    assert p.locator(".om-room-label").count() == 2
+    wait_loaded(page, "#app")
+    assert "dry_run" in p.locator("#report h2").inner_text()
+    assert p.locator(".om-room-label").count() == 2  # both rooms drawn on the map, labelled
     assert p.locator(".om-room-label").first.inner_text().startswith("100 · 1")
     carry = p.locator("#carry-over").inner_text()
     assert "number" in carry and "101" in carry
     page.screenshot("edit-plan-dry-run")
     # committing without a decision is refused: the report says why, nothing stored
     p.click("#commit")
-    wait_for(page, "window.officemapPlan && officemapPlan.status === 'rejected'")
+    wait_loaded(page, "#app")
+    assert "rejected" in p.locator("#report h2").inner_text()
     assert "carry_over_undecided" in p.locator("#report").inner_text()
     versions = "SELECT count(*) FROM floors WHERE building_id = :b AND level = 1"
     assert committed(engine, versions, b=site.building).scalar_one() == 1
     # decide: the occupant of 101 leaves (ended on the re-survey day); commit
     p.select_option(f'select[data-old-room="{site.other_room}"]', "end")
     p.click("#commit")
-    wait_for(page, "window.officemapPlan && officemapPlan.status === 'imported'")
+    wait_loaded(page, "#app")
+    p.locator("#report .om-notice.ok").wait_for(state="attached")
     assert committed(engine, versions, b=site.building).scalar_one() == 2
     moved = committed(
         engine,
@@ -380,9 +385,15 @@ def test_whatif_page_runs_a_draft_and_compares(
     ).scalar_one()
     p.fill("#f-name", HOSTILE)
     p.fill("#f-idle_threshold_days", "1")
-    p.click("#whatif button[type=submit]")
-    wait_for(page, "window.officemapWhatif && officemapWhatif.groups > 0")
-    assert p.evaluate("officemapWhatif.gained") > 0  # 1 day instead of 180: more idle rooms
+    with p.expect_response(
+        lambda r: r.url.endswith("/api/v1/whatif/scenarios") and r.request.method == "POST"
+    ) as answer:
+        p.click("#whatif button[type=submit]")
+    wait_loaded(page, "#app")
+    sid = answer.value.json()["id"]
+    comparison = page.last_json(f"/api/v1/whatif/scenarios/{sid}?")
+    assert p.locator("#comparison tbody tr").count() == len(comparison["groups"]) > 0
+    assert comparison["total"]["gained"] > 0  # 1 day instead of 180: more idle rooms
     assert HOSTILE in p.locator("#whatif-result h2").inner_text()
     assert p.locator("#comparison tfoot").inner_text().startswith("合计")
     page.screenshot("edit-whatif")
@@ -390,7 +401,6 @@ def test_whatif_page_runs_a_draft_and_compares(
         engine, "SELECT md5(string_agg(t::text, '|' ORDER BY id)) FROM compliance_findings t"
     ).scalar_one()
     assert after == before  # the live findings are untouched
-    sid = p.evaluate("officemapWhatif.id")
     committed(engine, "DELETE FROM whatif_scenarios WHERE id = :i", i=sid)
     assert page.errors == []
 
@@ -400,7 +410,7 @@ def test_building_details_and_a_new_building_drawn_on_the_map(
 ) -> None:
     p = page.page
     p.goto(f"{live_server}/register/buildings/{site.building}")
-    wait_for(page, "window.officemapBuilding && officemapBuilding.ready")
+    wait_loaded(page, "#app")
     p.fill("#f-name", HOSTILE)
     p.fill("#f-year_built", "1700")  # refused beside the field
     p.click("#building button[type=submit]")
@@ -419,7 +429,8 @@ def test_building_details_and_a_new_building_drawn_on_the_map(
         engine, "SELECT region_adcode FROM buildings WHERE id = :b", b=site.building
     ).scalar_one()
     p.goto(f"{live_server}/register/buildings/new")
-    wait_for(page, "window.officemapBuilding && officemapBuilding.points === 0")
+    wait_loaded(page, "#app")
+    assert count_layers(page, OUTLINE) == 0
     p.fill("#f-name", "新楼")
     p.fill("#f-region_adcode", str(county))
     box = p.locator(".folium-map").bounding_box()
@@ -427,11 +438,14 @@ def test_building_details_and_a_new_building_drawn_on_the_map(
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     for dx, dy in ((-20, -20), (20, -20), (20, 20), (-20, 20)):
         p.mouse.click(cx + dx, cy + dy)
-    wait_for(page, "officemapBuilding.points === 4")
+    assert count_layers(page, OUTLINE_OF_4) == 1  # the outline clicked
     page.screenshot("edit-building-new")
-    p.click("#building button[type=submit]")
-    wait_for(page, "window.officemapBuilding && officemapBuilding.created")
-    created = p.evaluate("officemapBuilding.created")
+    with p.expect_response(
+        lambda r: r.url.endswith("/api/v1/buildings") and r.request.method == "POST"
+    ) as answer:
+        p.click("#building button[type=submit]")
+    created = answer.value.json()["id"]
+    wait_loaded(page, "#app")
     made = committed(
         engine,
         "SELECT name, region_adcode, ST_NPoints(footprint) FROM buildings WHERE id = :b",

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from tests.conftest import PageProbe
-from tests.map_ui.helpers import assert_clean, wait_ready
+from tests.map_ui.helpers import assert_clean, wait_loaded
 
 BUILDING_NAME = (
     "T{{ 7*7 }}X</title><script>window.pwned=1</script><img src=x onerror=window.pwned=2>"
@@ -189,12 +189,11 @@ def test_building_page_dom_shows_names_as_text(
 ) -> None:
     building_id, floor_id = hostile_building
     page.page.goto(f"{live_server}/map/buildings/{building_id}?floor={floor_id}")
-    wait_ready(page, "window.officemapState && officemapState.ready")
+    wait_loaded(page)
     assert page.page.title().startswith(BUILDING_NAME)
     assert page.page.evaluate("() => window.pwned === undefined")
     assert page.page.locator("h1", has_text="T{{ 7*7 }}X").count() == 1
     assert page.page.locator(".om-floor", has_text="{{7*7}}-{{lipsum.__module__}}").count() == 1
-    wait_ready(page, "officemapState.tableRows > 0")
     row = page.page.locator("#om-room-table tbody tr", has_text=ROOM_NUMBER)
     assert row.count() == 1
     row.click()  # the room popup: number and occupant's name as text
@@ -216,7 +215,7 @@ def test_holdings_popup_shows_names_and_address_as_text(
     page: PageProbe, live_server: str, hostile_building: tuple[int, int]
 ) -> None:
     page.page.goto(f"{live_server}/map")
-    wait_ready(page, "window.officemapState && officemapState.ready.regions")
+    wait_loaded(page)
     page.page.fill("#om-search", "T{{ 7*7 }}X")
     result = page.page.locator(".om-result", has_text="T{{ 7*7 }}X")
     result.wait_for(timeout=10_000)

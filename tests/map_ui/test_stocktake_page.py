@@ -8,11 +8,9 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tests.conftest import PageProbe
-from tests.map_ui.helpers import assert_clean, wait_for, wait_ready
+from tests.map_ui.helpers import assert_clean, wait_for, wait_loaded
 
 pytestmark = pytest.mark.browser
-
-READY = "window.officemapState && officemapState.ready && officemapState.campaign"
 
 
 def _county_with_agencies(engine: Engine) -> int:
@@ -28,9 +26,9 @@ def _county_with_agencies(engine: Engine) -> int:
 
 
 def _click(page: PageProbe, row: Any, to: str) -> None:
-    before = page.page.evaluate("officemapState.requests")
+    """Move the agency's declaration on, and wait for the reloaded table."""
     row.locator(f"button[data-to='{to}']").click()
-    wait_for(page, f"officemapState.ready && officemapState.requests > {before}")
+    wait_loaded(page, "main")
 
 
 def test_campaign_from_launch_to_verified(
@@ -38,13 +36,13 @@ def test_campaign_from_launch_to_verified(
 ) -> None:
     region = _county_with_agencies(engine)
     page.page.goto(f"{live_server}/stocktake")
-    wait_for(page, "window.officemapState && officemapState.ready")
+    wait_loaded(page, "main")
     assert "办公用房清查登记" in page.page.title()
     page.page.fill("#st-name", "浏览器测试清查 <b>{{7*7}}</b>")
     page.page.fill("#st-region", str(region))
     page.page.fill("#st-deadline", "2026-12-31")
     page.page.click("#st-launch-button")
-    wait_ready(page, READY)
+    wait_loaded(page, "main")
     option = page.page.locator("#st-campaign option:checked").inner_text()
     assert "浏览器测试清查 <b>{{7*7}}</b>" in option  # shown as text, not markup
     rows = page.page.locator("#st-agencies tbody tr")
@@ -70,7 +68,7 @@ def test_campaign_from_launch_to_verified(
 
 def test_page_in_english(page: PageProbe, live_server: str) -> None:
     page.page.goto(f"{live_server}/stocktake?lang=en")
-    wait_for(page, "window.officemapState && officemapState.ready")
+    wait_loaded(page, "main")
     assert "Office space stock-take" in page.page.title()
     page.page.fill("#st-name", "x")
     page.page.fill("#st-region", "999999")

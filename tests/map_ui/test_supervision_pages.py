@@ -12,9 +12,19 @@ from PIL import Image
 from sqlalchemy import Engine, text
 
 from tests.conftest import PageProbe
-from tests.map_ui.helpers import assert_clean, wait_for, wait_ready
+from tests.map_ui.helpers import assert_clean, wait_loaded
 
 pytestmark = pytest.mark.browser
+
+
+APP = "#om-app"
+
+
+def item_status(page: PageProbe) -> str:
+    """The status the open ledger item's badge shows (its class names the status)."""
+    badge = page.page.locator("#om-item .om-badge").first
+    classes = (badge.get_attribute("class") or "").split()
+    return next(c for c in classes if c != "om-badge")
 
 
 def _context(browser: Any, live_server: str, username: str, *, width: int = 1024) -> PageProbe:
@@ -98,66 +108,68 @@ def test_inspection_from_plan_to_closure(
     # 1. the inspector plans an inspection of the building (tablet-sized window)
     insp = _context(browser, live_server, "inspector", width=820)
     insp.page.goto(f"{live_server}/supervision")
-    wait_ready(insp, "window.officemapState && officemapState.ready", 60_000)
+    wait_loaded(insp, APP, 60_000)
     insp.page.fill("input[name=title]", "Chromium 抽查")
     insp.page.select_option("select[name=kind]", "spot")
     insp.page.fill("input[name=scope_buildings]", str(target["building"]))
     insp.screenshot("supervision-plan-form")
     insp.page.click("#om-plan-form button[type=submit]")
     insp.page.wait_for_url("**/supervision/inspections/**", timeout=60_000)
-    wait_ready(insp, "window.officemapState && officemapState.ready", 60_000)
+    wait_loaded(insp, APP, 60_000)
     insp.screenshot("supervision-inspection-plan")
     # 2. on site: the check form of the building, the room, the measured area, confirm
     insp.page.click(f"button[data-building='{target['building']}']")
-    wait_for(insp, f"officemapState.formReady === {target['building']}", 60_000)
+    wait_loaded(insp, APP, 60_000)
+    assert f"· {target['building']}" in insp.page.locator("#om-check h2").inner_text()
     insp.page.select_option("#om-room", str(target["room"]))
     insp.page.fill("#om-measured", "25.30")
     insp.page.select_option("#om-use", "office")
     insp.page.fill("#om-occupant", "<script>alert(1)</script>")
     insp.page.select_option("#om-outcome", f"confirm:{f}")
     insp.page.click("#om-check-form button[type=submit]")
-    wait_for(insp, "officemapState.lastCheck && officemapState.checks >= 1", 60_000)
+    wait_loaded(insp, APP, 60_000)
+    assert "#" in insp.page.locator("#om-check-msg .om-ok").inner_text()  # saved #id
+    assert insp.page.locator("#om-checks tbody tr").count() >= 1
     assert "<script>alert(1)</script>" in insp.page.locator("#om-checks").inner_text()
     insp.page.fill("#om-person", "张三")
     insp.page.click("#om-ledger-form button[type=submit]")
-    wait_for(insp, f"officemapState.ledgered === {f}", 60_000)
+    wait_loaded(insp, APP, 60_000)
+    assert insp.page.locator(f"#om-after-check .om-ok a[href$='finding={f}']").count() == 1
     insp.screenshot("supervision-check-form-tablet")
     assert_clean(insp)
     # 3. the agency officer rectifies: measures, start, a photo after, submit
     off = _context(browser, live_server, "officer")
     off.page.goto(f"{live_server}/supervision/ledger?finding={f}")
-    wait_for(off, f"officemapState.item && officemapState.item.finding_id === {f}", 60_000)
+    wait_loaded(off, APP, 60_000)
+    assert off.page.locator("#om-item h2").first.inner_text().startswith(f"#{f} ")
     off.page.fill("#om-measures", "调整办公室，腾退多余面积")
     off.page.click("#om-start")
-    wait_for(off, "officemapState.item.status === 'in_progress'", 60_000)
+    wait_loaded(off, APP, 60_000)
+    assert item_status(off) == "in_progress"
     off.page.select_option("#om-phase", "after")
     off.page.set_input_files("#om-file", _photo(tmp_path))
     off.page.click("#om-upload")
-    wait_for(off, "officemapState.item.evidence === 1", 60_000)
+    wait_loaded(off, APP, 60_000)
+    assert off.page.locator("#om-item .om-evidence figure").count() == 1
     off.page.fill("#om-after", "已腾退至标准面积内")
     off.page.click("#om-submit")
-    wait_for(off, "officemapState.item.status === 'awaiting_verification'", 60_000)
+    wait_loaded(off, APP, 60_000)
+    assert item_status(off) == "awaiting_verification"
     # the officer cannot close it: no verify button for this status? the server says no
     off.screenshot("supervision-ledger-officer")
     assert_clean(off)
     # 4. the inspector verifies and closes (销号)
     insp.page.goto(f"{live_server}/supervision/ledger?finding={f}")
-    wait_for(
-        insp,
-        "officemapState.item && officemapState.item.status === 'awaiting_verification'",
-        60_000,
-    )
+    wait_loaded(insp, APP, 60_000)
+    assert item_status(insp) == "awaiting_verification"
     assert insp.page.locator(".om-evidence img").count() == 1
     insp.page.fill("#om-vnote", "现场核验属实")
     insp.page.click("#om-verify")
     # closed, or the server's refusal on the page (shown in the failure message)
-    wait_for(
-        insp,
-        "officemapState.item.status === 'closed' || document.querySelector('#om-item-msg .om-error')",
-        60_000,
-    )
+    wait_loaded(insp, APP, 60_000)
     refused = insp.page.locator("#om-item-msg").inner_text()
     assert refused == "", (refused, insp.failed)
+    assert item_status(insp) == "closed"
     assert "已销号" in insp.page.locator("#om-item").inner_text()
     insp.screenshot("supervision-ledger-closed")
     assert_clean(insp)
@@ -187,11 +199,11 @@ def test_inspection_from_plan_to_closure(
     # 5. the leaders' panel shows this month's closure and the ranking
     lead = _context(browser, live_server, "leader")
     lead.page.goto(f"{live_server}/supervision/leaders")
-    wait_ready(
-        lead, "window.officemapState && officemapState.ready && officemapState.ranking", 60_000
-    )
-    progress = lead.page.evaluate("officemapState.progress")
+    wait_loaded(lead, APP, 60_000)
+    progress = lead.last_json("/rectifications/progress")["months"]
     assert progress[-1]["closed"] >= 1
+    closed = lead.page.locator("#om-progress tbody tr").last.locator("td").nth(2).inner_text()
+    assert int(closed) == progress[-1]["closed"]
     assert lead.page.locator("#om-ranking tbody tr").count() >= 2
     lead.screenshot("supervision-leaders")
     assert_clean(lead)
@@ -199,7 +211,7 @@ def test_inspection_from_plan_to_closure(
 
 def test_pages_are_text_only_and_english(page: PageProbe, live_server: str) -> None:
     page.page.goto(f"{live_server}/supervision/ledger?lang=en")
-    wait_ready(page, "window.officemapState && officemapState.ready", 60_000)
+    wait_loaded(page, APP, 60_000)
     assert "Rectification ledger" in page.page.title()
     assert page.page.locator("#om-export").count() == 1
     assert_clean(page)

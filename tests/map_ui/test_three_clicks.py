@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PageProbe
-from tests.map_ui.helpers import assert_clean, click_latlng, map_name, wait_ready
+from tests.map_ui.helpers import assert_clean, click_latlng, map_name, wait_loaded
 
 pytestmark = pytest.mark.browser
 
@@ -16,9 +16,7 @@ def test_province_to_room_in_three_clicks(page: PageProbe, live_server: str, cli
     city = client.get("/api/v1/regions/330100").json()
     seat_lon, seat_lat = city["properties"]["seat"]["coordinates"]
     page.page.goto(f"{live_server}/map")
-    wait_ready(
-        page, "window.officemapState && officemapState.ready.points && officemapState.ready.regions"
-    )
+    wait_loaded(page)
     m = map_name(page)
     # click 1: a point inside Hangzhou that is not under a building marker
     target = page.page.evaluate(
@@ -51,9 +49,8 @@ def test_province_to_room_in_three_clicks(page: PageProbe, live_server: str, cli
     # click 2: a building of the city → its floor plans
     link.click()
     page.page.wait_for_url("**/map/buildings/**")
-    wait_ready(
-        page, "window.officemapState && officemapState.ready && officemapState.tableRows > 0"
-    )
+    wait_loaded(page)
+    assert page.page.locator("#om-room-table tbody tr").count() > 0
     assert building_name in page.page.title()
     page.page.wait_for_timeout(300)
     page.screenshot("three-clicks-2-building")
@@ -62,7 +59,7 @@ def test_province_to_room_in_three_clicks(page: PageProbe, live_server: str, cli
         "Number([...document.querySelectorAll('#om-room-table tbody tr')]"
         ".find(tr => tr.children[1].textContent.includes('办公室')).dataset.room)"
     )
-    floor_id = page.page.evaluate("officemapState.floor")
+    floor_id = page.page.locator(".om-floor[aria-pressed=true]").get_attribute("data-floor")
     rooms = client.get(f"/api/v1/map/floors/{floor_id}/rooms").json()["rooms"]
     r = next(x for x in rooms if x["id"] == room)
     click_latlng(page, r["lat"], r["lon"])

@@ -145,8 +145,11 @@ def test_an_unreachable_replica_falls_back_to_the_primary(
 
 
 def test_the_command_line_names_the_replica_actions() -> None:
-    from backend.cli import build_parser
+    from typer.testing import CliRunner
 
-    args = build_parser().parse_args(["db", "replica", "start"])
-    assert (args.action, args.arg) == ("replica", "start")
-    assert build_parser().parse_args(["db", "upgrade"]).arg is None
+    from backend.cli import app
+
+    shown = CliRunner().invoke(app, ["db", "replica", "--help"])
+    assert shown.exit_code == 0
+    assert all(action in shown.output for action in ("start", "stop", "url"))
+    assert CliRunner().invoke(app, ["db", "replica", "promote"]).exit_code == 2

@@ -1,14 +1,13 @@
 /* /allocation/request — an agency officer files a space request and follows it. */
 import { ApiError, getJSON, send } from "./api.js";
 import { pageConfig } from "./boot.js";
-import { append, clear, el } from "./dom.js";
+import { append, busyWhile, clear, el } from "./dom.js";
 
 const cfg = pageConfig();
 const T = cfg.alloc;
-const state = {ready: false, requests: [], created: null, error: null};
-window.officemapState = state;
-
 const app = document.getElementById("om-app");
+// busy (aria-busy) while the requests load or one is being filed
+const loading = (promise) => busyWhile(app, promise);
 const agency = el("select", {id: "om-agency"}, cfg.agencies.map((a) => el("option", {value: a.id}, a.name)));
 const rank = el("select", {id: "om-rank"});
 const count = el("input", {id: "om-count", type: "number", min: 1, max: 500, value: 1});
@@ -24,7 +23,6 @@ function fillRanks() {
 
 function load() {
   return getJSON(`${cfg.api}/space-requests?limit=100`).then((body) => {
-    state.requests = body.items;
     append(clear(mine), el("table", {}, el("tr", {}, el("th", {}, "#"), el("th", {}, T.agency),
       el("th", {}, T.count), el("th", {}, T.reason), el("th", {}, "")),
       body.items.map((r) => el("tr", {dataset: {request: r.id}}, el("td", {}, r.id),
@@ -38,15 +36,13 @@ function submit(event) {
   const body = {agency_id: Number(agency.value),
                 offices: [{rank_code: rank.value, count: Number(count.value)}],
                 reason: reason.value || null};
-  send("POST", `${cfg.api}/space-requests`, body).then((r) => {
-    state.created = r.data;
+  loading(send("POST", `${cfg.api}/space-requests`, body).then((r) => {
     append(clear(message), T.submitted + " #" + r.data.id);
     return load();
   }).catch((err) => {
-    state.error = err instanceof ApiError ? err.code : String(err);
     append(clear(message), el("span", {class: "om-error"},
       err instanceof ApiError ? err.text(cfg.lang) : String(err)));
-  });
+  }));
 }
 
 agency.addEventListener("change", fillRanks);
@@ -58,4 +54,7 @@ append(app,
     el("p", {}, el("label", {}, T.reason, " ", reason)),
     el("button", {type: "submit", id: "om-submit"}, T.submit)),
   message, el("h2", {}, T.my_requests), mine);
-load().then(() => { state.ready = true; }).catch((err) => { state.error = String(err); });
+loading(load()).catch((err) => {
+  append(clear(message), el("span", {class: "om-error"},
+    err instanceof ApiError ? err.text(cfg.lang) : String(err)));
+});

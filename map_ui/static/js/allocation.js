@@ -2,16 +2,16 @@
    the rule order (调剂 → 置换 → 租用 → 建设) on the map, approve one, execute it. */
 import { ApiError, getJSON, send } from "./api.js";
 import { leafletMap, pageConfig } from "./boot.js";
-import { append, clear, el, keyValueTable } from "./dom.js";
+import { append, busyWhile, clear, el, keyValueTable, setBusy } from "./dom.js";
 import { fmtArea } from "./format.js";
 import { fitTo, panel, prepare } from "./leaflet-kit.js";
 
 function allocation(map, cfg) {
   const T = cfg.alloc;
   prepare(map);
-  const state = {ready: false, requests: [], candidates: null, plan: null, executed: null,
-                 entitlement: null, error: null};
-  window.officemapState = state;  // page status, read by the browser tests
+  // busy (aria-busy) while requests, candidates or a decision are on their way
+  const container = setBusy(map.getContainer(), true);
+  const loading = (promise) => busyWhile(container, promise);
   if (cfg.bounds) { fitTo(map, cfg.bounds); }
 
   const list = el("div", {id: "om-requests"}, T.loading);
@@ -23,14 +23,12 @@ function allocation(map, cfg) {
   let points = new Map();
 
   function fail(err) {
-    state.error = err instanceof ApiError ? err.code : String(err);
     append(clear(result), el("div", {class: "om-error"},
       err instanceof ApiError ? err.text(cfg.lang) : String(err)));
   }
 
   function showEntitlement(agencyId) {
     return getJSON(`${cfg.api}/agencies/${agencyId}/entitlement`).then((e) => {
-      state.entitlement = e;
       append(result, el("h2", {}, T.entitlement), keyValueTable([
         [T.agency, e.agency_name],
         [T.entitled, e.entitled_office_m2 === null ? "—" : fmtArea(e.entitled_office_m2)],
@@ -41,36 +39,33 @@ function allocation(map, cfg) {
   }
 
   function execute(request, plan, etag) {
-    send("POST", `${cfg.api}/allocation-plans/${plan.id}/execute`, null, {etag}).then((r) => {
-      state.executed = r.data;
+    loading(send("POST", `${cfg.api}/allocation-plans/${plan.id}/execute`, null, {etag}).then((r) => {
       append(clear(result), el("h2", {}, T.executed), keyValueTable([
         [T.occupancies, r.data.occupancies_created],
         [T.findings_closed, r.data.idle_findings_closed],
       ]));
       return showEntitlement(request.agency_id).then(loadRequests);
-    }).catch(fail);
+    }).catch(fail));
   }
 
   function approve(request, c) {
     const body = c.assignments.length
       ? {request_id: request.id, route: c.route, assignments: c.assignments}
       : {request_id: request.id, route: c.route, area_m2: c.area_m2};
-    send("POST", `${cfg.api}/allocation-plans`, body).then((r) => {
-      state.plan = r.data;
+    loading(send("POST", `${cfg.api}/allocation-plans`, body).then((r) => {
       append(clear(result), el("h2", {}, T.approved), el("div", {}, `#${r.data.id} ${c.route_zh}`),
         r.data.route === "transfer" || r.data.route === "swap"
           ? el("button", {id: "om-execute", type: "button",
                           on: {click: () => execute(request, r.data, r.etag)}}, T.execute)
           : null);
-    }).catch(fail);
+    }).catch(fail));
   }
 
   function showCandidates(request) {
     append(clear(cands), T.loading);
     clear(result);
     markers.clearLayers();
-    getJSON(`${cfg.api}/space-requests/${request.id}/candidates`).then((body) => {
-      state.candidates = body;
+    loading(getJSON(`${cfg.api}/space-requests/${request.id}/candidates`).then((body) => {
       append(clear(cands), body.candidates.map((c) => {
         const at = c.building_id !== null ? points.get(c.building_id) : null;
         if (at) {
@@ -87,12 +82,11 @@ function allocation(map, cfg) {
       }));
       const layers = markers.getLayers();
       if (layers.length) { map.fitBounds(L.featureGroup(layers).getBounds().pad(0.3), {animate: false, maxZoom: 14}); }
-    }).catch(fail);
+    }).catch(fail));
   }
 
   function loadRequests() {
     return getJSON(`${cfg.api}/space-requests?limit=100`).then((body) => {
-      state.requests = body.items;
       const open = body.items.filter((r) => r.status === "submitted");
       append(clear(list), open.length ? el("table", {}, open.map((r) =>
         el("tr", {dataset: {request: r.id}},
@@ -104,10 +98,10 @@ function allocation(map, cfg) {
     });
   }
 
-  getJSON(`${cfg.api}/map/building-points`).then((d) => {
+  loading(getJSON(`${cfg.api}/map/building-points`).then((d) => {
     points = new Map(d.points.map((p) => [p[0], [p[1], p[2]]]));
     return loadRequests();
-  }).then(() => { state.ready = true; }).catch(fail);
+  })).catch(fail);
 }
 
 const cfg = pageConfig();

@@ -1,7 +1,7 @@
 /* A building's details (title, ownership, status …) and, for a new building, its
    location: click the map to draw the footprint. If-Match on updates, stale edits
    explained, errors beside their field, the building's history below. */
-import {el, clear, append} from "./dom.js";
+import {el, clear, append, busyWhile} from "./dom.js";
 import {send} from "./api.js";
 import {field, history, input, notice, read, save, select, showError, clearMessages} from "./forms.js";
 
@@ -10,6 +10,8 @@ const T = cfg.labels;
 const lang = cfg.lang;
 const map = window[cfg.mapName];
 const app = document.getElementById("app");
+// busy (aria-busy) while loading or saving
+const loading = (promise) => busyWhile(app, promise);
 const formCard = el("section", {class: "om-card"});
 const histCard = el("section", {class: "om-card", id: "history"});
 append(app, formCard, histCard);
@@ -46,7 +48,6 @@ let outline = null;
 function redraw() {
   if (outline) { outline.remove(); }
   outline = points.length ? L.polygon(points, {color: "#d7301f"}).addTo(map) : null;
-  window.officemapBuilding = {points: points.length};
 }
 
 const fields = [
@@ -72,8 +73,12 @@ if (!url) {
 append(form, el("button", {type: "submit"}, T.save));
 append(formCard, form);
 
-form.addEventListener("submit", async (ev) => {
+form.addEventListener("submit", (ev) => {
   ev.preventDefault();
+  loading(submit());
+});
+
+async function submit() {
   if (url) {
     const ok = await save({root: form, method: "PATCH", url, body: values(), state, lang, L: T,
       reload: () => read(url), show: (f) => f.properties});
@@ -86,13 +91,12 @@ form.addEventListener("submit", async (ev) => {
   const body = {...values(), region_adcode: Number(region.value) || 0,
     footprint: {type: "Polygon", coordinates: [ring]}};
   try {
-    const {data} = await send("POST", "/api/v1/buildings", body);
+    await send("POST", "/api/v1/buildings", body);
     notice(form, "ok", T.saved);
-    window.officemapBuilding = {created: data.id};
   } catch (err) { showError(form, err, T, lang); }
-});
+}
 
-(async () => {
+loading((async () => {
   if (!url) { redraw(); return; }
   try {
     const f = await read(url);
@@ -100,6 +104,5 @@ form.addEventListener("submit", async (ev) => {
     fill(f.data.properties);
     L.geoJSON(f.data, {style: {color: "#2c7fb8"}}).addTo(map);
     await history(histCard, "building", cfg.buildingId, T);
-    window.officemapBuilding = {ready: true};
   } catch (err) { showError(app, err, T, lang); }
-})();
+})());

@@ -2,7 +2,7 @@
    compliance or vacancy, room popups and the floor's room table. */
 import { getJSON } from "./api.js";
 import { leafletMap, pageConfig } from "./boot.js";
-import { clear, el, keyValueTable } from "./dom.js";
+import { clear, el, keyValueTable, setBusy } from "./dom.js";
 import { enumerations, labels } from "./enums.js";
 import { fmtArea } from "./format.js";
 import {
@@ -19,9 +19,8 @@ function building(map, cfg) {
   prepare(map);
   fitTo(map, cfg.building.bounds,
         {padding: [0, 0], paddingTopLeft: [320, 40], paddingBottomRight: [540, 40], maxZoom: 21});
-  const state = {floor: null, mode: "category", drawn: {}, rooms: 0, tableRows: 0, popups: 0,
-                 ready: false};
-  window.officemapState = state;  // page status, read by monitoring and the browser tests
+  const state = {floor: null, mode: "category"};
+  const container = setBusy(map.getContainer(), true);
   let rooms = {};
   let roomLayer = null;
   // category and rule names: the server's (GET /enumerations)
@@ -60,9 +59,7 @@ function building(map, cfg) {
     return CATEGORY_COLOURS[p.category] || "#bbbbbb";
   }
   function style(p) {
-    const c = colourOf(p);
-    state.drawn[c] = (state.drawn[c] || 0) + 1;
-    return {weight: 1, color: "#555", fill: true, fillOpacity: 0.75, fillColor: c};
+    return {weight: 1, color: "#555", fill: true, fillOpacity: 0.75, fillColor: colourOf(p)};
   }
   function showLegend() {
     let items;
@@ -103,8 +100,6 @@ function building(map, cfg) {
     // keep the popup clear of the floor panel (left) and the room table (right)
     L.popup({maxWidth: 360, autoPanPaddingTopLeft: [350, 20], autoPanPaddingBottomRight: [600, 20]})
       .setLatLng(latlng || [r.lat, r.lon]).setContent(roomPopup(r)).openOn(map);
-    state.popups++;
-    state.popupRoom = id;
   }
 
   function renderTable(d) {
@@ -131,23 +126,24 @@ function building(map, cfg) {
         el("tfoot", {}, el("tr", {},
           el("td", {colspan: 2}, T.totals), num(fmtArea(t.usable_area_m2)), el("td", {}, t.occupants),
           num(fmtArea(t.allowance_m2)), el("td", {}, `${T.vacant} ${fmtArea(t.vacant_office_area_m2)}`)))));
-    state.tableRows = d.rooms.length;
   }
 
   function showFloor(id) {
-    state.ready = false;
+    setBusy(container, true);
     state.floor = id;
-    state.drawn = {};
-    for (const btn of floorButtons) { btn.classList.toggle("active", Number(btn.dataset.floor) === id); }
+    for (const btn of floorButtons) {
+      const on = Number(btn.dataset.floor) === id;
+      btn.classList.toggle("active", on);
+      btn.setAttribute("aria-pressed", on ? "true" : "false");
+    }
     if (roomLayer) { map.removeLayer(roomLayer); }
     getJSON(`${cfg.api}/map/floors/${id}/rooms`).then((d) => {
       if (state.floor !== id) { return; }
       rooms = Object.fromEntries(d.rooms.map((r) => [r.id, r]));
-      state.rooms = d.rooms.length;
       renderTable(d);
       roomLayer = vectorLayer(map, cfg, "rooms", "floor=" + id, style);
       roomLayer.on("click", (e) => openRoom(e.layer.properties.room_id, e.latlng));
-      roomLayer.on("load", () => { state.ready = true; });
+      roomLayer.on("load", () => { if (state.floor === id) { setBusy(container, false); } });
       roomLayer.addTo(map);
     }).catch((err) => console.error(err));
     window.history.replaceState(null, "", `?floor=${id}&lang=${cfg.lang}`);
@@ -155,7 +151,6 @@ function building(map, cfg) {
 
   function setMode(mode) {
     state.mode = mode;
-    state.drawn = {};
     showLegend();
     if (roomLayer) { roomLayer.redraw(); }
   }
@@ -165,7 +160,7 @@ function building(map, cfg) {
     for (const name of Object.keys(names)) { names[name] = labels(all, name, cfg.lang); }
     showLegend();
   }).catch((err) => console.error(err));
-  if (cfg.floor) { showFloor(cfg.floor); }
+  if (cfg.floor) { showFloor(cfg.floor); } else { setBusy(container, false); }
 }
 
 const cfg = pageConfig();

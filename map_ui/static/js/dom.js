@@ -46,3 +46,25 @@ export function clear(node) {
 export function keyValueTable(rows) {
   return el("table", {}, rows.map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v))));
 }
+
+/* Mark a region as loading (aria-busy="true") or done ("false"): assistive technology waits
+   before announcing it, and anyone watching the page (a person, a browser test) sees when
+   its data has arrived. */
+export function setBusy(node, busy) {
+  node.setAttribute("aria-busy", busy ? "true" : "false");
+  return node;
+}
+
+const pendingLoads = new WeakMap();
+
+/* Keep `node` busy while `promise` runs; parallel or nested loads keep it busy until the
+   last one ends. Returns the promise's result. */
+export function busyWhile(node, promise) {
+  pendingLoads.set(node, (pendingLoads.get(node) || 0) + 1);
+  setBusy(node, true);
+  return Promise.resolve(promise).finally(() => {
+    const left = pendingLoads.get(node) - 1;
+    pendingLoads.set(node, left);
+    if (left === 0) { setBusy(node, false); }
+  });
+}

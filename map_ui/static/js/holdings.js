@@ -2,7 +2,7 @@
    and as vector-tile footprints when zoomed in, compliance layers, search. */
 import { getJSON } from "./api.js";
 import { leafletMap, pageConfig } from "./boot.js";
-import { clear, el, keyValueTable } from "./dom.js";
+import { clear, el, keyValueTable, setBusy } from "./dom.js";
 import { enumerations, labels } from "./enums.js";
 import { fmtArea, fmtPct } from "./format.js";
 import {
@@ -51,9 +51,13 @@ function holdings(map, cfg) {
   enumerations().then((all) => {
     for (const name of Object.keys(NAMES)) { NAMES[name] = labels(all, name, cfg.lang); }
   }).catch((err) => console.error(err));
-  const state = {ready: {regions: false, points: false}, footprints: 0, clusters: 0, points: 0,
-                 compliance: {}, choropleth: null, regionPopups: 0};
-  window.officemapState = state;  // page status, read by monitoring and the browser tests
+  // busy until the regions and the first buildings have arrived
+  const container = setBusy(map.getContainer(), true);
+  const loaded = {regions: false, points: false};
+  function arrived(part) {
+    loaded[part] = true;
+    if (loaded.regions && loaded.points) { setBusy(container, false); }
+  }
   const control = L.control.layers(null, null, {collapsed: false}).addTo(map);
 
   const count = el("div", {id: "om-count", class: "om-hint"}, T.loading);
@@ -107,7 +111,6 @@ function holdings(map, cfg) {
               [T.over_standard_area, s.over_standard_m2 === null ? T.not_configured : fmtArea(s.over_standard_m2)],
             ]),
             el("div", {}, el("b", {}, T.buildings_here)), list));
-          state.regionPopups++;
         }).catch((err) => console.error(err));
     });
   }
@@ -132,25 +135,21 @@ function holdings(map, cfg) {
     if (metric === "none") {
       layer.eachLayer((l) => l.setStyle({fillOpacity: 0}));
       clear(legend);
-      state.choropleth = {metric, level, filled: 0};
       return;
     }
     if (!map.hasLayer(layer)) { layer.addTo(map); }
     regionStats(level).then((by) => {
       const breaks = quantileBreaks(Object.values(by).map((r) => r[metric]), CHORO_COLOURS.length);
-      let filled = 0;
       layer.eachLayer((l) => {
         const s = by[l.feature.properties.adcode];
         const v = s ? s[metric] : null;
         if (v === null || v === undefined) { l.setStyle({fillOpacity: 0}); return; }
-        filled++;
         l.setStyle({fillOpacity: 0.65, fillColor: CHORO_COLOURS[classOf(v, breaks)]});
       });
       const fmt = metric === "vacancy_rate" ? fmtPct : fmtArea;
       clear(legend).append(...(breaks.length
         ? legendRows(CHORO_COLOURS.map((c, i) => [c, i === 0 ? "≤ " + fmt(breaks[0]) : "> " + fmt(breaks[i - 1])]))
         : [T.not_configured]));
-      state.choropleth = {metric, level, filled};
     }).catch((err) => console.error(err));
   }
   choro.addEventListener("change", applyChoropleth);
@@ -166,7 +165,7 @@ function holdings(map, cfg) {
     }).catch((err) => console.error(err));
   }
   function refreshClusters() {
-    if (map.getZoom() >= cfg.footprintZoom) { clusters.clearLayers(); state.clusters = 0; return; }
+    if (map.getZoom() >= cfg.footprintZoom) { clusters.clearLayers(); return; }
     const mine = ++seq;
     getJSON(`${cfg.api}/map/building-clusters?z=${map.getZoom()}&bbox=${bboxParam(map, 0.2)}`)
       .then((d) => {
@@ -188,30 +187,24 @@ function holdings(map, cfg) {
           }
           clusters.addLayer(mk);
         }
-        state.clusters = d.clusters.length;
-        state.points = d.buildings;
-        state.ready.points = true;
         count.textContent = T.buildings_in_view + ": " + d.buildings;
+        arrived("points");
       }).catch((err) => console.error(err));
   }
 
-  const footprints = vectorLayer(map, cfg, "buildings", "", (p) => {
-    state.footprints++;
-    return {weight: 1, color: "#333", fill: true, fillOpacity: 0.6,
-            fillColor: STATUS_COLOURS[p.status] || "#2b8cbe"};
-  }, {minZoom: cfg.footprintZoom});
+  const footprints = vectorLayer(map, cfg, "buildings", "", (p) => ({
+    weight: 1, color: "#333", fill: true, fillOpacity: 0.6,
+    fillColor: STATUS_COLOURS[p.status] || "#2b8cbe",
+  }), {minZoom: cfg.footprintZoom});
   footprints.on("click", (e) => openBuilding(e.layer.properties.building_id, e.latlng));
   footprints.addTo(map);
   control.addOverlay(footprints, T["layer.footprints"]);
 
   // compliance layers: open findings by group, as vector tiles
   for (const g of cfg.complianceGroups) {
-    state.compliance[g] = 0;
-    const layer = vectorLayer(map, cfg, "compliance", "group=" + g, () => {
-      state.compliance[g]++;
-      return {weight: 1.5, color: "#fff", fill: true, fillOpacity: 0.85, radius: 5,
-              fillColor: GROUP_COLOURS[g]};
-    }, {minZoom: cfg.complianceZoom});
+    const layer = vectorLayer(map, cfg, "compliance", "group=" + g, () => ({
+      weight: 1.5, color: "#fff", fill: true, fillOpacity: 0.85, radius: 5, fillColor: GROUP_COLOURS[g],
+    }), {minZoom: cfg.complianceZoom});
     layer.on("click", (e) => {
       const p = e.layer.properties;
       const pct = p.excess_pct ? ` (${Number(p.excess_pct).toFixed(1)} %)` : "";
@@ -275,12 +268,10 @@ function holdings(map, cfg) {
     if (!cfg.bounds && fc.features.length) {
       map.fitBounds(cities.getBounds(), {padding: [10, 10], animate: false});
     }
-    state.ready.regions = true;
-    state.cities = fc.features.length;
+    arrived("regions");
     return getJSON(`${cfg.api}/regions?level=county&simplify=0.002&limit=2000`);
   }).then((fc) => {
     counties.addData(fc);
-    state.counties = fc.features.length;
   }).catch((err) => console.error(err));
 }
 

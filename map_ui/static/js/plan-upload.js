@@ -2,7 +2,7 @@
    the map (rooms coloured by error / warning, numbers and areas labelled) with its report;
    rooms of the current version whose occupants match no new room are decided here; then
    the surveyor commits (Idempotency-Key: a retried click imports once). */
-import {el, clear, append} from "./dom.js";
+import {el, clear, append, busyWhile} from "./dom.js";
 import {ApiError} from "./api.js";
 import {field, input, notice, read, select, showError, clearMessages} from "./forms.js";
 
@@ -11,6 +11,8 @@ const T = cfg.labels;
 const lang = cfg.lang;
 const map = window[cfg.mapName];
 const app = document.getElementById("app");
+// busy (aria-busy) while loading or saving
+const loading = (promise) => busyWhile(app, promise);
 const COLOURS = {error: "#d7301f", warning: "#f0a30a", ok: "#2c7fb8"};
 let preview = null;
 let lastReport = null;
@@ -28,8 +30,8 @@ const georef = el("textarea", {placeholder: '{"control_points": [{"local": [x, y
 const form = el("form", {id: "plan", novalidate: true},
   field("file", T.file, file), field("level", T.floor, level), field("crs", T.crs, crs),
   field("mapping", T.mapping, mapping), field("georef", T.georef, georef),
-  el("p", {}, el("button", {type: "button", id: "dry-run", on: {click: () => upload(true)}}, T.dry_run), " ",
-    el("button", {type: "button", id: "commit", disabled: true, on: {click: () => upload(false)}}, T.commit)));
+  el("p", {}, el("button", {type: "button", id: "dry-run", on: {click: () => loading(upload(true))}}, T.dry_run), " ",
+    el("button", {type: "button", id: "commit", disabled: true, on: {click: () => loading(upload(false))}}, T.commit)));
 const reportCard = el("section", {class: "om-card", id: "report"});
 append(app, el("section", {class: "om-card"}, form), reportCard);
 
@@ -69,7 +71,6 @@ async function upload(dryRun) {
     clear(reportCard);
     notice(reportCard, "ok", T.imported + String(body.floor.version));
     document.getElementById("commit").disabled = true;
-    window.officemapPlan = {status: "imported", version: body.floor.version};
   } else if (body && Array.isArray(body.rooms)) {
     showReport(body);
   } else {
@@ -134,6 +135,4 @@ function showReport(report) {
   const blocking = (report.errors || []).filter((e) => e.code !== "carry_over_undecided");
   // a commit refused only for undecided rooms can be retried once they are decided
   document.getElementById("commit").disabled = blocking.length > 0;
-  window.officemapPlan = {status: report.status, rooms: report.rooms.length,
-    drawn: preview ? preview.getLayers().length : 0};
 }

@@ -3,17 +3,19 @@
 
    Everything comes from /api/v1/campaigns…; names go into the DOM as text (dom.js). */
 import {getJSON, send, ApiError} from "./api.js";
-import {el, clear} from "./dom.js";
+import {busyWhile, el, clear} from "./dom.js";
 import {pageConfig} from "./boot.js";
 import {enumerations, labels, moves} from "./enums.js";
 
 const cfg = pageConfig();
 const T = cfg.labels;
 const api = cfg.api;
-const state = {ready: false, campaign: null, agencies: [], completeness: [], requests: 0};
-window.officemapState = state;
+const shown = {agencies: [], completeness: []};
 
 const $ = (id) => document.getElementById(id);
+// busy (aria-busy) while a campaign loads or a change is on its way
+const main = document.querySelector("main");
+const loading = (promise) => busyWhile(main, promise);
 // where a declaration may move and the statuses' names: the server's (GET /enumerations)
 let NEXT = {};
 let STATUS = {};
@@ -23,7 +25,6 @@ function showError(node, err) {
 }
 
 async function loadCampaigns(selectId = null) {
-  state.requests += 1;
   const campaigns = await getJSON(`${api}/campaigns`);
   const select = clear($("st-campaign"));
   for (const c of campaigns) {
@@ -31,40 +32,35 @@ async function loadCampaigns(selectId = null) {
   }
   if (selectId !== null) { select.value = String(selectId); }
   if (campaigns.length) { await loadCampaign(Number(select.value)); }
-  else { state.ready = true; }
 }
 
 async function loadCampaign(id) {
-  state.ready = false;
   const [campaign, completeness] = await Promise.all([
     getJSON(`${api}/campaigns/${id}`),
     getJSON(`${api}/campaigns/${id}/completeness`),
   ]);
-  state.requests += 2;
   const agencies = await getJSON(`${api}/campaigns/${id}/agencies`);
-  state.campaign = campaign;
-  state.agencies = agencies;
-  state.completeness = completeness;
+  shown.agencies = agencies;
+  shown.completeness = completeness;
   $("st-campaign-info").textContent =
     `${T.deadline}: ${campaign.deadline} · ${T.created_by}: ${campaign.created_by}`;
   $("st-owed").setAttribute("href", `${api}/campaigns/${id}/completeness.xlsx`);
   renderTable();
-  state.ready = true;
 }
 
 function renderTable() {
-  const byAgency = new Map(state.completeness.map((r) => [r.agency_id, r]));
+  const byAgency = new Map(shown.completeness.map((r) => [r.agency_id, r]));
   const head = clear($("st-agencies").tHead);
   head.append(el("tr", {}, [T.agency, T.credit_code, T.status, T.reason, T.completeness, T.owes, T.actions]
     .map((h) => el("th", {}, h))));
   const body = clear($("st-agencies").tBodies[0]);
-  for (const a of state.agencies) {
+  for (const a of shown.agencies) {
     const c = byAgency.get(a.agency_id);
     const status = STATUS[a.status] || a.status;
     const reason = el("input", {placeholder: T.reason, maxlength: "2000", class: "st-reason"});
     const buttons = (NEXT[a.status] || []).map((to) => el("button", {
       type: "button", dataset: {to}, class: "st-go",
-      on: {click: () => move(a, to, reason.value)},
+      on: {click: () => loading(move(a, to, reason.value))},
     }, T["go_" + to]));
     body.append(el("tr", {dataset: {agency: String(a.agency_id), status: a.status}},
       el("td", {}, a.agency_name),
@@ -91,13 +87,16 @@ async function move(agency, to, reason) {
   try {
     await send("POST", `${api}/campaigns/${agency.campaign_id}/agencies/${agency.agency_id}/status`,
       {status: to, reason: to === "returned" ? reason : null}, {etag: `"${agency.version}"`});
-    state.requests += 1;
     await loadCampaign(agency.campaign_id);
   } catch (err) { showError($("st-error"), err); }
 }
 
-$("st-launch").addEventListener("submit", async (event) => {
+$("st-launch").addEventListener("submit", (event) => {
   event.preventDefault();
+  loading(launch());
+});
+
+async function launch() {
   $("st-launch-error").textContent = "";
   try {
     const {data} = await send("POST", `${api}/campaigns`, {
@@ -105,16 +104,13 @@ $("st-launch").addEventListener("submit", async (event) => {
       region_adcode: Number($("st-region").value),
       deadline: $("st-deadline").value,
     });
-    state.requests += 1;
     await loadCampaigns(data.id);
   } catch (err) { showError($("st-launch-error"), err); }
-});
-$("st-campaign").addEventListener("change", (e) => loadCampaign(Number(e.target.value)));
+}
+$("st-campaign").addEventListener("change", (e) => loading(loadCampaign(Number(e.target.value))));
 
-enumerations()
-  .then((all) => {
-    NEXT = moves(all, "campaign_status");
-    STATUS = labels(all, "campaign_status", cfg.lang);
-    return loadCampaigns();
-  })
-  .catch((err) => { showError($("st-error"), err); state.ready = true; });
+loading(enumerations().then((all) => {
+  NEXT = moves(all, "campaign_status");
+  STATUS = labels(all, "campaign_status", cfg.lang);
+  return loadCampaigns();
+})).catch((err) => { showError($("st-error"), err); });

@@ -1,5 +1,5 @@
 /* Shared by the supervision pages: configuration, texts, status badges, error display. */
-import {el} from "./dom.js";
+import {busyWhile, el} from "./dom.js";
 import {pageConfig} from "./boot.js";
 
 export const cfg = pageConfig();
@@ -7,8 +7,12 @@ export const T = cfg.sv;
 export const API = cfg.api;
 export const lang = cfg.lang;
 
-window.officemapState = window.officemapState || {ready: false};
-export const state = window.officemapState;
+export const app = document.getElementById("om-app");
+
+/* The page is busy (aria-busy on #om-app) while `promise` loads or saves. */
+export function loading(promise) {
+  return busyWhile(app, promise);
+}
 
 export function t(key) {
   return T[key] !== undefined ? T[key] : key;

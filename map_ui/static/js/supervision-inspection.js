@@ -4,9 +4,8 @@ import {getJSON, send} from "./api.js";
 import {clear, el} from "./dom.js";
 import {enumerations, labels} from "./enums.js";
 import {fmtArea} from "./format.js";
-import {API, cfg, card, field, lang, showError, state, t, today} from "./supervision-common.js";
+import {API, app, cfg, card, field, lang, loading, showError, t, today} from "./supervision-common.js";
 
-const app = document.getElementById("om-app");
 const id = cfg.inspection_id;
 const CATEGORIES = cfg.categories;
 let CATEGORY_NAMES = {};  // the server's names (GET /enumerations), loaded first
@@ -25,7 +24,7 @@ function buildingsTable(inspection) {
       el("td", {class: "om-num"}, String(b.weight)),
       el("td", {class: "om-num"}, String(b.checks)),
       el("td", {}, el("button", {type: "button", class: "om-secondary", dataset: {building: String(b.building_id)},
-        on: {click: () => openForm(b.building_id)}}, t("check")))))));
+        on: {click: () => loading(openForm(b.building_id))}}, t("check")))))));
 }
 
 async function openForm(buildingId) {
@@ -57,8 +56,11 @@ async function openForm(buildingId) {
     field(t("photo"), photo, "om-wide"),
     el("div", {class: "om-actions"}, el("button", {type: "submit"}, t("save_check"))),
     el("div", {class: "om-wide"}, msg));
-  form.addEventListener("submit", async (ev) => {
+  form.addEventListener("submit", (ev) => {
     ev.preventDefault();
+    loading(saveCheck());
+  });
+  async function saveCheck() {
     const body = {building_id: buildingId, lease_found: lease.checked};
     if (room.value) { body.room_id = Number(room.value); }
     if (measured.value.trim()) { body.measured_area_m2 = measured.value.trim(); }
@@ -80,13 +82,11 @@ async function openForm(buildingId) {
         await send("POST", `${API}/evidence`, fd);
       }
       msg.replaceChildren(el("p", {class: "om-ok"}, `${t("saved")} #${check.id}`));
-      state.lastCheck = check;
       if (check.finding_id) { after.replaceChildren(ledgerForm(check)); }
       await loadChecks();
     } catch (err) { showError(msg, err); }
-  });
+  }
   formBox.append(card(`${t("check_form")} · ${reg.building_id}`, form, after));
-  state.formReady = buildingId;
 }
 
 function ledgerForm(check) {
@@ -99,18 +99,20 @@ function ledgerForm(check) {
     field(t("responsible_person"), person), field(t("responsible_post"), post), field(t("deadline"), deadline),
     field(t("measures"), measures, "om-wide"),
     el("div", {class: "om-actions"}, el("button", {type: "submit"}, t("to_ledger"))), el("div", {class: "om-wide"}, msg));
-  form.addEventListener("submit", async (ev) => {
+  form.addEventListener("submit", (ev) => {
     ev.preventDefault();
+    loading(toLedger());
+  });
+  async function toLedger() {
     const body = {responsible_person: person.value, deadline: deadline.value, inspection_id: id, check_id: check.id};
     if (post.value.trim()) { body.responsible_post = post.value; }
     if (measures.value.trim()) { body.measures = measures.value; }
     try {
       const res = await send("POST", `${API}/findings/${check.finding_id}/rectification`, body);
-      state.ledgered = res.data.finding_id;
       msg.replaceChildren(el("p", {class: "om-ok"}, `${t("saved")} · `,
         el("a", {href: `/supervision/ledger?lang=${lang}&finding=${res.data.finding_id}`}, t("nav.ledger"))));
     } catch (err) { showError(msg, err); }
-  });
+  }
   return card(t("to_ledger"), form);
 }
 
@@ -125,7 +127,6 @@ async function loadChecks() {
       el("td", {}, c.actual_use ? (CATEGORY_NAMES[c.actual_use] || c.actual_use) : "—"),
       el("td", {}, c.occupant_found || "—"),
       el("td", {}, c.finding_id ? `${c.outcome} #${c.finding_id}` : c.outcome))))));
-  state.checks = list.items.length;
 }
 
 async function main() {
@@ -141,7 +142,6 @@ async function main() {
     app.append(card(t("title.inspection"), box));
     showError(box, err);
   }
-  state.ready = true;
 }
 
-main();
+loading(main());

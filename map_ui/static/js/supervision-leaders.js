@@ -2,9 +2,8 @@
    assessment ranking with its indicators, and the score trend. */
 import {ApiError, getJSON} from "./api.js";
 import {clear, el} from "./dom.js";
-import {API, card, lang, showError, state, t} from "./supervision-common.js";
+import {API, app, card, lang, loading, showError, t} from "./supervision-common.js";
 
-const app = document.getElementById("om-app");
 const SVG = "http://www.w3.org/2000/svg";
 
 function svg(tag, attrs, text) {
@@ -39,7 +38,6 @@ async function progress() {
     el("thead", {}, el("tr", {}, [t("month"), t("opened"), t("closed"), t("open_at_end"), t("overdue_at_end")].map((h) => el("th", {class: "om-num"}, h)))),
     el("tbody", {}, p.months.map((m) => el("tr", {}, [m.month, m.opened, m.closed, m.open_at_end, m.overdue_at_end].map((v) => el("td", {class: "om-num"}, String(v)))))));
   app.append(card(t("progress"), bars(p.months), table));
-  state.progress = p.months;
 }
 
 async function ranking() {
@@ -54,7 +52,6 @@ async function ranking() {
         x.value === null ? "—" : (x.value * 100).toFixed(1) + " %"))))));
   const link = el("a", {href: `${API}/exports/assessment.xlsx?level=city&as_of=${r.as_of}`}, t("export_ranking"));
   app.append(card(`${t("ranking")} · ${t("scheme")} ${r.scheme.version} · ${r.as_of}`, table, el("p", {}, link)));
-  state.ranking = r.units.map((u) => [u.key, u.score, u.rank]);
 }
 
 async function trend() {
@@ -68,7 +65,6 @@ async function trend() {
         days.map((d) => el("td", {class: "om-num"}, at[d] && at[d].score !== null ? at[d].score.toFixed(1) : "—")));
     })));
   app.append(card(t("trend"), table));
-  state.trend = tr.series.length;
 }
 
 async function main() {
@@ -80,7 +76,6 @@ async function main() {
       if (err instanceof ApiError && err.status === 403) { box.append(el("p", {}, t("forbidden"))); } else { showError(box, err); }
     }
   }
-  state.ready = true;
 }
 
-main();
+loading(main());

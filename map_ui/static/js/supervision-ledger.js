@@ -4,9 +4,8 @@ import {getJSON, send} from "./api.js";
 import {clear, el} from "./dom.js";
 import {enumerations, label} from "./enums.js";
 import {fmtArea} from "./format.js";
-import {API, badge, card, field, lang, showError, state, t} from "./supervision-common.js";
+import {API, app, badge, card, field, lang, loading, showError, t} from "./supervision-common.js";
 
-const app = document.getElementById("om-app");
 const params = new URLSearchParams(window.location.search);
 const listBox = el("div", {id: "om-ledger"});
 const detail = el("div", {id: "om-item"});
@@ -25,11 +24,10 @@ async function loadList() {
   listBox.replaceChildren(el("table", {class: "om-table"},
     el("thead", {}, el("tr", {}, ["#", t("problem"), t("responsible_agency"), t("responsible_person"), t("deadline"), t("status")].map((h) => el("th", {}, h)))),
     el("tbody", {}, list.items.map((i) => el("tr", {class: "om-clickable", dataset: {finding: String(i.finding_id)},
-      on: {click: () => openItem(i.finding_id)}},
+      on: {click: () => loading(openItem(i.finding_id))}},
     el("td", {class: "om-num"}, String(i.finding_id)), el("td", {}, i.problem),
     el("td", {}, i.responsible_agency_name || String(i.responsible_agency_id)), el("td", {}, i.responsible_person),
     el("td", {}, i.deadline), el("td", {}, badge(i)))))));
-  state.items = list.items.map((i) => i.finding_id);
 }
 
 function evidenceList(items) {
@@ -65,7 +63,10 @@ async function openItem(findingId) {
     not_rectified_reason: el("textarea", {id: "om-reason", maxlength: 1000}, item.not_rectified_reason || ""),
     verification_note: el("textarea", {id: "om-vnote", maxlength: 1000}),
   };
-  async function patch(body) {
+  function patch(body) {
+    return loading(patchNow(body));
+  }
+  async function patchNow(body) {
     try {
       await send("PATCH", `${API}/findings/${findingId}/rectification`, body, {etag});
       await loadList();
@@ -74,14 +75,16 @@ async function openItem(findingId) {
   }
   const phase = el("select", {id: "om-phase"}, ["before", "after", "verification"].map((p) => el("option", {value: p, selected: item.status !== "pending" && p === "after"}, t("phase." + p))));
   const file = el("input", {type: "file", id: "om-file", accept: "image/jpeg,image/png,application/pdf", capture: "environment"});
-  const upload = el("button", {type: "button", id: "om-upload", class: "om-secondary", on: {click: async () => {
+  async function uploadNow() {
     if (!file.files.length) { return; }
     const fd = new FormData();
     fd.append("file", file.files[0]);
     fd.append("phase", phase.value);
     fd.append("finding_id", String(findingId));
     try { await send("POST", `${API}/evidence`, fd); await openItem(findingId); } catch (err) { showError(msg, err); }
-  }}}, t("upload"));
+  }
+  const upload = el("button", {type: "button", id: "om-upload", class: "om-secondary",
+    on: {click: () => loading(uploadNow())}}, t("upload"));
   const actions = el("div", {class: "om-actions"});
   const form = el("form", {class: "om-form", on: {submit: (ev) => ev.preventDefault()}});
   if (item.status === "pending") {
@@ -112,18 +115,16 @@ async function openItem(findingId) {
   clear(detail).append(card(`#${item.finding_id} · ${lang === "zh" ? f.rule_name_zh || "" : f.rule_name_en || ""}`,
     item.closure_proposed ? el("p", {class: "om-note"}, t("closure_proposed")) : null,
     facts, el("h2", {}, t("evidence")), evidenceList(item.evidence), form));
-  state.item = {finding_id: item.finding_id, status: item.status, evidence: item.evidence.length, version: item.version};
 }
 
 async function main() {
   clear(app);
-  status.addEventListener("change", loadList);
+  status.addEventListener("change", () => loading(loadList()));
   app.append(card(t("title.ledger"), el("div", {class: "om-actions"}, status, exportLink), listBox), detail);
   try {
     await loadList();
     if (params.get("finding")) { await openItem(Number(params.get("finding"))); }
   } catch (err) { showError(listBox, err); }
-  state.ready = true;
 }
 
-main();
+loading(main());

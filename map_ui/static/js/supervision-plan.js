@@ -2,9 +2,7 @@
 import {ApiError, getJSON, send} from "./api.js";
 import {clear, el} from "./dom.js";
 import {enumerations, label} from "./enums.js";
-import {API, T, card, field, ids, lang, showError, state, t, today} from "./supervision-common.js";
-
-const app = document.getElementById("om-app");
+import {API, T, app, card, field, ids, lang, loading, showError, t, today} from "./supervision-common.js";
 
 function row(i) {
   const link = el("a", {href: `/supervision/inspections/${i.id}?lang=${lang}`}, i.title);
@@ -53,7 +51,6 @@ function planForm(kinds) {
     }
     try {
       const res = await send("POST", `${API}/inspections`, body);
-      state.created = res.data.id;
       window.location.assign(`/supervision/inspections/${res.data.id}?lang=${lang}`);
     } catch (err) { showError(msg, err); }
   });
@@ -68,7 +65,6 @@ async function main() {
       el("thead", {}, el("tr", {}, ["#", t("kind"), t("title"), t("region"), t("dates"), t("status")].map((h) => el("th", {}, h)))),
       el("tbody", {}, list.items.map(row)));
     app.append(card(t("inspections"), list.items.length ? table : el("p", {}, t("none"))));
-    state.inspections = list.items.length;
     if (cfg_can_write()) {
       const {inspection_kind: kinds} = await enumerations();
       app.append(card(t("new_inspection"), planForm(kinds)));
@@ -79,7 +75,6 @@ async function main() {
     if (err instanceof ApiError && err.status === 403) { box.append(el("p", {}, t("forbidden"))); }
     else { showError(box, err); }
   }
-  state.ready = true;
 }
 
 function cfg_can_write() {
@@ -87,4 +82,4 @@ function cfg_can_write() {
   return roles.includes("inspector") || roles.includes("admin");
 }
 
-main();
+loading(main());

@@ -2,7 +2,7 @@
    filters, and the leaders' panel. */
 import { getJSON } from "./api.js";
 import { leafletMap, pageConfig } from "./boot.js";
-import { clear, el } from "./dom.js";
+import { busyWhile, clear, el, setBusy } from "./dom.js";
 import { enumerations, label } from "./enums.js";
 import { fmtArea, fmtPct } from "./format.js";
 import { bboxParam, fitTo, panel, prepare } from "./leaflet-kit.js";
@@ -10,8 +10,9 @@ import { bboxParam, fitTo, panel, prepare } from "./leaflet-kit.js";
 function vacancy(map, cfg) {
   const T = cfg.texts;
   prepare(map);
-  const state = {bins: 0, summary: null, ready: false, requests: 0};
-  window.officemapState = state;  // page status, read by monitoring and the browser tests
+  // busy while the bins or the leaders' figures are on their way
+  const container = setBusy(map.getContainer(), true);
+  const loading = (promise) => busyWhile(container, promise);
 
   const region = el("select", {id: "om-region"}, el("option", {value: ""}, T.whole_province));
   const level = el("select", {id: "om-level"}, el("option", {value: ""}, T.all_levels));
@@ -45,21 +46,16 @@ function vacancy(map, cfg) {
   let seq = 0;
   function refresh() {
     const mine = ++seq;
-    state.requests++;
     const idleOnly = idle && idle.checked ? "&min_idle_days=" + cfg.idleDays : "";
-    getJSON(`${cfg.api}/map/vacancy-bins?z=${map.getZoom()}&bbox=${bboxParam(map, 0.25)}${filters()}${idleOnly}`)
+    loading(getJSON(`${cfg.api}/map/vacancy-bins?z=${map.getZoom()}&bbox=${bboxParam(map, 0.25)}${filters()}${idleOnly}`)
       .then((d) => {
         if (mine !== seq) { return; }
         const max = d.max_m2 || 1;
         heat.setLatLngs(d.bins.map((x) => [x[0], x[1], Math.sqrt(x[2] / max)]));
-        state.bins = d.bins.length;
-        state.idleArea = d.bins.reduce((a, x) => a + x[2], 0);
-        state.ready = true;
-      }).catch((err) => console.error(err));
+      })).catch((err) => console.error(err));
   }
   function refreshSummary() {
-    getJSON(`${cfg.api}/map/summary?${filters().replace(/^&/, "")}`).then((s) => {
-      state.summary = s;
+    loading(getJSON(`${cfg.api}/map/summary?${filters().replace(/^&/, "")}`).then((s) => {
       const kpis = [
         [T.total_area, fmtArea(s.usable_area_m2)],
         [T.office_area, fmtArea(s.office_area_m2)],
@@ -71,7 +67,7 @@ function vacancy(map, cfg) {
       clear(summary).append(el("div", {class: "om-kpis"}, kpis.map(([label, value]) =>
         el("div", {class: "om-kpi"}, el("div", {class: "om-kpi-label"}, label),
            el("div", {class: "om-kpi-value"}, value)))));
-    }).catch((err) => console.error(err));
+    })).catch((err) => console.error(err));
   }
   for (const control of [region, level, idle]) {
     if (!control) { continue; }  // no idle filter when no threshold is configured

@@ -1,7 +1,7 @@
 /* What-if: pick a standards version, edit a draft of its allowances and the idle
    threshold, run a named scenario (the live findings are never touched) and read the
    comparison per city / county / agency; export it to Excel. Text stays text. */
-import {el, clear, append} from "./dom.js";
+import {el, clear, append, busyWhile} from "./dom.js";
 import {getJSON, send} from "./api.js";
 import {field, input, notice, select, showError, clearMessages} from "./forms.js";
 import {enumerations, label} from "./enums.js";
@@ -10,6 +10,8 @@ const cfg = JSON.parse(document.body.dataset.config);
 const T = cfg.labels;
 const lang = cfg.lang;
 const app = document.getElementById("app");
+// busy (aria-busy) while loading or saving
+const loading = (promise) => busyWhile(app, promise);
 const formCard = el("section", {class: "om-card", id: "whatif-form"});
 const resultCard = el("section", {class: "om-card", id: "whatif-result"});
 const listCard = el("section", {class: "om-card", id: "whatif-list"});
@@ -63,8 +65,12 @@ const form = el("form", {id: "whatif", novalidate: true},
 append(formCard, form);
 version.addEventListener("change", loadVersion);
 
-form.addEventListener("submit", async (ev) => {
+form.addEventListener("submit", (ev) => {
   ev.preventDefault();
+  loading(run());
+});
+
+async function run() {
   clearMessages(form);
   const body = {name: name.value, version: version.value};
   const d = draft();
@@ -75,7 +81,7 @@ form.addEventListener("submit", async (ev) => {
     await showComparison(data.id);
     await listScenarios();
   } catch (err) { showError(form, err, T, lang); }
-});
+}
 
 function row(g, label) {
   return el("tr", {}, el("td", {}, label), el("td", {}, String(g.live_findings)),
@@ -94,15 +100,14 @@ async function showComparison(id) {
       el("tfoot", {}, row(c.total, T.total))),
     el("p", {}, el("a", {href: `/api/v1/whatif/scenarios/${id}/export.xlsx?level=${level.value}`, id: "export"}, T.export)));
   notice(resultCard, "ok", `${T.gained} ${c.total.gained} · ${T.lost} ${c.total.lost}`);
-  window.officemapWhatif = {id, gained: c.total.gained, lost: c.total.lost, groups: c.groups.length};
 }
 
 async function listScenarios() {
   const items = await getJSON("/api/v1/whatif/scenarios?limit=20");
   clear(listCard);
   append(listCard, el("h2", {}, T.scenarios), el("ul", {}, items.map((s) => el("li", {},
-    el("a", {href: "#", on: {click: (e) => { e.preventDefault(); showComparison(s.id); }}}, s.name),
+    el("a", {href: "#", on: {click: (e) => { e.preventDefault(); loading(showComparison(s.id)); }}}, s.name),
     " · ", s.base_version, " · ", s.created_by))));
 }
 
-loadLevels().then(loadVersion).then(listScenarios).catch((err) => showError(app, err, T, lang));
+loading(loadLevels().then(loadVersion).then(listScenarios)).catch((err) => showError(app, err, T, lang));
