@@ -44,7 +44,7 @@ def load(
     ] = None,
     manifest: Annotated[
         Path | None,
-        typer.Option(help="manifest.json (default: backend/data/standards/manifest.json)"),
+        typer.Option(help="manifest.json (default: data/standards/manifest.json)"),
     ] = None,
     actor: Annotated[str, typer.Option(help="who loads it (recorded in the audit trail)")] = "cli",
 ) -> None:
