@@ -164,7 +164,7 @@ def _physical_rooms(session: Session, scope: Scope, region: int | None) -> list[
         .join(Building, Building.id == LedgerRoom.building_id)
         .join(Floor, current)
         .outerjoin(Room, and_(Room.floor_id == Floor.id, Room.number == LedgerRoom.number))
-        .outerjoin(Agency, Agency.id == LedgerRoom.agency_id)
+        .outerjoin(Agency, and_(Agency.id == LedgerRoom.agency_id, scopes.agencies(scope)))
         .where(
             Building.status != "disposed",
             scopes.rooms(scope, region=LedgerRoom.region_adcode, agency=LedgerRoom.agency_id),
@@ -174,50 +174,48 @@ def _physical_rooms(session: Session, scope: Scope, region: int | None) -> list[
         )
         .order_by(LedgerRoom.agency_id, LedgerRoom.building_id, LedgerRoom.level, LedgerRoom.id)
     ).all()
-    out: list[schemas.Mismatch] = []
-    for lid, agency, a_name, b_id, b_name, level, number, recorded, room, area in rows:
-        common = {
-            "check": "physical",
-            "agency_id": agency,
-            "agency_name": a_name,
-            "building_id": b_id,
-            "building_name": b_name,
-            "object_type": "ledger_room",
-            "object_id": lid,
-            "other_m2": float(recorded),
-        }
-        where_zh = f"{level} 层 {number} 室"
-        if room is None:
-            out.append(
-                schemas.Mismatch(
-                    **common,
-                    kind="room_not_surveyed",
-                    register_figure="测绘图中无此房间",
-                    other_figure=f"账面 {float(recorded):.2f} m²",
-                    description_zh=f"{b_name}：{where_zh}已登记（清查），但测绘楼层中没有该房间",
-                    description_en=(
-                        f"{b_name}: room {number} on level {level} is declared by the "
-                        "stock-take but the surveyed floor has no such room"
-                    ),
-                )
-            )
-            continue
-        out.append(
-            schemas.Mismatch(
-                **common,
-                kind="room_area",
-                register_figure=f"实测 {float(area):.2f} m²",
-                other_figure=f"账面 {float(recorded):.2f} m²",
-                register_m2=float(area),
-                difference_m2=round(float(area) - float(recorded), 2),
-                description_zh=f"{b_name}：{where_zh}实测使用面积与清查账面面积不符",
-                description_en=(
-                    f"{b_name}: room {number} on level {level}: the surveyed usable area "
-                    "differs from the area the stock-take recorded"
-                ),
-            )
+    return [_room_mismatch(row) for row in rows]
+
+
+def _room_mismatch(row: Any) -> schemas.Mismatch:
+    """One declared room against the survey: missing from the floor, or another area."""
+    lid, agency, a_name, b_id, b_name, level, number, recorded, room, area = row
+    common = {
+        "check": "physical",
+        "agency_id": agency,
+        "agency_name": a_name,
+        "building_id": b_id,
+        "building_name": b_name,
+        "object_type": "ledger_room",
+        "object_id": lid,
+        "other_m2": float(recorded),
+    }
+    where_zh = f"{level} 层 {number} 室"
+    if room is None:
+        return schemas.Mismatch(
+            **common,
+            kind="room_not_surveyed",
+            register_figure="测绘图中无此房间",
+            other_figure=f"账面 {float(recorded):.2f} m²",
+            description_zh=f"{b_name}：{where_zh}已登记（清查），但测绘楼层中没有该房间",
+            description_en=(
+                f"{b_name}: room {number} on level {level} is declared by the "
+                "stock-take but the surveyed floor has no such room"
+            ),
         )
-    return out
+    return schemas.Mismatch(
+        **common,
+        kind="room_area",
+        register_figure=f"实测 {float(area):.2f} m²",
+        other_figure=f"账面 {float(recorded):.2f} m²",
+        register_m2=float(area),
+        difference_m2=round(float(area) - float(recorded), 2),
+        description_zh=f"{b_name}：{where_zh}实测使用面积与清查账面面积不符",
+        description_en=(
+            f"{b_name}: room {number} on level {level}: the surveyed usable area "
+            "differs from the area the stock-take recorded"
+        ),
+    )
 
 
 def _physical_buildings(
@@ -236,7 +234,7 @@ def _physical_buildings(
         )
         .join(BuildingLedger, BuildingLedger.building_id == Building.id)
         .join(floors, floors.c.building_id == Building.id)
-        .outerjoin(Agency, Agency.id == Building.agency_id)
+        .outerjoin(Agency, and_(Agency.id == Building.agency_id, scopes.agencies(scope)))
         .where(
             BuildingLedger.title_area_m2.is_not(None),
             Building.status != "disposed",
