@@ -148,6 +148,86 @@ def _mvt(rows: Select[Any], layer: str) -> Select[Any]:
     ).select_from(rows.subquery("mvt"))
 
 
+def _buildings_rows(geom: Any, env: Any, scope: Scope, flt: TileFilter) -> Select[Any]:
+    rows = select(
+        Building.id,
+        Building.id.label("building_id"),
+        Building.name,
+        Building.status,
+        Building.region_adcode,
+        Building.agency_id,
+        cast(Building.footprint_area_m2, Float).label("footprint_area_m2"),
+        geom(Building.footprint).label("geom"),
+    ).where(Building.footprint.op("&&")(env), scopes.buildings(scope), scopes.live_buildings())
+    if flt.building is not None:
+        rows = rows.where(Building.id == flt.building)
+    return rows
+
+
+def _floors_rows(geom: Any, env: Any, scope: Scope, flt: TileFilter) -> Select[Any]:
+    rows = select(
+        Floor.id,
+        Floor.id.label("floor_id"),
+        Floor.building_id,
+        Floor.level,
+        Floor.name,
+        cast(Floor.building_area_m2, Float).label("building_area_m2"),
+        geom(Floor.outline).label("geom"),
+    ).where(
+        Floor.outline.op("&&")(env),
+        Floor.valid_to.is_(None),
+        scopes.floors(scope),
+        scopes.in_live_buildings(Floor.building_id),
+    )
+    if flt.building is not None:
+        rows = rows.where(Floor.building_id == flt.building)
+    if flt.level is not None:
+        rows = rows.where(Floor.level == flt.level)
+    return rows
+
+
+def _rooms_rows(geom: Any, env: Any, scope: Scope, flt: TileFilter) -> Select[Any]:
+    # the room's floor as a LATERAL lookup (one primary-key probe per floor, memoised):
+    # joined plainly, PostgreSQL hashed every current floor of the province for each
+    # tile (B1: ~25 % of a dense z14 tile, most of a z16 one)
+    floor = select(Floor.level).where(Floor.id == Room.floor_id)
+    if flt.floor is None:
+        floor = floor.where(Floor.valid_to.is_(None))
+    if flt.level is not None:
+        floor = floor.where(Floor.level == flt.level)
+    on_floor = floor.limit(1).lateral("room_floor")
+    rows = (
+        select(
+            Room.id,
+            Room.id.label("room_id"),
+            Room.number,
+            Room.category,
+            Room.subcategory,
+            cast(Room.usable_area_m2, Float).label("usable_area_m2"),
+            Room.floor_id,
+            Room.building_id,
+            Room.agency_id,
+            on_floor.c.level,
+            geom(Room.geom).label("geom"),
+        )
+        .select_from(Room)
+        .join(on_floor, true())
+        .where(
+            Room.geom.op("&&")(env),
+            scopes.rooms(scope),
+            scopes.in_live_buildings(Room.building_id),
+        )
+    )
+    if flt.floor is not None:
+        rows = rows.where(Room.floor_id == flt.floor)
+    if flt.building is not None:
+        rows = rows.where(Room.building_id == flt.building)
+    return rows
+
+
+_FEATURE_ROWS = {"buildings": _buildings_rows, "floors": _floors_rows, "rooms": _rooms_rows}
+
+
 def tile_statement(
     layer: str, z: int, x: int, y: int, *, scope: Scope, flt: TileFilter
 ) -> Select[Any]:
@@ -159,77 +239,8 @@ def tile_statement(
         t = tile_settings()
         return func.ST_AsMVTGeom(func.ST_Transform(col, 3857), env3857, t.extent, t.buffer, True)
 
-    if layer == "buildings":
-        rows = select(
-            Building.id,
-            Building.id.label("building_id"),
-            Building.name,
-            Building.status,
-            Building.region_adcode,
-            Building.agency_id,
-            cast(Building.footprint_area_m2, Float).label("footprint_area_m2"),
-            geom(Building.footprint).label("geom"),
-        ).where(Building.footprint.op("&&")(env), scopes.buildings(scope), scopes.live_buildings())
-        if flt.building is not None:
-            rows = rows.where(Building.id == flt.building)
-        return _mvt(rows, layer)
-    if layer == "floors":
-        rows = select(
-            Floor.id,
-            Floor.id.label("floor_id"),
-            Floor.building_id,
-            Floor.level,
-            Floor.name,
-            cast(Floor.building_area_m2, Float).label("building_area_m2"),
-            geom(Floor.outline).label("geom"),
-        ).where(
-            Floor.outline.op("&&")(env),
-            Floor.valid_to.is_(None),
-            scopes.floors(scope),
-            scopes.in_live_buildings(Floor.building_id),
-        )
-        if flt.building is not None:
-            rows = rows.where(Floor.building_id == flt.building)
-        if flt.level is not None:
-            rows = rows.where(Floor.level == flt.level)
-        return _mvt(rows, layer)
-    if layer == "rooms":
-        # the room's floor as a LATERAL lookup (one primary-key probe per floor, memoised):
-        # joined plainly, PostgreSQL hashed every current floor of the province for each
-        # tile (B1: ~25 % of a dense z14 tile, most of a z16 one)
-        floor = select(Floor.level).where(Floor.id == Room.floor_id)
-        if flt.floor is None:
-            floor = floor.where(Floor.valid_to.is_(None))
-        if flt.level is not None:
-            floor = floor.where(Floor.level == flt.level)
-        on_floor = floor.limit(1).lateral("room_floor")
-        rows = (
-            select(
-                Room.id,
-                Room.id.label("room_id"),
-                Room.number,
-                Room.category,
-                Room.subcategory,
-                cast(Room.usable_area_m2, Float).label("usable_area_m2"),
-                Room.floor_id,
-                Room.building_id,
-                Room.agency_id,
-                on_floor.c.level,
-                geom(Room.geom).label("geom"),
-            )
-            .select_from(Room)
-            .join(on_floor, true())
-            .where(
-                Room.geom.op("&&")(env),
-                scopes.rooms(scope),
-                scopes.in_live_buildings(Room.building_id),
-            )
-        )
-        if flt.floor is not None:
-            rows = rows.where(Room.floor_id == flt.floor)
-        if flt.building is not None:
-            rows = rows.where(Room.building_id == flt.building)
-        return _mvt(rows, layer)
+    if layer in _FEATURE_ROWS:
+        return _mvt(_FEATURE_ROWS[layer](geom, env, scope, flt), layer)
     if layer == "compliance":
         return _compliance(geom, env, scope, flt, points=z < tile_settings().points_below_zoom)
     raise InvalidInput(
