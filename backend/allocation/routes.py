@@ -19,6 +19,7 @@ from backend.api.deps import (
     etag,
     require_roles,
 )
+from backend.api.responses import paged, versioned
 
 router = APIRouter(prefix="/api/v1", tags=["reallocation 调剂"])
 
@@ -37,10 +38,9 @@ _E: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _with_etag(model: Any, version: int, status: int = 200) -> JSONResponse:
-    return JSONResponse(
-        model.model_dump(mode="json"), status_code=status, headers={"ETag": etag(version)}
-    )
+def _with_etag(model: Any, version: int) -> JSONResponse:
+    """A result whose version is not its own top-level field (the executed plan's)."""
+    return JSONResponse(model.model_dump(mode="json"), headers={"ETag": etag(version)})
 
 
 @router.post(
@@ -57,7 +57,7 @@ def create_request(
     offices by rank (one office each, within the standard) and other rooms by category."""
     request_id = service.create_request(session, body, principal=principal)
     public = service.get_request(session, request_id, scope=principal.scope)
-    return _with_etag(public, public.version, 201)
+    return versioned(public, status=201)
 
 
 @router.get("/space-requests", summary="Space requests in scope 用房申请列表")
@@ -72,11 +72,7 @@ def list_requests(
     total, items = service.list_requests(
         session, scope=scope, status=status, limit=page.limit, offset=page.offset
     )
-    return {
-        "numberMatched": total,
-        "numberReturned": len(items),
-        "items": [i.model_dump(mode="json") for i in items],
-    }
+    return paged(total, items)
 
 
 @router.get(
@@ -87,7 +83,7 @@ def list_requests(
 )
 def get_request(session: SessionDep, scope: ScopeDep, request_id: Id) -> JSONResponse:
     public = service.get_request(session, request_id, scope=scope)
-    return _with_etag(public, public.version)
+    return versioned(public)
 
 
 @router.get(
@@ -132,7 +128,7 @@ def approve_plan(
 ) -> JSONResponse:
     plan_id = service.approve_plan(session, body, principal=principal)
     public = service.get_plan(session, plan_id, scope=principal.scope)
-    return _with_etag(public, public.version, 201)
+    return versioned(public, status=201)
 
 
 @router.get(
@@ -143,7 +139,7 @@ def approve_plan(
 )
 def get_plan(session: SessionDep, scope: ScopeDep, plan_id: Id) -> JSONResponse:
     public = service.get_plan(session, plan_id, scope=scope)
-    return _with_etag(public, public.version)
+    return versioned(public)
 
 
 @router.post(
@@ -187,11 +183,7 @@ def list_pool(
     total, items = service.list_pool(
         session, scope=scope, open_only=not include_taken, limit=page.limit, offset=page.offset
     )
-    return {
-        "numberMatched": total,
-        "numberReturned": len(items),
-        "items": [i.model_dump(mode="json") for i in items],
-    }
+    return paged(total, items)
 
 
 @router.post(

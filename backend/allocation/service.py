@@ -31,7 +31,7 @@ from backend.compliance import standards
 from backend.db.compliance import ApprovedUse, ComplianceFinding, Lease
 from backend.db.models import Agency, AgencyStaffing, Building, Floor, Occupancy, Region, Room
 from backend.services import scope as scopes
-from backend.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from backend.services.errors import Conflict, InvalidInput, check_version, not_found
 from backend.services.scope import Scope
 
 MANAGING_OFFICE = access.MANAGING_OFFICE  # the one definition (services/access.py)
@@ -61,17 +61,13 @@ def plan_visible(scope: Scope) -> Any:
     return scopes.allocation_plans(scope)
 
 
-def _not_found(what: str, key: int) -> NotFound:
-    return NotFound(f"{what} {key} not found", message_zh=f"{what} {key} 不存在")
-
-
 # ---------------------------------------------------------------- requests
 def _agency(session: Session, agency_id: int, scope: Scope) -> Agency:
     agency = session.scalars(
         select(Agency).where(Agency.id == agency_id, scopes.agencies(scope))
     ).one_or_none()
     if agency is None:
-        raise _not_found("agency", agency_id)
+        raise not_found("agency", agency_id)
     return agency
 
 
@@ -121,7 +117,7 @@ def _check_releases(
     }
     for i, rid in enumerate(releases):
         if rid not in found:
-            raise _not_found("room", rid)
+            raise not_found("room", rid)
         if found[rid] != agency_id:
             raise InvalidInput(
                 f"room {rid} is not allocated to the requesting agency",
@@ -143,7 +139,7 @@ def create_request(
             )
         ).first()
         if seen is None:
-            raise _not_found("building", data.near_building_id)
+            raise not_found("building", data.near_building_id)
     _check_needs(agency.level, data)
     _check_releases(session, agency.id, data.releases, principal.scope)
     values = data.model_dump(mode="json")
@@ -195,7 +191,7 @@ def _request(session: Session, request_id: int, scope: Scope) -> tuple[SpaceRequ
         .where(SpaceRequest.id == request_id, request_visible(scope))
     ).one_or_none()
     if row is None:
-        raise _not_found("space request", request_id)
+        raise not_found("space request", request_id)
     return row[0], row[1]
 
 
@@ -1578,7 +1574,7 @@ def get_plan(session: Session, plan_id: int, *, scope: Scope) -> schemas.PlanPub
         select(AllocationPlan).where(AllocationPlan.id == plan_id, plan_visible(scope))
     ).one_or_none()
     if plan is None:
-        raise _not_found("allocation plan", plan_id)
+        raise not_found("allocation plan", plan_id)
     return _plan_public(session, plan, scope)
 
 
@@ -1642,12 +1638,8 @@ def _approved_plan(
         .with_for_update()
     ).one_or_none()
     if plan is None:
-        raise _not_found("allocation plan", plan_id)
-    if plan.version != expected:
-        raise StaleVersion(
-            f"allocation plan {plan_id} is at version {plan.version}, not {expected}",
-            details={"current_version": plan.version, "if_match": expected},
-        )
+        raise not_found("allocation plan", plan_id)
+    check_version("allocation plan", plan_id, plan.version, expected)
     if plan.status != "approved":
         raise Conflict(
             f"allocation plan {plan_id} is {plan.status}",
@@ -1919,7 +1911,7 @@ def release_to_pool(session: Session, data: schemas.PoolRelease, *, principal: P
         .where(Room.id == data.room_id, scopes.rooms(principal.scope))
     ).one_or_none()
     if room is None:
-        raise _not_found("room", data.room_id)
+        raise not_found("room", data.room_id)
     if session.execute(
         select(PoolEntry.id).where(PoolEntry.room_id == data.room_id, PoolEntry.taken_on.is_(None))
     ).first():
