@@ -88,3 +88,19 @@ async def file_field(form: Any, limit: int) -> tuple[str, bytes]:
     if not isinstance(upload, UploadFile):
         raise InvalidInput("the form needs a file field", message_zh="缺少 file 文件字段")
     return upload.filename or "", await upload.read(limit + 1)
+
+
+def multipart_doc(
+    file_description: str, fields: dict[str, Any], *, required: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """OpenAPI ``openapi_extra`` for an upload read from the raw request (so that the size
+    cap applies while receiving): a multipart body with ``file`` and the form ``fields``."""
+    file = {"type": "string", "format": "binary", "description": file_description}
+    schema = {
+        "type": "object",
+        "required": ["file", *required],
+        "properties": {"file": file, **fields},
+    }
+    return {
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+    }

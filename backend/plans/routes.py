@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import weakref
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio
 import anyio.to_thread
@@ -26,7 +26,7 @@ from backend.api.deps import (
     require_roles,
 )
 from backend.api.schemas import FeatureCollection, geojson_response
-from backend.api.uploads import flag, multipart_request, text_field
+from backend.api.uploads import flag, multipart_doc, multipart_request, text_field
 from backend.plans import service as plans
 from backend.plans.schemas import PlanReport
 from backend.services.errors import InvalidInput, PayloadTooLarge
@@ -36,48 +36,34 @@ router = APIRouter(prefix="/api/v1", tags=["plans 平面图"])
 BuildingId = IdPath
 Level = Annotated[int, Path(ge=-20, le=200, description="level number; negative below ground")]
 
-_UPLOAD_DOC: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file", "crs"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": ".geojson/.json, .zip (Shapefile or IMDF), .gpkg, .dxf",
-                        },
-                        "crs": {
-                            "type": "string",
-                            "description": "EPSG:4490, EPSG:4326 or a CGCS2000 GK zone EPSG:4491–4554",
-                        },
-                        "mapping": {"type": "string", "description": "JSON: fields/layers"},
-                        "georef": {
-                            "type": "string",
-                            "description": 'JSON: {"origin":[X,Y],"rotation_deg":r,"scale":s} '
-                            'or {"control_points":[{"local":[x,y],"target":[X,Y]}, …]}',
-                        },
-                        "carry_over": {
-                            "type": "string",
-                            "description": 're-survey: JSON {"<old room id>": <new feature '
-                            'index> or "end"} for rooms the report lists as unmatched',
-                        },
-                        "dry_run": {"type": "boolean", "default": False},
-                        "preview": {
-                            "type": "boolean",
-                            "default": False,
-                            "description": "dry run: rooms as lon/lat GeoJSON in the report",
-                        },
-                        "repair": {"type": "boolean", "default": False},
-                    },
-                }
-            }
+_UPLOAD_DOC = multipart_doc(
+    ".geojson/.json, .zip (Shapefile or IMDF), .gpkg, .dxf",
+    {
+        "crs": {
+            "type": "string",
+            "description": "EPSG:4490, EPSG:4326 or a CGCS2000 GK zone EPSG:4491–4554",
         },
-    }
-}
+        "mapping": {"type": "string", "description": "JSON: fields/layers"},
+        "georef": {
+            "type": "string",
+            "description": 'JSON: {"origin":[X,Y],"rotation_deg":r,"scale":s} or '
+            '{"control_points":[{"local":[x,y],"target":[X,Y]}, …]}',
+        },
+        "carry_over": {
+            "type": "string",
+            "description": 're-survey: JSON {"<old room id>": <new feature index> or '
+            '"end"} for rooms the report lists as unmatched',
+        },
+        "dry_run": {"type": "boolean", "default": False},
+        "preview": {
+            "type": "boolean",
+            "default": False,
+            "description": "dry run: rooms as lon/lat GeoJSON in the report",
+        },
+        "repair": {"type": "boolean", "default": False},
+    },
+    required=("crs",),
+)
 
 
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (

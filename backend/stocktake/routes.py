@@ -13,7 +13,7 @@ from backend.accounts.access import roles_for
 from backend.api.deps import IfMatchDep, PrincipalDep, ScopeDep, SessionDep
 from backend.api.html import page_response
 from backend.api.responses import VERSIONED_DOC, XLSX, download, versioned
-from backend.api.uploads import file_field, flag, multipart_request, text_field
+from backend.api.uploads import file_field, flag, multipart_doc, multipart_request, text_field
 from backend.services.errors import InvalidInput, PayloadTooLarge
 from backend.settings import ledger_settings
 from backend.stocktake import service, workbook_export
@@ -33,32 +33,17 @@ router = APIRouter(prefix="/api/v1", tags=["stock-take 清查登记"])
 
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 _W = VERSIONED_DOC
-_UPLOAD_DOC: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": ".xlsx workbook or .csv (UTF-8 or GBK)",
-                        },
-                        "dry_run": {"type": "boolean", "default": False},
-                        "mapping": {
-                            "type": "string",
-                            "description": 'JSON: {"columns": {"表头": "field"}, '
-                            '"sheets": {"工作表": "agencies|buildings|rooms|occupants|ignore"}}',
-                        },
-                    },
-                }
-            }
+_UPLOAD_DOC = multipart_doc(
+    ".xlsx workbook or .csv (UTF-8 or GBK)",
+    {
+        "dry_run": {"type": "boolean", "default": False},
+        "mapping": {
+            "type": "string",
+            "description": 'JSON: {"columns": {"表头": "field"}, "sheets": {"工作表": '
+            '"agencies|buildings|rooms|occupants|ignore"}}',
         },
-    }
-}
+    },
+)
 
 
 @router.post(

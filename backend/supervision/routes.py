@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from backend.accounts.access import Principal
 from backend.api.deps import IfMatchDep, PageDep, SessionDep, require_roles
 from backend.api.responses import XLSX_DOC, download, versioned
-from backend.api.uploads import file_field, multipart_request, text_field
+from backend.api.uploads import file_field, multipart_doc, multipart_request, text_field
 from backend.services.errors import InvalidInput
 from backend.settings import supervision_settings
 from backend.supervision import (
@@ -174,36 +174,16 @@ def _form_id(form: Any, name: str) -> int | None:
     return int(value)
 
 
-_UPLOAD_DOC: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file", "phase"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "JPEG, PNG or PDF",
-                        },
-                        "phase": {
-                            "type": "string",
-                            "enum": ["check", "before", "after", "verification"],
-                        },
-                        "check_id": {"type": "integer", "description": "for phase=check"},
-                        "finding_id": {
-                            "type": "integer",
-                            "description": "the ledger item's finding",
-                        },
-                        "note": {"type": "string", "maxLength": 500},
-                    },
-                }
-            }
-        },
-    }
-}
+_UPLOAD_DOC = multipart_doc(
+    "JPEG, PNG or PDF",
+    {
+        "phase": {"type": "string", "enum": ["check", "before", "after", "verification"]},
+        "check_id": {"type": "integer", "description": "for phase=check"},
+        "finding_id": {"type": "integer", "description": "the ledger item's finding"},
+        "note": {"type": "string", "maxLength": 500},
+    },
+    required=("phase",),
+)
 
 
 @router.post(
