@@ -132,6 +132,7 @@ def _serve_unprivileged(
         os.setgroups([])
         os.setgid(owner.pw_gid)
         os.setuid(owner.pw_uid)
+        _stop_with_parent()  # after setuid: a change of credentials clears the setting
 
     cmd = [sys.executable, "-m", "backend.cli", "_serve-app", "--host", host, "--port", str(port)]
     cmd += ["--workers", str(workers)]
@@ -159,6 +160,17 @@ def _serve_unprivileged(
         if proc.poll() is None:
             proc.terminate()
             proc.wait(timeout=15)
+
+
+def _stop_with_parent() -> None:
+    """Ask Linux to send SIGTERM to this (child) process when its parent dies: a parent
+    killed with SIGKILL must not leave the server answering on its own, holding the port
+    while the next ``serve`` adopts the cluster."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
 
 
 def _make_reachable(*paths: Path) -> list[Path]:

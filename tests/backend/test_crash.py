@@ -140,12 +140,24 @@ def _cluster(state: Path) -> EmbeddedPostgres:
     return EmbeddedPostgres(root=state / "postgres")
 
 
+def _stops_answering(base: str) -> bool:
+    """Whether ``base`` stops answering within a minute (a server winding down)."""
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"{base}/api/v1/health", timeout=2).close()
+        except (urllib.error.URLError, OSError):
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def test_a_killed_server_leaves_no_orphaned_cluster_after_the_next_start_and_stop(
     state: Path,
 ) -> None:
     first = Server(state)
     first.kill()
     assert _cluster(state).running()  # SIGKILL gave the server no chance to stop it
+    assert _stops_answering(first.base)  # the server process it started died with it
     second = Server(state)
     assert "adopted the embedded PostgreSQL" in second.log.read_text()
     assert second.stop() == 0
