@@ -272,6 +272,69 @@ def _physical_buildings(
     return out
 
 
+def _title_mismatches(row: Any) -> list[schemas.Mismatch]:
+    """账证 for one current title: floor areas vs 证载面积, the stock-take's recorded
+    证载面积 vs the certificate, and the register's certificate number vs the title's."""
+    title, b_name, cert_no, m2, agency_name, recorded = row
+    out: list[schemas.Mismatch] = []
+    certified = float(title.certified_area_m2)
+    measured = None if m2 is None else float(m2)
+    common = {
+        "check": "title",
+        "agency_id": title.agency_id,
+        "agency_name": agency_name,
+        "building_id": title.building_id,
+        "building_name": b_name,
+        "object_type": "title",
+        "object_id": title.id,
+    }
+    if measured is None or _beyond(measured, certified):
+        out.append(
+            schemas.Mismatch(
+                **common,
+                kind="certified_area",
+                register_figure="无楼层面积" if measured is None else f"{measured:.2f} m²",
+                other_figure=f"证载 {certified:.2f} m²",
+                register_m2=measured,
+                other_m2=certified,
+                difference_m2=None if measured is None else round(measured - certified, 2),
+                description_zh=f"{b_name}：登记建筑面积与证载面积不符（{title.certificate_no}）",
+                description_en=(
+                    f"{b_name}: the register's floor building areas differ from the certified area"
+                ),
+            )
+        )
+    if recorded is not None and abs(float(recorded) - certified) >= 0.005:
+        out.append(
+            schemas.Mismatch(
+                **common,
+                kind="recorded_certified_area",
+                register_figure=f"清查登记证载 {float(recorded):.2f} m²",
+                other_figure=f"证载 {certified:.2f} m²",
+                register_m2=float(recorded),
+                other_m2=certified,
+                difference_m2=round(float(recorded) - certified, 2),
+                description_zh=f"{b_name}：清查登记的证载面积与不动产权证不一致",
+                description_en=(
+                    f"{b_name}: the certified area the stock-take recorded differs from "
+                    "the title certificate's"
+                ),
+            )
+        )
+    if cert_no != title.certificate_no:
+        out.append(
+            schemas.Mismatch(
+                **common,
+                kind="certificate_no",
+                register_figure=cert_no or "（空）",
+                other_figure=title.certificate_no,
+                description_zh=f"{b_name}：登记的房屋产权证号与不动产权证不一致",
+                description_en=f"{b_name}: the register's certificate number differs",
+            )
+        )
+    return out
+
+
 def _titles(
     session: Session, scope: Scope, region: int | None
 ) -> tuple[list[schemas.Mismatch], int]:
@@ -297,64 +360,7 @@ def _titles(
         )
         .order_by(Title.building_id)
     ).all()
-    out: list[schemas.Mismatch] = []
-    for title, b_name, cert_no, m2, agency_name, recorded in rows:
-        certified = float(title.certified_area_m2)
-        measured = None if m2 is None else float(m2)
-        common = {
-            "check": "title",
-            "agency_id": title.agency_id,
-            "agency_name": agency_name,
-            "building_id": title.building_id,
-            "building_name": b_name,
-            "object_type": "title",
-            "object_id": title.id,
-        }
-        if measured is None or _beyond(measured, certified):
-            out.append(
-                schemas.Mismatch(
-                    **common,
-                    kind="certified_area",
-                    register_figure="无楼层面积" if measured is None else f"{measured:.2f} m²",
-                    other_figure=f"证载 {certified:.2f} m²",
-                    register_m2=measured,
-                    other_m2=certified,
-                    difference_m2=None if measured is None else round(measured - certified, 2),
-                    description_zh=f"{b_name}：登记建筑面积与证载面积不符（{title.certificate_no}）",
-                    description_en=(
-                        f"{b_name}: the register's floor building areas differ from the "
-                        "certified area"
-                    ),
-                )
-            )
-        if recorded is not None and abs(float(recorded) - certified) >= 0.005:
-            out.append(
-                schemas.Mismatch(
-                    **common,
-                    kind="recorded_certified_area",
-                    register_figure=f"清查登记证载 {float(recorded):.2f} m²",
-                    other_figure=f"证载 {certified:.2f} m²",
-                    register_m2=float(recorded),
-                    other_m2=certified,
-                    difference_m2=round(float(recorded) - certified, 2),
-                    description_zh=f"{b_name}：清查登记的证载面积与不动产权证不一致",
-                    description_en=(
-                        f"{b_name}: the certified area the stock-take recorded differs from "
-                        "the title certificate's"
-                    ),
-                )
-            )
-        if cert_no != title.certificate_no:
-            out.append(
-                schemas.Mismatch(
-                    **common,
-                    kind="certificate_no",
-                    register_figure=cert_no or "（空）",
-                    other_figure=title.certificate_no,
-                    description_zh=f"{b_name}：登记的房屋产权证号与不动产权证不一致",
-                    description_en=f"{b_name}: the register's certificate number differs",
-                )
-            )
+    out = [m for row in rows for m in _title_mismatches(row)]
     without = session.execute(
         select(func.count())
         .select_from(Building)
