@@ -225,12 +225,9 @@ def client(app: Any) -> Iterator[Any]:
         yield c
 
 
-@pytest.fixture
-def client_as(app: Any, db: Session) -> Iterator[Any]:
-    """Factory: ``client_as("planner", regions=[330100], agencies=[7])`` → a signed-in client.
-
-    The user is created in the test's rolled-back transaction.
-    """
+def scoped_clients(app: Any, db: Session, prefix: str = "test") -> Iterator[Any]:
+    """Body of the ``client_as`` fixtures: signed-in clients of ``app`` for users created
+    in the test's rolled-back transaction (tests/api/test_scope_first_wall.py reuses it)."""
     from fastapi.testclient import TestClient
 
     from backend.db.access import User
@@ -238,7 +235,7 @@ def client_as(app: Any, db: Session) -> Iterator[Any]:
     clients: list[Any] = []
 
     def make(role: str, *, regions: Any = (), agencies: Any = ()) -> Any:
-        username = f"test-{role}-{len(clients)}"
+        username = f"{prefix}-{role}-{len(clients)}"
         db.add(
             User(
                 username=username,
@@ -258,6 +255,15 @@ def client_as(app: Any, db: Session) -> Iterator[Any]:
     yield make
     for c in clients:
         c.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client_as(app: Any, db: Session) -> Iterator[Any]:
+    """Factory: ``client_as("planner", regions=[330100], agencies=[7])`` → a signed-in client.
+
+    The user is created in the test's rolled-back transaction.
+    """
+    yield from scoped_clients(app, db)
 
 
 # ----------------------------------------------------------------- live server + browser

@@ -303,54 +303,14 @@ SUPERVISION_KINDS = ("inspection", "inspection_check", "rectification", "account
 def supervised(world: World, db: Session) -> World:  # noqa: F811
     """An inspection organised in each county, a check, a ledger item and a 问责 record per
     building, and an audit event about each."""
-    from backend.supervision.models import (
-        AccountabilityRecord,
-        Inspection,
-        InspectionCheck,
-        Rectification,
-    )
+    from tests.api.test_scope_surfaces import OF_BUILDING, supervise
 
     w = world
-    today = timekeeping.today()
-    for bkey, county, agency in (("BB", "county1", "B"), ("BA", "county2", "A")):
-        i = Inspection(
-            kind="annual", title=f"{MARK}-检查{bkey}", region_adcode=w.adcodes[county],
-            scope_agencies=[w.ids[f"agency:{agency}"]], starts_on=today, ends_on=today,
-            created_by=MARK,
-        )  # fmt: skip
-        db.add(i)
-        db.flush()
-        chk = InspectionCheck(
-            inspection_id=i.id, building_id=w.ids[f"building:{bkey}"],
-            region_adcode=w.adcodes[county], agency_id=w.ids[f"agency:{agency}"],
-            checked_on=today, inspector=MARK, outcome="confirmed",
-        )  # fmt: skip
-        db.add(chk)
-        # a finding of the building's own agency: B's over-standard office RB1 in BB,
-        # A's unapproved rent of its whole building BA (lease L2)
-        finding = next(
-            fid
-            for fid, (_rule, _kind, key, _b) in w.findings.items()
-            if key == {"BB": "room:RB1", "BA": "lease:L2"}[bkey]
-        )
-        rect = Rectification(
-            finding_id=finding, problem=f"{MARK} problem", responsible_agency_id=w.ids[f"agency:{agency}"],
-            responsible_person="x", deadline=today, region_adcode=w.adcodes[county],
-            agency_id=w.ids[f"agency:{agency}"], building_id=w.ids[f"building:{bkey}"], created_by=MARK,
-        )  # fmt: skip
-        db.add(rect)
-        acc = AccountabilityRecord(
-            person_name=f"{MARK}-p", agency_id=w.ids[f"agency:{agency}"],
-            region_adcode=w.adcodes[county], finding_ids=[finding], measure="talk",
-            decided_on=today, issuing_body="x", created_by=MARK,
-        )  # fmt: skip
-        db.add(acc)
-        db.flush()
-        for kind, obj in (("inspection", i), ("inspection_check", chk), ("rectification", rect),
-                          ("accountability", acc)):  # fmt: skip
-            w.ids[f"{kind}:{bkey}"] = obj.id
+    supervise(w, db)
+    for bkey in OF_BUILDING:
+        for kind in SUPERVISION_KINDS:
             audit.record(db, actor=MARK, action=f"{kind}.touch", object_type=kind,
-                         object_id=obj.id)  # fmt: skip
+                         object_id=w.ids[f"{kind}:{bkey}"])  # fmt: skip
     db.flush()
     return w
 

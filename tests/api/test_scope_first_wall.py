@@ -69,31 +69,6 @@ def first_wall_app(engine: Engine, db: Session, app_database_url: str) -> Any:
 @pytest.fixture
 def client_as(first_wall_app: Any, db: Session) -> Iterator[Any]:
     """``client_as`` of tests/conftest.py, on the first-wall app."""
-    from fastapi.testclient import TestClient
+    from tests.conftest import scoped_clients
 
-    from backend.db.access import User
-    from tests.conftest import bearer
-
-    clients: list[Any] = []
-
-    def make(role: str, *, regions: Any = (), agencies: Any = ()) -> Any:
-        username = f"test-fw-{role}-{len(clients)}"
-        db.add(
-            User(
-                username=username,
-                password_hash="!",
-                roles=[role],
-                regions=sorted(regions),
-                agencies=sorted(agencies),
-                active=True,
-            )
-        )
-        db.flush()
-        c = TestClient(first_wall_app, headers=bearer(username))
-        c.__enter__()
-        clients.append(c)
-        return c
-
-    yield make
-    for c in clients:
-        c.__exit__(None, None, None)
+    yield from scoped_clients(first_wall_app, db, prefix="test-fw")

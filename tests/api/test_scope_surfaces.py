@@ -285,7 +285,7 @@ SUP = {"officer_A": {"BA"}, "officer_B": {"BB"}, "region": {"BB"}}
 def test_supervision_records(viewer: str, role: str, client_as: Any, records: World,
                              db: Session) -> None:  # fmt: skip
     v, w = VIEWERS[viewer], records
-    _supervise(w, db)
+    supervise(w, db)
     c = client_for(client_as, w, v, role)
     want = SUP[viewer]
     checks = {
@@ -320,7 +320,9 @@ def test_supervision_records(viewer: str, role: str, client_as: Any, records: Wo
                 assert f"agency:{'A' if u['key'] == w.ids['agency:A'] else 'B'}" in v.sees, u
 
 
-def _supervise(w: World, db: Session) -> None:
+def supervise(w: World, db: Session) -> None:
+    """An inspection organised in each county, a check, a ledger item and a 问责 record per
+    building (OF_BUILDING); their ids in ``w.ids`` as ``<kind>:<building>``."""
     from backend.supervision.models import (
         AccountabilityRecord,
         Inspection,
