@@ -121,7 +121,11 @@ def _serve_unprivileged(
         if key in os.environ:
             env[key] = os.environ[key]
 
-    opened = _make_reachable(Path(sys.executable).resolve(), Path(sys.base_prefix).resolve())
+    # the interpreter, its installation, and the project's virtualenv as named (a checkout
+    # in a 0700 folder such as mktemp's or /root would otherwise stop the server user)
+    opened = _make_reachable(
+        Path(sys.executable).resolve(), Path(sys.base_prefix).resolve(), Path(sys.executable)
+    )
     if opened:
         say(
             "made reachable (search bit for others, as for the database folder) so that "
